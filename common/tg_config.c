@@ -1,0 +1,819 @@
+/* tg_config.c - load, check and hold a configuration snapshot.
+ * Fixed keys come from one typed table (section, key, type, default, bounds); named sections
+ * ([queue NAME], [agent NAME], [calendar NAME], [sla NAME], [template NAME]) are read by the
+ * same table code into their own structs. Relative paths are relative to the config file. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tg_config.h"
+#include "tg_keyfile.h"
+#include "tg_template.h"
+
+typedef enum { T_STRING, T_PATH, T_LIST, T_INT, T_SIZE, T_DURATION, T_BOOL, T_ENUM } dtype;
+
+typedef struct directive {
+    const char *section, *key;
+    dtype type;
+    const char *def;     /* default as it would be written in the file; NULL: unset */
+    int64_t min, max;    /* numbers, sizes (bytes) and durations (seconds) */
+    const char *choices; /* T_ENUM: "a|b|c" */
+    size_t offset;       /* into tg_config, tg_queue or tg_agent */
+} directive;
+
+#define C(f) offsetof(tg_config, f)
+#define Q(f) offsetof(tg_queue, f)
+#define A(f) offsetof(tg_agent, f)
+#define BIG  INT64_C(1) << 40
+
+static const directive directives[] = {
+    {"general", "company", T_STRING, "Support", 0, 0, NULL, C(company)},
+    {"general", "internal_domains", T_LIST, NULL, 0, 0, NULL, C(internal_domains)},
+    {"general", "default_queue", T_STRING, NULL, 0, 0, NULL, C(default_queue)},
+    {"general", "timezone", T_STRING, "UTC", 0, 0, NULL, C(timezone)},
+    {"store", "path", T_PATH, "/var/lib/ticketgate/ticketgate.db", 0, 0, NULL, C(store_path)},
+    {"store", "busy_timeout", T_DURATION, "10s", 0, 600, NULL, C(busy_timeout)},
+    {"store", "synchronous", T_ENUM, "full", 0, 0, "full|normal", C(synchronous)},
+    {"rules", "file", T_PATH, "rules.conf", 0, 0, NULL, C(rules_file)},
+    {"limits", "max_message_size", T_SIZE, "50M", 1024, BIG, NULL, C(max_message_size)},
+    {"limits", "max_text_size", T_SIZE, "256K", 1024, 64 << 20, NULL, C(max_text_size)},
+    {"limits", "max_headers", T_INT, "500", 10, 100000, NULL, C(max_headers)},
+    {"limits", "autoreply_limit", T_INT, "5", 0, 100000, NULL, C(autoreply_limit)},
+    {"limits", "autoreply_window", T_DURATION, "1h", 1, 30 * 86400, NULL, C(autoreply_window)},
+    {"limits", "regex_match_limit", T_INT, "1000000", 1000, 1000000000, NULL,
+     C(regex_match_limit)},
+    {"limits", "regex_depth_limit", T_INT, "10000", 100, 10000000, NULL, C(regex_depth_limit)},
+    {"mail", "fallback_charsets", T_LIST, "utf-8;windows-1251", 0, 0, NULL, C(fallback_charsets)},
+    {"mail", "hostname", T_STRING, NULL, 0, 0, NULL, C(hostname)},
+    {"queue", "addresses", T_LIST, NULL, 0, 0, NULL, Q(addresses)},
+    {"queue", "xmpp", T_LIST, NULL, 0, 0, NULL, Q(xmpp)},
+    {"queue", "prefix", T_STRING, NULL, 0, 0, NULL, Q(prefix)},
+    {"queue", "group", T_STRING, NULL, 0, 0, NULL, Q(group)},
+    {"queue", "sla", T_STRING, "standard", 0, 0, NULL, Q(sla)},
+    {"queue", "from_name", T_STRING, NULL, 0, 0, NULL, Q(from_name)},
+    {"agent", "name", T_STRING, NULL, 0, 0, NULL, A(name)},
+    {"agent", "email", T_STRING, NULL, 0, 0, NULL, A(email)},
+    {"agent", "jid", T_STRING, NULL, 0, 0, NULL, A(jid)},
+    {"agent", "groups", T_LIST, NULL, 0, 0, NULL, A(groups)},
+    {"agent", "max_open", T_INT, "20", 0, 100000, NULL, A(max_open)},
+    {"agent", "active", T_BOOL, "true", 0, 0, NULL, A(active)},
+};
+
+/* Keys of sections read by hand, listed for the documentation check. */
+static const tg_directive named_keys[] = {
+    {"calendar", "timezone", "string", "[general] timezone"},
+    {"calendar", "always", "bool", "false"},
+    {"calendar", "mon", "hours", "09:00-18:00"},
+    {"calendar", "tue", "hours", "09:00-18:00"},
+    {"calendar", "wed", "hours", "09:00-18:00"},
+    {"calendar", "thu", "hours", "09:00-18:00"},
+    {"calendar", "fri", "hours", "09:00-18:00"},
+    {"calendar", "sat", "hours", "closed"},
+    {"calendar", "sun", "hours", "closed"},
+    {"calendar", "holidays", "list", ""},
+    {"sla", "calendar", "string", "business"},
+    {"sla", "default", "targets", ""},
+    {"template", "subject", "string", "built-in"},
+    {"template", "body", "string", "built-in"},
+};
+
+static const char *const type_names[] = {"string", "path", "list", "integer",
+                                         "size",   "duration", "bool", "enum"};
+
+const tg_directive *tg_config_directives(size_t *n)
+{
+    static tg_directive all[G_N_ELEMENTS(directives) + G_N_ELEMENTS(named_keys)];
+    static gsize once = 0;
+    if (g_once_init_enter(&once)) {
+        size_t k = 0;
+        for (size_t i = 0; i < G_N_ELEMENTS(directives); i++)
+            all[k++] = (tg_directive){directives[i].section, directives[i].key,
+                                      type_names[directives[i].type], directives[i].def};
+        for (size_t i = 0; i < G_N_ELEMENTS(named_keys); i++)
+            all[k++] = named_keys[i];
+        g_once_init_leave(&once, 1);
+    }
+    *n = G_N_ELEMENTS(all);
+    return all;
+}
+
+/* ---- reading values ---- */
+
+static int parse_size(const char *s, int64_t *out)
+{
+    char *end;
+    guint64 n = g_ascii_strtoull(s, &end, 10);
+    int64_t mult = 1;
+    if (end == s)
+        return TG_EINVAL;
+    switch (g_ascii_toupper(*end)) {
+    case '\0': break;
+    case 'K': mult = 1024; end++; break;
+    case 'M': mult = 1024 * 1024; end++; break;
+    case 'G': mult = 1024 * 1024 * 1024; end++; break;
+    default: return TG_EINVAL;
+    }
+    if (*end && !(g_ascii_toupper(*end) == 'B' && !end[1]))
+        return TG_EINVAL;
+    if (n > (guint64)(INT64_MAX / mult))
+        return TG_EINVAL;
+    *out = (int64_t)n * mult;
+    return TG_OK;
+}
+
+/* resolve_path - value relative to the config file's directory. */
+static char *resolve_path(const char *config_path, const char *value)
+{
+    if (g_path_is_absolute(value))
+        return g_strdup(value);
+    char *dir = g_path_get_dirname(config_path);
+    char *full = g_build_filename(dir, value, NULL);
+    g_free(dir);
+    return full;
+}
+
+/* set_value - parse raw (the default when the key is absent) into the field of d in base. */
+static int set_value(tg_keyfile *kf, const char *group, const directive *d, const char *raw,
+                     void *base, tg_err *err)
+{
+    void *field = (char *)base + d->offset;
+    int64_t n = 0;
+
+    switch (d->type) {
+    case T_STRING:
+        *(char **)field = g_strdup(raw);
+        return TG_OK;
+    case T_PATH:
+        *(char **)field = raw ? resolve_path(kf->path, raw) : NULL;
+        return TG_OK;
+    case T_LIST: {
+        char **items = raw ? g_strsplit_set(raw, ";,", -1) : g_new0(char *, 1);
+        size_t k = 0;
+        for (size_t i = 0; items[i]; i++) {
+            char *item = g_strstrip(items[i]);
+            if (*item)
+                items[k++] = item;
+            else
+                g_free(item);
+        }
+        items[k] = NULL;
+        *(char ***)field = items;
+        return TG_OK;
+    }
+    case T_BOOL:
+        if (g_ascii_strcasecmp(raw, "true") == 0 || g_ascii_strcasecmp(raw, "yes") == 0)
+            *(int *)field = 1;
+        else if (g_ascii_strcasecmp(raw, "false") == 0 || g_ascii_strcasecmp(raw, "no") == 0)
+            *(int *)field = 0;
+        else
+            return tg_keyfile_fail(kf, err, group, d->key, "\"%s\" is not true or false", raw);
+        return TG_OK;
+    case T_ENUM: {
+        char **choices = g_strsplit(d->choices, "|", -1);
+        int ok = g_strv_contains((const char *const *)choices, raw);
+        g_strfreev(choices);
+        if (!ok)
+            return tg_keyfile_fail(kf, err, group, d->key, "\"%s\" is not one of %s", raw,
+                                   d->choices);
+        *(char **)field = g_strdup(raw);
+        return TG_OK;
+    }
+    case T_INT: {
+        char *end;
+        n = g_ascii_strtoll(raw, &end, 10);
+        if (end == raw || *end)
+            return tg_keyfile_fail(kf, err, group, d->key, "\"%s\" is not a number", raw);
+        break;
+    }
+    case T_SIZE:
+        if (parse_size(raw, &n) != TG_OK)
+            return tg_keyfile_fail(kf, err, group, d->key,
+                                   "\"%s\" is not a size such as 512K, 25M or 1048576", raw);
+        break;
+    case T_DURATION:
+        if (tg_parse_duration(raw, &n) != TG_OK)
+            return tg_keyfile_fail(kf, err, group, d->key,
+                                   "\"%s\" is not a duration such as 90s, 30m, 4h or 1h30m", raw);
+        break;
+    }
+    if (n < d->min || n > d->max)
+        return tg_keyfile_fail(kf, err, group, d->key, "%s is out of range %lld..%lld", raw,
+                               (long long)d->min, (long long)d->max);
+    *(int64_t *)field = n;
+    return TG_OK;
+}
+
+/* read_section - every table row of kind into base; unknown keys in group are errors. */
+static int read_section(tg_keyfile *kf, const char *group, const char *kind, void *base,
+                        tg_err *err)
+{
+    char **keys = g_key_file_get_keys(kf->kf, group, NULL, NULL);
+    int rc = TG_OK;
+
+    for (char **k = keys; keys && *k; k++) {
+        size_t i;
+        for (i = 0; i < G_N_ELEMENTS(directives); i++)
+            if (strcmp(directives[i].section, kind) == 0 && strcmp(directives[i].key, *k) == 0)
+                break;
+        if (i == G_N_ELEMENTS(directives)) {
+            rc = tg_keyfile_fail(kf, err, group, *k, "unknown directive (see ticketgate.conf(5))");
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(directives); i++) {
+        const directive *d = &directives[i];
+        if (strcmp(d->section, kind) != 0)
+            continue;
+        char *raw = g_key_file_get_string(kf->kf, group, d->key, NULL);
+        if (raw)
+            g_strstrip(raw);
+        rc = set_value(kf, group, d, raw ? raw : d->def, base, err);
+        g_free(raw);
+        if (rc != TG_OK)
+            goto out;
+    }
+out:
+    g_strfreev(keys);
+    return rc;
+}
+
+/* ---- named sections ---- */
+
+static void queue_free(gpointer p)
+{
+    tg_queue *q = p;
+    g_free(q->name);
+    g_strfreev(q->addresses);
+    g_strfreev(q->xmpp);
+    g_free(q->prefix);
+    g_free(q->group);
+    g_free(q->sla);
+    g_free(q->from_name);
+    g_free(q);
+}
+
+static void agent_free(gpointer p)
+{
+    tg_agent *a = p;
+    g_free(a->id);
+    g_free(a->name);
+    g_free(a->email);
+    g_free(a->jid);
+    g_strfreev(a->groups);
+    g_free(a);
+}
+
+static void template_free(gpointer p)
+{
+    tg_template *t = p;
+    g_free(t->name);
+    g_free(t->lang);
+    g_free(t->subject);
+    g_free(t->body);
+    g_free(t);
+}
+
+static void lower_all(char **items)
+{
+    for (; items && *items; items++) {
+        char *lower = g_utf8_strdown(*items, -1);
+        g_free(*items);
+        *items = lower;
+    }
+}
+
+static int load_queue(tg_config *cfg, tg_keyfile *kf, const char *group, const char *name,
+                      tg_err *err)
+{
+    tg_queue *q = g_new0(tg_queue, 1);
+    q->name = g_strdup(name);
+    g_ptr_array_add(cfg->queues, q);
+    int rc = read_section(kf, group, "queue", q, err);
+    if (rc != TG_OK)
+        return rc;
+    lower_all(q->addresses);
+    lower_all(q->xmpp);
+    if (!q->prefix)
+        q->prefix = g_ascii_strup(name, MIN(strlen(name), 3));
+    for (const char *p = q->prefix; *p; p++)
+        if (!g_ascii_isalnum(*p) || !g_ascii_isupper(q->prefix[0]))
+            return tg_keyfile_fail(kf, err, group, "prefix",
+                                   "\"%s\" must be upper-case letters and digits, starting "
+                                   "with a letter",
+                                   q->prefix);
+    return TG_OK;
+}
+
+static int load_agent(tg_config *cfg, tg_keyfile *kf, const char *group, const char *id,
+                      tg_err *err)
+{
+    tg_agent *a = g_new0(tg_agent, 1);
+    a->id = g_strdup(id);
+    g_ptr_array_add(cfg->agents, a);
+    int rc = read_section(kf, group, "agent", a, err);
+    if (rc != TG_OK)
+        return rc;
+    if (!a->email && !a->jid)
+        return tg_keyfile_fail(kf, err, group, NULL, "an agent needs an email or a jid");
+    if (!a->name)
+        a->name = g_strdup(id);
+    char *lower = a->email ? g_ascii_strdown(a->email, -1) : NULL;
+    g_free(a->email);
+    a->email = lower;
+    lower = a->jid ? g_ascii_strdown(a->jid, -1) : NULL;
+    g_free(a->jid);
+    a->jid = lower;
+    return TG_OK;
+}
+
+static const char *const weekday_keys[] = {NULL, "mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+
+static int load_calendar(tg_config *cfg, tg_keyfile *kf, const char *group, const char *name,
+                         tg_err *err)
+{
+    char **keys = g_key_file_get_keys(kf->kf, group, NULL, NULL);
+    char *tz = g_key_file_get_string(kf->kf, group, "timezone", NULL);
+    int always = 0, rc = TG_OK;
+    tg_err sub;
+    tg_calendar *cal = NULL;
+
+    for (char **k = keys; *k; k++) {
+        int known = strcmp(*k, "timezone") == 0 || strcmp(*k, "always") == 0 ||
+                    strcmp(*k, "holidays") == 0;
+        for (int wd = 1; wd <= 7; wd++)
+            known |= strcmp(*k, weekday_keys[wd]) == 0;
+        if (!known) {
+            rc = tg_keyfile_fail(kf, err, group, *k,
+                                 "unknown key (timezone, always, mon..sun, holidays)");
+            goto out;
+        }
+    }
+    if (g_key_file_has_key(kf->kf, group, "always", NULL)) {
+        GError *gerr = NULL;
+        always = g_key_file_get_boolean(kf->kf, group, "always", &gerr);
+        if (gerr) {
+            g_error_free(gerr);
+            rc = tg_keyfile_fail(kf, err, group, "always", "expected true or false");
+            goto out;
+        }
+    }
+    if (!(cal = tg_calendar_new(name, tz ? g_strstrip(tz) : cfg->timezone, always, &sub))) {
+        rc = tg_keyfile_fail(kf, err, group, "timezone", "%s", sub.msg);
+        goto out;
+    }
+    for (int wd = 1; wd <= 7; wd++) {
+        char *spec = g_key_file_get_string(kf->kf, group, weekday_keys[wd], NULL);
+        if (!spec && wd <= 5)
+            spec = g_strdup("09:00-18:00");
+        rc = tg_calendar_set_hours(cal, wd, spec, &sub);
+        g_free(spec);
+        if (rc != TG_OK) {
+            rc = tg_keyfile_fail(kf, err, group, weekday_keys[wd], "%s", sub.msg);
+            goto out;
+        }
+    }
+    char **days = g_key_file_get_string_list(kf->kf, group, "holidays", NULL, NULL);
+    for (char **d = days; d && *d && rc == TG_OK; d++)
+        if (*g_strstrip(*d) && (rc = tg_calendar_add_holiday(cal, *d, &sub)) != TG_OK)
+            rc = tg_keyfile_fail(kf, err, group, "holidays", "%s", sub.msg);
+    g_strfreev(days);
+    if (rc == TG_OK && (rc = tg_calendar_check(cal, &sub)) != TG_OK)
+        rc = tg_keyfile_fail(kf, err, group, NULL, "%s", sub.msg);
+out:
+    if (rc == TG_OK)
+        g_ptr_array_add(cfg->calendars, cal);
+    else
+        tg_calendar_free(cal);
+    g_free(tz);
+    g_strfreev(keys);
+    return rc;
+}
+
+static const tg_calendar *find_calendar(const tg_config *cfg, const char *name)
+{
+    for (guint i = 0; i < cfg->calendars->len; i++)
+        if (strcmp(tg_calendar_name(g_ptr_array_index(cfg->calendars, i)), name) == 0)
+            return g_ptr_array_index(cfg->calendars, i);
+    return NULL;
+}
+
+static int load_policy(tg_config *cfg, tg_keyfile *kf, const char *group, const char *name,
+                       tg_err *err)
+{
+    char *calname = g_key_file_get_string(kf->kf, group, "calendar", NULL);
+    const tg_calendar *cal = find_calendar(cfg, calname ? g_strstrip(calname) : "business");
+    char **keys = g_key_file_get_keys(kf->kf, group, NULL, NULL);
+    int rc = TG_OK;
+
+    if (!cal) {
+        rc = tg_keyfile_fail(kf, err, group, "calendar", "no calendar \"%s\"", calname);
+        goto out;
+    }
+    tg_sla_policy *pol = tg_sla_policy_new(name, cal);
+    g_ptr_array_add(cfg->policies, pol);
+    for (char **k = keys; *k; k++) {
+        if (strcmp(*k, "calendar") == 0)
+            continue;
+        char *v = g_key_file_get_string(kf->kf, group, *k, NULL);
+        tg_err sub;
+        rc = tg_sla_policy_set(pol, *k, v ? v : "", &sub);
+        g_free(v);
+        if (rc != TG_OK) {
+            rc = tg_keyfile_fail(kf, err, group, *k, "%s", sub.msg);
+            goto out;
+        }
+    }
+out:
+    g_free(calname);
+    g_strfreev(keys);
+    return rc;
+}
+
+/* add_template - one (name, lang) text, replacing an earlier one. */
+static void add_template(tg_config *cfg, const char *name, const char *lang, const char *subject,
+                         const char *body)
+{
+    for (guint i = 0; i < cfg->templates->len; i++) {
+        tg_template *t = g_ptr_array_index(cfg->templates, i);
+        if (strcmp(t->name, name) == 0 && strcmp(t->lang, lang) == 0) {
+            g_ptr_array_remove_index(cfg->templates, i);
+            break;
+        }
+    }
+    tg_template *t = g_new0(tg_template, 1);
+    *t = (tg_template){g_strdup(name), g_strdup(lang), g_strdup(subject), g_strdup(body)};
+    g_ptr_array_add(cfg->templates, t);
+}
+
+static int load_template(tg_config *cfg, tg_keyfile *kf, const char *group, const char *name,
+                         tg_err *err)
+{
+    static const char *const langs[] = {"en", "ru"};
+    char **keys = g_key_file_get_keys(kf->kf, group, NULL, NULL);
+    int rc = TG_OK;
+
+    if (!g_strv_contains(tg_template_names, name)) {
+        rc = tg_keyfile_fail(kf, err, group, NULL,
+                             "unknown template (autoreply, autoreply_chat, relay)");
+        goto out;
+    }
+    for (char **k = keys; *k; k++) {
+        if (strncmp(*k, "subject", 7) != 0 && strncmp(*k, "body", 4) != 0) {
+            rc = tg_keyfile_fail(kf, err, group, *k, "unknown key (subject, body, subject[ru], ...)");
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < G_N_ELEMENTS(langs); i++) {
+        const char *def_subject, *def_body;
+        tg_template_builtin(name, langs[i], &def_subject, &def_body);
+        /* Exact locale only: "subject" alone is English, "subject[ru]" Russian. */
+        char *lkey_s = g_strdup_printf("subject[%s]", langs[i]);
+        char *lkey_b = g_strdup_printf("body[%s]", langs[i]);
+        const char *skey = i == 0 ? "subject" : lkey_s, *bkey = i == 0 ? "body" : lkey_b;
+        char *subject = g_key_file_get_string(kf->kf, group, skey, NULL);
+        char *body = g_key_file_get_string(kf->kf, group, bkey, NULL);
+        const char *bad_key = NULL;
+        char *bad = NULL;
+        if (subject && (bad = tg_template_unknown_var(subject)))
+            bad_key = skey;
+        else if (body && (bad = tg_template_unknown_var(body)))
+            bad_key = bkey;
+        if (bad_key)
+            rc = tg_keyfile_fail(kf, err, group, bad_key, "unknown variable {{%s}}", bad);
+        else if (subject || body)
+            add_template(cfg, name, langs[i], subject ? subject : def_subject,
+                         body ? body : def_body);
+        g_free(bad);
+        g_free(subject);
+        g_free(body);
+        g_free(lkey_s);
+        g_free(lkey_b);
+        if (rc != TG_OK)
+            goto out;
+    }
+out:
+    g_strfreev(keys);
+    return rc;
+}
+
+/* ---- built-ins and cross-checks ---- */
+
+static void add_builtins(tg_config *cfg)
+{
+    if (!find_calendar(cfg, "24x7"))
+        g_ptr_array_add(cfg->calendars, tg_calendar_new("24x7", cfg->timezone, 1, NULL));
+    if (!find_calendar(cfg, "business")) {
+        tg_calendar *cal = tg_calendar_new("business", cfg->timezone, 0, NULL);
+        for (int wd = 1; wd <= 5; wd++)
+            tg_calendar_set_hours(cal, wd, "09:00-18:00", NULL);
+        g_ptr_array_add(cfg->calendars, cal);
+    }
+}
+
+/* The service-standard table: urgent 4 h, technical problem 24 h, consultation 48 h,
+ * complaint or thanks 72 h to resolve; first answer by mail within 4 h, by chat within 90 s. */
+static void add_standard_policy(tg_config *cfg)
+{
+    static const char *const lines[][2] = {
+        {"default", "4h 72h"},           {"channel:xmpp", "90s"},
+        {"priority:urgent", "1h 4h"},    {"category:technical", "4h 24h"},
+        {"category:consultation", "4h 48h"}, {"category:complaint", "4h 72h"},
+        {"category:thanks", "4h 72h"},
+    };
+    if (tg_config_policy(cfg, "standard"))
+        return;
+    tg_sla_policy *pol = tg_sla_policy_new("standard", find_calendar(cfg, "business"));
+    for (size_t i = 0; i < G_N_ELEMENTS(lines); i++)
+        tg_sla_policy_set(pol, lines[i][0], lines[i][1], NULL);
+    g_ptr_array_add(cfg->policies, pol);
+}
+
+static int check_references(tg_config *cfg, tg_keyfile *kf, tg_err *err)
+{
+    for (guint i = 0; i < cfg->queues->len; i++) {
+        tg_queue *q = g_ptr_array_index(cfg->queues, i);
+        char *group = g_strdup_printf("queue %s", q->name);
+        int rc = TG_OK;
+        if (!(q->policy = tg_config_policy(cfg, q->sla)))
+            rc = tg_keyfile_fail(kf, err, group, "sla", "no [sla %s] section", q->sla);
+        for (guint j = 0; rc == TG_OK && j < i; j++)
+            if (strcmp(((tg_queue *)g_ptr_array_index(cfg->queues, j))->prefix, q->prefix) == 0)
+                rc = tg_keyfile_fail(kf, err, group, "prefix", "prefix %s is used twice",
+                                     q->prefix);
+        g_free(group);
+        if (rc != TG_OK)
+            return rc;
+    }
+    if (!tg_config_default_queue(cfg))
+        return tg_keyfile_fail(kf, err, "general", "default_queue", "no [queue %s] section",
+                               cfg->default_queue);
+
+    for (size_t i = 0; i < tg_rules_count(cfg->rules); i++) {
+        const tg_rule_action *a = tg_rules_action(cfg->rules, i);
+        const char *what = NULL, *value = NULL;
+        if (a->queue && !tg_config_queue(cfg, a->queue))
+            what = "queue", value = a->queue;
+        else if (a->sla && !tg_config_policy(cfg, a->sla))
+            what = "SLA policy", value = a->sla;
+        else if (a->assignee && !tg_config_agent(cfg, a->assignee))
+            what = "agent", value = a->assignee;
+        if (what)
+            return tg_err_set(err, TG_EINVAL, "%s:%d: [rule %s]: no %s \"%s\" in %s",
+                              tg_rules_path(cfg->rules), a->line, a->rule, what, value, cfg->path);
+    }
+    return TG_OK;
+}
+
+typedef int (*section_loader)(tg_config *, tg_keyfile *, const char *, const char *, tg_err *);
+
+static int load_sections(tg_config *cfg, tg_keyfile *kf, const char *kind, section_loader load,
+                         tg_err *err)
+{
+    char **groups = g_key_file_get_groups(kf->kf, NULL);
+    size_t n = strlen(kind);
+    int rc = TG_OK;
+
+    for (char **g = groups; *g && rc == TG_OK; g++) {
+        if (strncmp(*g, kind, n) != 0 || (*g)[n] != ' ')
+            continue;
+        char *name = g_strstrip(g_strdup(*g + n));
+        if (!*name)
+            rc = tg_keyfile_fail(kf, err, *g, NULL, "needs a name: [%s NAME]", kind);
+        else
+            rc = load(cfg, kf, *g, name, err);
+        g_free(name);
+    }
+    g_strfreev(groups);
+    return rc;
+}
+
+static int check_groups(tg_keyfile *kf, tg_err *err)
+{
+    static const char *const fixed[] = {"general", "store", "rules", "limits", "mail", NULL};
+    static const char *const named[] = {"queue ", "agent ", "calendar ", "sla ", "template ", NULL};
+    char **groups = g_key_file_get_groups(kf->kf, NULL);
+    int rc = TG_OK;
+
+    for (char **g = groups; *g && rc == TG_OK; g++) {
+        int ok = g_strv_contains(fixed, *g);
+        for (const char *const *p = named; *p && !ok; p++)
+            ok = g_str_has_prefix(*g, *p);
+        if (!ok)
+            rc = tg_keyfile_fail(kf, err, *g, NULL,
+                                 "unknown section (general, store, rules, limits, mail, queue X, "
+                                 "agent X, calendar X, sla X, template X)");
+    }
+    g_strfreev(groups);
+    return rc;
+}
+
+tg_config *tg_config_load(const char *path, tg_err *err)
+{
+    tg_keyfile *kf = tg_keyfile_load(path, err);
+    if (!kf)
+        return NULL;
+
+    tg_config *cfg = g_new0(tg_config, 1);
+    int rc;
+    cfg->refs = 1;
+    cfg->path = g_strdup(path);
+    cfg->queues = g_ptr_array_new_with_free_func(queue_free);
+    cfg->agents = g_ptr_array_new_with_free_func(agent_free);
+    cfg->calendars = g_ptr_array_new_with_free_func((GDestroyNotify)tg_calendar_free);
+    cfg->policies = g_ptr_array_new_with_free_func((GDestroyNotify)tg_sla_policy_free);
+    cfg->templates = g_ptr_array_new_with_free_func(template_free);
+
+    static const char *const fixed[] = {"general", "store", "rules", "limits", "mail"};
+    if ((rc = check_groups(kf, err)) != TG_OK)
+        goto out;
+    for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++)
+        if ((rc = read_section(kf, fixed[i], fixed[i], cfg, err)) != TG_OK)
+            goto out;
+    {
+        tg_calendar *probe = tg_calendar_new("probe", cfg->timezone, 1, NULL);
+        if (!probe) {
+            rc = tg_keyfile_fail(kf, err, "general", "timezone", "unknown time zone \"%s\"",
+                                 cfg->timezone);
+            goto out;
+        }
+        tg_calendar_free(probe);
+    }
+    for (const char *const *name = tg_template_names; *name; name++)
+        for (const char *const *lang = (const char *const[]){"en", "ru", NULL}; *lang; lang++) {
+            const char *s, *b;
+            if (tg_template_builtin(*name, *lang, &s, &b))
+                add_template(cfg, *name, *lang, s, b);
+        }
+    if ((rc = load_sections(cfg, kf, "calendar", load_calendar, err)) != TG_OK)
+        goto out;
+    add_builtins(cfg);
+    if ((rc = load_sections(cfg, kf, "sla", load_policy, err)) != TG_OK)
+        goto out;
+    add_standard_policy(cfg);
+    if ((rc = load_sections(cfg, kf, "queue", load_queue, err)) != TG_OK ||
+        (rc = load_sections(cfg, kf, "agent", load_agent, err)) != TG_OK ||
+        (rc = load_sections(cfg, kf, "template", load_template, err)) != TG_OK)
+        goto out;
+    if (cfg->queues->len == 0) {
+        tg_queue *q = g_new0(tg_queue, 1);
+        *q = (tg_queue){g_strdup("support"), g_new0(char *, 1), g_new0(char *, 1),
+                        g_strdup("SUP"), NULL, g_strdup("standard"), NULL, NULL};
+        g_ptr_array_add(cfg->queues, q);
+    }
+    if (!cfg->default_queue)
+        cfg->default_queue = g_strdup(((tg_queue *)g_ptr_array_index(cfg->queues, 0))->name);
+
+    tg_rules_limits limits = {(unsigned long)cfg->regex_match_limit,
+                              (unsigned long)cfg->regex_depth_limit};
+    if (!(cfg->rules = tg_rules_load(cfg->rules_file, &limits, err))) {
+        rc = err ? err->code : TG_EINVAL;
+        goto out;
+    }
+    rc = check_references(cfg, kf, err);
+out:
+    tg_keyfile_free(kf);
+    if (rc != TG_OK) {
+        tg_config_unref(cfg);
+        return NULL;
+    }
+    return cfg;
+}
+
+tg_config *tg_config_ref(tg_config *cfg)
+{
+    g_atomic_int_inc(&cfg->refs);
+    return cfg;
+}
+
+void tg_config_unref(tg_config *cfg)
+{
+    if (!cfg || !g_atomic_int_dec_and_test(&cfg->refs))
+        return;
+    for (size_t i = 0; i < G_N_ELEMENTS(directives); i++) {
+        if (strcmp(directives[i].section, "queue") == 0 ||
+            strcmp(directives[i].section, "agent") == 0)
+            continue;
+        void *field = (char *)cfg + directives[i].offset;
+        switch (directives[i].type) {
+        case T_STRING:
+        case T_PATH:
+        case T_ENUM: g_free(*(char **)field); break;
+        case T_LIST: g_strfreev(*(char ***)field); break;
+        default: break;
+        }
+    }
+    g_ptr_array_free(cfg->queues, TRUE);
+    g_ptr_array_free(cfg->agents, TRUE);
+    g_ptr_array_free(cfg->policies, TRUE); /* before the calendars they borrow */
+    g_ptr_array_free(cfg->calendars, TRUE);
+    g_ptr_array_free(cfg->templates, TRUE);
+    tg_rules_free(cfg->rules);
+    g_free(cfg->path);
+    g_free(cfg);
+}
+
+/* ---- lookups ---- */
+
+const tg_queue *tg_config_queue(const tg_config *cfg, const char *name)
+{
+    for (guint i = 0; name && i < cfg->queues->len; i++) {
+        const tg_queue *q = g_ptr_array_index(cfg->queues, i);
+        if (strcmp(q->name, name) == 0)
+            return q;
+    }
+    return NULL;
+}
+
+const tg_queue *tg_config_default_queue(const tg_config *cfg)
+{
+    return tg_config_queue(cfg, cfg->default_queue);
+}
+
+/* strip_detail - "user+detail@dom" -> "user@dom" (or "user+detail" -> "user"), lower case. */
+static char *strip_detail(const char *address)
+{
+    char *lower = g_utf8_strdown(address, -1);
+    char *plus = strchr(lower, '+');
+    char *at = strchr(lower, '@');
+    if (plus && (!at || plus < at))
+        memmove(plus, at ? at : plus + strlen(plus), strlen(at ? at : "") + 1);
+    return lower;
+}
+
+const tg_queue *tg_config_queue_for(const tg_config *cfg, const char *channel, const char *address)
+{
+    if (!address)
+        return NULL;
+    int xmpp = channel && strcmp(channel, "xmpp") == 0;
+    char *plain = strip_detail(address);
+    const tg_queue *found = NULL;
+    for (guint i = 0; !found && i < cfg->queues->len; i++) {
+        const tg_queue *q = g_ptr_array_index(cfg->queues, i);
+        if (g_strv_contains((const char *const *)(xmpp ? q->xmpp : q->addresses), plain))
+            found = q;
+    }
+    g_free(plain);
+    return found;
+}
+
+int tg_config_is_support_address(const tg_config *cfg, const char *address)
+{
+    return tg_config_queue_for(cfg, "email", address) != NULL;
+}
+
+const tg_agent *tg_config_agent_for(const tg_config *cfg, const char *address)
+{
+    for (guint i = 0; address && *address && i < cfg->agents->len; i++) {
+        const tg_agent *a = g_ptr_array_index(cfg->agents, i);
+        if ((a->email && g_ascii_strcasecmp(a->email, address) == 0) ||
+            (a->jid && g_ascii_strcasecmp(a->jid, address) == 0))
+            return a;
+    }
+    return NULL;
+}
+
+const tg_agent *tg_config_agent(const tg_config *cfg, const char *id)
+{
+    for (guint i = 0; id && i < cfg->agents->len; i++) {
+        const tg_agent *a = g_ptr_array_index(cfg->agents, i);
+        if (strcmp(a->id, id) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+const tg_sla_policy *tg_config_policy(const tg_config *cfg, const char *name)
+{
+    for (guint i = 0; name && i < cfg->policies->len; i++)
+        if (strcmp(tg_sla_policy_name(g_ptr_array_index(cfg->policies, i)), name) == 0)
+            return g_ptr_array_index(cfg->policies, i);
+    return NULL;
+}
+
+int tg_config_is_internal(const tg_config *cfg, const char *address)
+{
+    const char *domain = tg_address_domain(address);
+    for (char **d = cfg->internal_domains; *domain && d && *d; d++)
+        if (g_ascii_strcasecmp(*d, domain) == 0)
+            return 1;
+    return 0;
+}
+
+void tg_config_template(const tg_config *cfg, const char *name, const char *lang,
+                        const char **subject, const char **body)
+{
+    const tg_template *best = NULL;
+    for (guint i = 0; i < cfg->templates->len; i++) {
+        const tg_template *t = g_ptr_array_index(cfg->templates, i);
+        if (strcmp(t->name, name) != 0)
+            continue;
+        if (lang && strcmp(t->lang, lang) == 0) {
+            best = t;
+            break;
+        }
+        if (!best || strcmp(t->lang, "en") == 0)
+            best = t;
+    }
+    *subject = best ? best->subject : "";
+    *body = best ? best->body : "";
+}

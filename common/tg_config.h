@@ -1,0 +1,95 @@
+/* tg_config.h - the configuration snapshot: one INI file (GKeyFile) plus the rule file it names.
+ * A snapshot is read-only once loaded and refcounted, so a reload can build a new one and swap
+ * it in while work in progress keeps the one it started with. Threads share snapshots. */
+#ifndef TG_CONFIG_H
+#define TG_CONFIG_H
+
+#include <glib.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tg_calendar.h"
+#include "tg_err.h"
+#include "tg_rules.h"
+#include "tg_sla.h"
+
+typedef struct tg_queue {
+    char *name;
+    char **addresses; /* support e-mail addresses, lower case */
+    char **xmpp;      /* local parts of the component's JIDs */
+    char *prefix;     /* ticket reference prefix: SUP -> SUP-1042 */
+    char *group;      /* agent group for assignment, or NULL */
+    char *sla;        /* SLA policy name */
+    char *from_name;  /* display name of replies */
+    const tg_sla_policy *policy;
+} tg_queue;
+
+typedef struct tg_agent {
+    char *id; /* the section name: [agent ID] */
+    char *name, *email, *jid;
+    char **groups;
+    int64_t max_open;
+    int active;
+} tg_agent;
+
+typedef struct tg_template {
+    char *name, *lang, *subject, *body;
+} tg_template;
+
+typedef struct tg_config {
+    gint refs;
+    char *path;
+    /* [general] */
+    char *company;
+    char **internal_domains;
+    char *default_queue;
+    char *timezone;
+    /* [store] */
+    char *store_path;
+    int64_t busy_timeout;
+    char *synchronous;
+    /* [rules] */
+    char *rules_file;
+    /* [limits] */
+    int64_t max_message_size, max_text_size, max_headers;
+    int64_t autoreply_limit, autoreply_window;
+    int64_t regex_match_limit, regex_depth_limit;
+    /* [mail] */
+    char **fallback_charsets;
+    char *hostname;
+
+    GPtrArray *queues, *agents, *calendars, *policies, *templates;
+    tg_rules *rules;
+} tg_config;
+
+/* tg_config_load - read path and the rule file it names; NULL with err ("file:line: ..."). */
+tg_config *tg_config_load(const char *path, tg_err *err);
+tg_config *tg_config_ref(tg_config *cfg);
+void tg_config_unref(tg_config *cfg); /* NULL-safe; frees on the last reference */
+
+const tg_queue *tg_config_queue(const tg_config *cfg, const char *name);
+/* tg_config_queue_for - the queue whose address (email) or local part (xmpp) is address;
+ * NULL when none. Case-insensitive; a +detail in the local part is ignored. */
+const tg_queue *tg_config_queue_for(const tg_config *cfg, const char *channel, const char *address);
+const tg_queue *tg_config_default_queue(const tg_config *cfg);
+/* tg_config_is_support_address - address is one of our own queue addresses. */
+int tg_config_is_support_address(const tg_config *cfg, const char *address);
+/* tg_config_agent_for - the agent with this e-mail address or (bare) JID, or NULL. */
+const tg_agent *tg_config_agent_for(const tg_config *cfg, const char *address);
+const tg_agent *tg_config_agent(const tg_config *cfg, const char *id);
+const tg_sla_policy *tg_config_policy(const tg_config *cfg, const char *name);
+int tg_config_is_internal(const tg_config *cfg, const char *address);
+/* tg_config_template - subject and body of template name in lang (falls back to en). */
+void tg_config_template(const tg_config *cfg, const char *name, const char *lang,
+                        const char **subject, const char **body);
+
+/* The directive table, for documentation checks: one row per fixed key. */
+typedef struct tg_directive {
+    const char *section; /* "store", or "queue NAME" style sections as "queue" */
+    const char *key;
+    const char *type;
+    const char *def;
+} tg_directive;
+const tg_directive *tg_config_directives(size_t *n);
+
+#endif

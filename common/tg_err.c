@@ -1,0 +1,25 @@
+/* tg_err.c - fill the caller's error record. */
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "tg_err.h"
+
+int tg_err_set(tg_err *err, int code, const char *fmt, ...)
+{
+    if (err) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    }
+    return code;
+}
+
+void tg_err_clear(tg_err *err)
+{
+    if (err) {
+        err->code = 0;
+        err->msg[0] = '\0';
+    }
+}

@@ -1,0 +1,56 @@
+/* tg_inbound.h - the normalized message both channels hand to intake.
+ * Every string is valid UTF-8 (invalid input bytes became U+FFFD) and owned by the
+ * tg_inbound; tg_inbound_free releases all of it. */
+#ifndef TG_INBOUND_H
+#define TG_INBOUND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tg_header {
+    char *name;
+    char *value; /* decoded, unfolded */
+} tg_header;
+
+typedef struct tg_inbound {
+    char *channel;         /* "email" or "xmpp" */
+    char *recipient;       /* the address or JID that selects the queue; NULL: default queue */
+    char **recipients;     /* every To/Cc address (NULL-terminated), for thread entitlement */
+    char *sender;          /* From address or bare JID, lower-cased domain; "" if unusable */
+    char *sender_name;     /* display name or NULL */
+    char *envelope_sender; /* SMTP MAIL FROM: NULL unknown, "" the null sender */
+    char *subject;         /* never NULL */
+    char *text;            /* plain text body, never NULL */
+    int text_truncated;    /* text was cut at the configured limit */
+    size_t original_size;  /* bytes of the message as received */
+    char *message_id;      /* without <>; synthesized from the content when absent */
+    int message_id_synthetic;
+    char *in_reply_to;   /* without <> or NULL */
+    char **references;   /* NULL-terminated, without <>, or NULL */
+    char *subject_tag;   /* "SUP-1042" from "[SUP-1042]" in the subject, or NULL */
+    char *thread_id;     /* XMPP <thread> or NULL */
+    char *lang;          /* "ru", "en", ... */
+    int machine;         /* machine-generated: never auto-reply */
+    char *machine_reason; /* why, or NULL */
+    char *auth_user;      /* authenticated submitter (milter {auth_authen}) or NULL */
+    tg_header *headers;   /* decoded header fields, in order, for rules */
+    size_t n_headers;
+} tg_inbound;
+
+/* tg_inbound_new - an empty inbound for channel; caller frees with tg_inbound_free. */
+tg_inbound *tg_inbound_new(const char *channel);
+void tg_inbound_free(tg_inbound *in); /* NULL-safe */
+
+/* tg_inbound_header - first header called name (case-insensitive), or NULL. Borrowed. */
+const char *tg_inbound_header(const tg_inbound *in, const char *name);
+
+/* tg_guess_lang - "ru" when the text is mostly Cyrillic letters, else "en". Static string. */
+const char *tg_guess_lang(const char *utf8);
+
+/* tg_find_subject_tag - the first "[PREFIX-123]" in subject; caller g_free()s; NULL if none. */
+char *tg_find_subject_tag(const char *subject);
+
+/* tg_address_domain - the part after the last '@', or "" (borrowed). */
+const char *tg_address_domain(const char *address);
+
+#endif

@@ -1,0 +1,120 @@
+/* tg_keyfile.c - GKeyFile with line numbers for error messages. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tg_keyfile.h"
+
+/* is_group_line - the line is "[name]" (after leading blanks); *name gets a copy if so. */
+static int is_group_line(const char *line, char **name)
+{
+    while (g_ascii_isspace(*line))
+        line++;
+    const char *end = strrchr(line, ']');
+    if (*line != '[' || !end)
+        return 0;
+    if (name)
+        *name = g_strndup(line + 1, end - line - 1);
+    return 1;
+}
+
+/* line_key_is - the line sets key (optionally with a [locale] suffix). */
+static int line_key_is(const char *line, const char *key)
+{
+    while (g_ascii_isspace(*line))
+        line++;
+    size_t n = strlen(key);
+    if (strncmp(line, key, n) != 0)
+        return 0;
+    line += n;
+    while (*line == ' ' || *line == '\t')
+        line++;
+    return *line == '=' || *line == '[';
+}
+
+int tg_keyfile_line(const tg_keyfile *kf, const char *group, const char *key)
+{
+    int in_group = 0, group_line = 0;
+
+    for (int i = 0; kf->lines[i]; i++) {
+        char *name = NULL;
+        if (is_group_line(kf->lines[i], &name)) {
+            in_group = group && strcmp(name, group) == 0;
+            if (in_group && !group_line)
+                group_line = i + 1;
+            g_free(name);
+            if (in_group && !key)
+                return i + 1;
+            continue;
+        }
+        if (in_group && key && line_key_is(kf->lines[i], key))
+            return i + 1;
+    }
+    return group_line;
+}
+
+int tg_keyfile_fail(const tg_keyfile *kf, tg_err *err, const char *group, const char *key,
+                    const char *fmt, ...)
+{
+    char what[400];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    int line = tg_keyfile_line(kf, group, key);
+    return tg_err_set(err, TG_EINVAL, "%s:%d: [%s]%s%s: %s", kf->path, line, group ? group : "",
+                      key ? " " : "", key ? key : "", what);
+}
+
+/* syntax_error_line - GKeyFile names no line; find the first line it cannot have accepted. */
+static int syntax_error_line(char **lines)
+{
+    for (int i = 0; lines[i]; i++) {
+        const char *l = lines[i];
+        while (g_ascii_isspace(*l))
+            l++;
+        if (!*l || *l == '#' || is_group_line(l, NULL))
+            continue;
+        if (*l == '[' || !strchr(l, '=') || *l == '=')
+            return i + 1;
+    }
+    return 0;
+}
+
+tg_keyfile *tg_keyfile_load(const char *path, tg_err *err)
+{
+    char *text = NULL;
+    gsize len = 0;
+    GError *gerr = NULL;
+
+    if (!g_file_get_contents(path, &text, &len, &gerr)) {
+        tg_err_set(err, TG_EINVAL, "%s: %s", path, gerr->message);
+        g_error_free(gerr);
+        return NULL;
+    }
+    tg_keyfile *kf = g_new0(tg_keyfile, 1);
+    kf->path = g_strdup(path);
+    kf->kf = g_key_file_new();
+    kf->lines = g_strsplit(text, "\n", -1);
+    if (!g_key_file_load_from_data(kf->kf, text, len, G_KEY_FILE_NONE, &gerr)) {
+        tg_err_set(err, TG_EINVAL, "%s:%d: %s", path, syntax_error_line(kf->lines),
+                   gerr->message);
+        g_error_free(gerr);
+        g_free(text);
+        tg_keyfile_free(kf);
+        return NULL;
+    }
+    g_free(text);
+    return kf;
+}
+
+void tg_keyfile_free(tg_keyfile *kf)
+{
+    if (!kf)
+        return;
+    g_key_file_free(kf->kf);
+    g_strfreev(kf->lines);
+    g_free(kf->path);
+    g_free(kf);
+}

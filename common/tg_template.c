@@ -1,0 +1,138 @@
+/* tg_template.c - template rendering and the built-in reply texts. Russian month and weekday
+ * names are spelled here because a server rarely has the ru_RU locale installed. */
+#include <string.h>
+
+#include "tg_template.h"
+
+const char *const tg_template_var_names[] = {
+    "ref", "subject", "due", "due_resolution", "queue", "priority", "category", "company",
+    "requester", "requester_name", "text", "agent", NULL,
+};
+
+const char *const tg_template_names[] = {"autoreply", "autoreply_chat", "relay", NULL};
+
+static const struct builtin {
+    const char *name, *lang, *subject, *body;
+} builtins[] = {
+    {"autoreply", "en", "Re: [{{ref}}] {{subject}}",
+     "Hello,\n\n"
+     "thank you for contacting {{company}}. Your request has been registered as {{ref}}.\n"
+     "We will answer by {{due}}.\n\n"
+     "Please keep [{{ref}}] in the subject when you write to us about this request.\n\n"
+     "-- \n{{company}} support\n"},
+    {"autoreply", "ru", "Re: [{{ref}}] {{subject}}",
+     "Здравствуйте!\n\n"
+     "Спасибо за обращение в {{company}}. Ваше обращение зарегистрировано под номером {{ref}}.\n"
+     "Мы ответим до {{due}}.\n\n"
+     "Пожалуйста, сохраняйте [{{ref}}] в теме письма, когда пишете нам по этому вопросу.\n\n"
+     "-- \nСлужба поддержки {{company}}\n"},
+    {"autoreply_chat", "en", "",
+     "Thank you. Your request is registered as {{ref}}; we will answer by {{due}}."},
+    {"autoreply_chat", "ru", "",
+     "Спасибо! Ваше обращение зарегистрировано под номером {{ref}}; мы ответим до {{due}}."},
+    {"relay", "en", "Re: [{{ref}}] {{subject}}", "{{text}}\n\n-- \n{{agent}}, {{company}} support\n"},
+    {"relay", "ru", "Re: [{{ref}}] {{subject}}",
+     "{{text}}\n\n-- \n{{agent}}, служба поддержки {{company}}\n"},
+};
+
+int tg_template_builtin(const char *name, const char *lang, const char **subject,
+                        const char **body)
+{
+    const struct builtin *fallback = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(builtins); i++) {
+        if (strcmp(builtins[i].name, name) != 0)
+            continue;
+        if (lang && strcmp(builtins[i].lang, lang) == 0) {
+            fallback = &builtins[i];
+            break;
+        }
+        if (!fallback || strcmp(builtins[i].lang, "en") == 0)
+            fallback = &builtins[i];
+    }
+    if (!fallback)
+        return 0;
+    *subject = fallback->subject;
+    *body = fallback->body;
+    return 1;
+}
+
+static int known_var(const char *name, size_t len)
+{
+    for (const char *const *v = tg_template_var_names; *v; v++)
+        if (strlen(*v) == len && strncmp(*v, name, len) == 0)
+            return 1;
+    return 0;
+}
+
+char *tg_template_render(const char *text, const tg_template_var *vars, size_t n_vars)
+{
+    GString *out = g_string_sized_new(strlen(text) + 128);
+    const char *p = text;
+
+    for (;;) {
+        const char *open = strstr(p, "{{");
+        const char *close = open ? strstr(open + 2, "}}") : NULL;
+        if (!close) {
+            g_string_append(out, p);
+            break;
+        }
+        g_string_append_len(out, p, open - p);
+        const char *name = open + 2;
+        size_t len = close - name;
+        size_t i;
+        for (i = 0; i < n_vars; i++)
+            if (strlen(vars[i].name) == len && strncmp(vars[i].name, name, len) == 0)
+                break;
+        if (i < n_vars)
+            g_string_append(out, vars[i].value ? vars[i].value : "");
+        else
+            g_string_append_len(out, open, close + 2 - open);
+        p = close + 2;
+    }
+    return g_string_free(out, FALSE);
+}
+
+char *tg_template_unknown_var(const char *text)
+{
+    for (const char *open = strstr(text, "{{"); open; open = strstr(open + 2, "{{")) {
+        const char *close = strstr(open + 2, "}}");
+        if (!close)
+            return NULL;
+        if (!known_var(open + 2, close - open - 2))
+            return g_strndup(open + 2, close - open - 2);
+    }
+    return NULL;
+}
+
+char *tg_format_due(int64_t t, GTimeZone *zone, const char *lang)
+{
+    static const char *const ru_months[] = {"января", "февраля", "марта",    "апреля",
+                                            "мая",    "июня",    "июля",     "августа",
+                                            "сентября", "октября", "ноября", "декабря"};
+    static const char *const ru_days[] = {"пн", "вт", "ср", "чт", "пт", "сб", "вс"};
+    static const char *const en_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    static const char *const en_days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+    int ru = lang && strcmp(lang, "ru") == 0;
+
+    if (t < 0)
+        return g_strdup(ru ? "в ближайшее время" : "as soon as possible");
+    GDateTime *utc = g_date_time_new_from_unix_utc(t);
+    GDateTime *dt = g_date_time_to_timezone(utc, zone);
+    int wd = g_date_time_get_day_of_week(dt) - 1, mon = g_date_time_get_month(dt) - 1;
+    const char *abbrev = g_date_time_get_timezone_abbreviation(dt);
+    char *s;
+    if (ru)
+        s = g_strdup_printf("%s, %d %s %d, %02d:%02d %s", ru_days[wd],
+                            g_date_time_get_day_of_month(dt), ru_months[mon],
+                            g_date_time_get_year(dt), g_date_time_get_hour(dt),
+                            g_date_time_get_minute(dt), abbrev);
+    else
+        s = g_strdup_printf("%s %d %s %d %02d:%02d %s", en_days[wd],
+                            g_date_time_get_day_of_month(dt), en_months[mon],
+                            g_date_time_get_year(dt), g_date_time_get_hour(dt),
+                            g_date_time_get_minute(dt), abbrev);
+    g_date_time_unref(dt);
+    g_date_time_unref(utc);
+    return s;
+}

@@ -1,0 +1,525 @@
+/* tg_mail.c - GMime glue: parse mail into the normalized inbound value, build replies.
+ * GMime does MIME structure, transfer decoding, RFC 2047/2231, addresses and references;
+ * this file chooses what to keep and converts text to valid UTF-8. */
+#include <errno.h>
+#include <gmime/gmime.h>
+#include <string.h>
+
+#include "tg_html.h"
+#include "tg_mail.h"
+
+static gpointer init_gmime(gpointer unused)
+{
+    g_mime_init();
+    return NULL;
+}
+
+static void ensure_init(void)
+{
+    static GOnce once = G_ONCE_INIT;
+    g_once(&once, init_gmime, NULL);
+}
+
+/* ---- charset conversion ---- */
+
+/* convert - bytes in charset to UTF-8, each undecodable byte as U+FFFD; NULL if the charset
+ * is unknown or (strict) the bytes are not valid in it. */
+static char *convert(const char *in, size_t len, const char *charset, int strict)
+{
+    iconv_t cd = g_mime_iconv_open("UTF-8", charset);
+    if (cd == (iconv_t)-1)
+        return NULL;
+    GString *out = g_string_sized_new(len * 2 + 16);
+    char buf[4096];
+    char *inp = (char *)in;
+    size_t inleft = len;
+    int bad = 0;
+
+    while (inleft > 0) {
+        char *outp = buf;
+        size_t outleft = sizeof buf;
+        size_t rc = iconv(cd, &inp, &inleft, &outp, &outleft);
+        g_string_append_len(out, buf, outp - buf);
+        if (rc == (size_t)-1 && errno != E2BIG) {
+            bad = 1;
+            if (strict)
+                break;
+            g_string_append(out, "\xEF\xBF\xBD");
+            inp++;
+            inleft--;
+            iconv(cd, NULL, NULL, NULL, NULL);
+        }
+    }
+    g_mime_iconv_close(cd);
+    if (bad && strict) {
+        g_string_free(out, TRUE);
+        return NULL;
+    }
+    char *valid = g_utf8_make_valid(out->str, out->len);
+    g_string_free(out, TRUE);
+    return valid;
+}
+
+/* to_utf8 - declared charset first; undeclared or unknown: UTF-8 if valid, else the first
+ * fallback that decodes cleanly, else the last fallback with U+FFFD. Caller g_free()s. */
+static char *to_utf8(const char *in, size_t len, const char *charset,
+                     const char *const *fallbacks)
+{
+    static const char *const default_fallbacks[] = {"utf-8", "windows-1251", NULL};
+    char *s;
+
+    if (!fallbacks || !fallbacks[0])
+        fallbacks = default_fallbacks;
+    if (charset && g_ascii_strcasecmp(charset, "us-ascii") != 0 &&
+        (s = convert(in, len, charset, 0)))
+        return s;
+    if (g_utf8_validate(in, (gssize)len, NULL))
+        return g_strndup(in, len);
+    for (const char *const *f = fallbacks; *f; f++)
+        if ((s = convert(in, len, *f, 1)))
+            return s;
+    return g_utf8_make_valid(in, (gssize)len);
+}
+
+/* ---- text ---- */
+
+/* part_bytes - the decoded (transfer encoding undone) content of part. */
+static GByteArray *part_bytes(GMimePart *part)
+{
+    GMimeDataWrapper *content = g_mime_part_get_content(part);
+    GByteArray *bytes = g_byte_array_new();
+    if (content) {
+        GMimeStream *mem = g_mime_stream_mem_new_with_byte_array(bytes);
+        g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+        g_mime_data_wrapper_write_to_stream(content, mem);
+        g_object_unref(mem);
+    }
+    return bytes;
+}
+
+typedef struct body_search {
+    GMimePart *plain, *html;
+} body_search;
+
+static void find_body(GMimeObject *parent, GMimeObject *part, gpointer data)
+{
+    body_search *bs = data;
+    if (!GMIME_IS_PART(part) || g_mime_part_is_attachment(GMIME_PART(part)))
+        return;
+    GMimeContentType *ct = g_mime_object_get_content_type(part);
+    if (!bs->plain && g_mime_content_type_is_type(ct, "text", "plain"))
+        bs->plain = GMIME_PART(part);
+    else if (!bs->html && g_mime_content_type_is_type(ct, "text", "html"))
+        bs->html = GMIME_PART(part);
+}
+
+/* cap_utf8 - cut s to at most max bytes on a character boundary; 1 if cut. */
+static int cap_utf8(char *s, size_t max)
+{
+    size_t len = strlen(s);
+    if (len <= max)
+        return 0;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
+    s[max] = '\0';
+    return 1;
+}
+
+/* tidy_text - CRLF to LF, no trailing blank lines. In place. */
+static void tidy_text(char *s)
+{
+    char *w = s;
+    for (char *r = s; *r; r++)
+        if (!(r[0] == '\r' && r[1] == '\n'))
+            *w++ = *r;
+    *w = '\0';
+    while (w > s && (w[-1] == '\n' || w[-1] == ' ' || w[-1] == '\t'))
+        *--w = '\0';
+}
+
+static char *body_text(GMimeMessage *msg, const tg_mail_opts *o)
+{
+    body_search bs = {0};
+    GMimeObject *top = g_mime_message_get_mime_part(msg);
+    if (!top)
+        return g_strdup("");
+    if (GMIME_IS_MULTIPART(top))
+        g_mime_multipart_foreach(GMIME_MULTIPART(top), find_body, &bs);
+    else
+        find_body(NULL, top, &bs);
+
+    GMimePart *part = bs.plain ? bs.plain : bs.html;
+    if (!part)
+        return g_strdup("");
+    GByteArray *bytes = part_bytes(part);
+    const char *charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+    char *text = to_utf8((const char *)bytes->data, bytes->len, charset, o->fallback_charsets);
+    g_byte_array_unref(bytes);
+    if (!bs.plain) {
+        char *plain = tg_html_to_text(text, strlen(text));
+        g_free(text);
+        text = plain;
+    }
+    tidy_text(text);
+    return text;
+}
+
+/* ---- headers and addresses ---- */
+
+/* header_text - a header value as valid UTF-8 with line breaks and controls as spaces. */
+static char *clean_value(const char *v, const tg_mail_opts *o)
+{
+    char *s = to_utf8(v, strlen(v), NULL, o->fallback_charsets);
+    for (char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    return g_strstrip(s);
+}
+
+static void add_addresses(GPtrArray *list, InternetAddressList *addrs)
+{
+    for (int i = 0; addrs && i < internet_address_list_length(addrs); i++) {
+        InternetAddress *ia = internet_address_list_get_address(addrs, i);
+        if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
+            const char *a = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+            if (a && strchr(a, '@'))
+                g_ptr_array_add(list, g_utf8_strdown(a, -1));
+        } else if (INTERNET_ADDRESS_IS_GROUP(ia)) {
+            add_addresses(list, internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)));
+        }
+    }
+}
+
+/* first_mailbox - the first usable mailbox of a From list. */
+static InternetAddressMailbox *first_mailbox(InternetAddressList *addrs)
+{
+    for (int i = 0; addrs && i < internet_address_list_length(addrs); i++) {
+        InternetAddress *ia = internet_address_list_get_address(addrs, i);
+        if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
+            const char *a = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
+            if (a && strchr(a, '@') && a[0] != '@')
+                return INTERNET_ADDRESS_MAILBOX(ia);
+        }
+    }
+    return NULL;
+}
+
+static char **parse_ids(GMimeParserOptions *po, const char *value)
+{
+    GMimeReferences *refs = value ? g_mime_references_parse(po, value) : NULL;
+    int n = refs ? g_mime_references_length(refs) : 0;
+    char **ids = NULL;
+    if (n > 0) {
+        /* Keep the last 20: a long thread's newest ids are the ones we may know. */
+        int first = n > 20 ? n - 20 : 0;
+        ids = g_new0(char *, n - first + 1);
+        for (int i = first; i < n; i++)
+            ids[i - first] = g_strdup(g_mime_references_get_message_id(refs, i));
+    }
+    if (refs)
+        g_mime_references_free(refs);
+    return ids;
+}
+
+/* ---- machine-generated mail ---- */
+
+static int token_in(const char *value, const char *const *tokens)
+{
+    char **parts = g_strsplit_set(value, ",; \t", -1);
+    int found = 0;
+    for (char **p = parts; *p && !found; p++)
+        for (const char *const *t = tokens; *t && !found; t++)
+            found = g_ascii_strcasecmp(*p, *t) == 0;
+    g_strfreev(parts);
+    return found;
+}
+
+static int robot_local_part(const char *address)
+{
+    static const char *const exact[] = {"mailer-daemon", "postmaster", NULL};
+    static const char *const prefixes[] = {"noreply", "no-reply", "no_reply", "donotreply",
+                                           "do-not-reply", "do_not_reply", NULL};
+    const char *at = strchr(address, '@');
+    if (!at)
+        return 0;
+    char *local = g_ascii_strdown(address, at - address);
+    int robot = g_strv_contains(exact, local);
+    for (const char *const *p = prefixes; *p && !robot; p++)
+        robot = g_str_has_prefix(local, *p);
+    g_free(local);
+    return robot;
+}
+
+/* machine_reasons - every signal that the message was written by a program. */
+static char *machine_reasons(const tg_inbound *in, GMimeMessage *msg)
+{
+    static const char *const precedence[] = {"bulk", "junk", "list", NULL};
+    static const char *const suppress[] = {"all", "autoreply", NULL};
+    GString *why = g_string_new(NULL);
+    const char *v;
+
+#define REASON(...)                                                                            \
+    do {                                                                                       \
+        if (why->len)                                                                          \
+            g_string_append(why, "; ");                                                        \
+        g_string_append_printf(why, __VA_ARGS__);                                              \
+    } while (0)
+
+    if ((v = tg_inbound_header(in, "Auto-Submitted"))) {
+        char *kind = g_ascii_strdown(v, strcspn(v, "; \t("));
+        if (strcmp(kind, "no") != 0)
+            REASON("Auto-Submitted: %s", kind);
+        g_free(kind);
+    }
+    if ((v = tg_inbound_header(in, "Precedence")) && token_in(v, precedence))
+        REASON("Precedence: %s", v);
+    if (tg_inbound_header(in, "List-Id"))
+        REASON("List-Id present");
+    if (tg_inbound_header(in, "List-Unsubscribe"))
+        REASON("List-Unsubscribe present");
+    if ((v = tg_inbound_header(in, "X-Auto-Response-Suppress")) && token_in(v, suppress))
+        REASON("X-Auto-Response-Suppress: %s", v);
+    if (tg_inbound_header(in, "X-Autoreply") || tg_inbound_header(in, "X-Autorespond"))
+        REASON("X-Autoreply present");
+    if (in->envelope_sender && !*in->envelope_sender)
+        REASON("null envelope sender");
+    if (!*in->sender)
+        REASON("no usable sender address");
+    else if (robot_local_part(in->sender))
+        REASON("sender %s is a robot address", in->sender);
+    GMimeObject *top = g_mime_message_get_mime_part(msg);
+    if (top && g_mime_content_type_is_type(g_mime_object_get_content_type(top), "multipart",
+                                           "report"))
+        REASON("delivery or read report (multipart/report)");
+#undef REASON
+    return why->len ? g_string_free(why, FALSE) : (g_string_free(why, TRUE), NULL);
+}
+
+/* synthetic_id - a stable id for a message without Message-ID, so a retry still dedups. */
+static char *synthetic_id(const tg_inbound *in, const char *date)
+{
+    GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+    const char *parts[] = {in->sender, date ? date : "", in->subject, in->text};
+    for (size_t i = 0; i < G_N_ELEMENTS(parts); i++)
+        g_checksum_update(sum, (const guchar *)parts[i], strlen(parts[i]) + 1);
+    char *id = g_strdup_printf("%.32s@ticketgate.invalid", g_checksum_get_string(sum));
+    g_checksum_free(sum);
+    return id;
+}
+
+int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inbound **out,
+                  tg_err *err)
+{
+    static const tg_mail_opts no_opts;
+    const tg_mail_opts *o = opts ? opts : &no_opts;
+    size_t max_text = o->max_text_size ? o->max_text_size : 256 * 1024;
+    size_t max_headers = o->max_headers ? o->max_headers : 500;
+
+    *out = NULL;
+    if (!data || len == 0)
+        return tg_err_set(err, TG_EINVAL, "empty message");
+    ensure_init();
+
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    GMimeParserOptions *po = g_mime_parser_options_new();
+    const char *fallbacks[8] = {"utf-8", "windows-1251", NULL};
+    if (o->fallback_charsets && o->fallback_charsets[0]) {
+        size_t i = 0;
+        for (; i < 7 && o->fallback_charsets[i]; i++)
+            fallbacks[i] = o->fallback_charsets[i];
+        fallbacks[i] = NULL;
+    }
+    g_mime_parser_options_set_fallback_charsets(po, fallbacks);
+    g_mime_parser_options_set_rfc2047_compliance_mode(po, GMIME_RFC_COMPLIANCE_LOOSE);
+    g_mime_parser_options_set_address_compliance_mode(po, GMIME_RFC_COMPLIANCE_LOOSE);
+    g_mime_parser_options_set_parameter_compliance_mode(po, GMIME_RFC_COMPLIANCE_LOOSE);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, po);
+    g_object_unref(parser);
+    g_object_unref(stream);
+    if (!msg) {
+        g_mime_parser_options_free(po);
+        return tg_err_set(err, TG_EINVAL, "not a mail message");
+    }
+
+    tg_inbound *in = tg_inbound_new("email");
+    in->original_size = len;
+    in->envelope_sender = g_strdup(o->envelope_sender);
+    in->recipient = o->recipient ? g_utf8_strdown(o->recipient, -1) : NULL;
+
+    GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
+    int nh = g_mime_header_list_get_count(hl);
+    in->n_headers = MIN((size_t)nh, max_headers);
+    in->headers = g_new0(tg_header, in->n_headers + 1);
+    for (size_t i = 0; i < in->n_headers; i++) {
+        GMimeHeader *h = g_mime_header_list_get_header_at(hl, (int)i);
+        const char *value = g_mime_header_get_value(h);
+        in->headers[i].name = clean_value(g_mime_header_get_name(h), o);
+        in->headers[i].value = clean_value(value ? value : "", o);
+    }
+
+    InternetAddressMailbox *from = first_mailbox(g_mime_message_get_from(msg));
+    g_free(in->sender);
+    if (from) {
+        in->sender = g_utf8_strdown(internet_address_mailbox_get_addr(from), -1);
+        const char *name = internet_address_get_name(INTERNET_ADDRESS(from));
+        if (name && *name)
+            in->sender_name = clean_value(name, o);
+    } else if (o->envelope_sender && strchr(o->envelope_sender, '@')) {
+        in->sender = g_utf8_strdown(o->envelope_sender, -1);
+    } else {
+        in->sender = g_strdup("");
+    }
+
+    GPtrArray *rcpts = g_ptr_array_new();
+    add_addresses(rcpts, g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_TO));
+    add_addresses(rcpts, g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_CC));
+    g_ptr_array_add(rcpts, NULL);
+    in->recipients = (char **)g_ptr_array_free(rcpts, FALSE);
+
+    const char *subject = g_mime_message_get_subject(msg);
+    g_free(in->subject);
+    in->subject = clean_value(subject ? subject : "", o);
+    g_free(in->text);
+    in->text = body_text(msg, o);
+    in->text_truncated = cap_utf8(in->text, max_text);
+
+    const char *mid = g_mime_message_get_message_id(msg);
+    if (mid && *mid && !strpbrk(mid, " \t\r\n<>")) {
+        in->message_id = g_strdup(mid);
+    } else {
+        in->message_id = synthetic_id(in, tg_inbound_header(in, "Date"));
+        in->message_id_synthetic = 1;
+    }
+    char **irt = parse_ids(po, g_mime_object_get_header(GMIME_OBJECT(msg), "In-Reply-To"));
+    if (irt && irt[0])
+        in->in_reply_to = g_strdup(irt[0]);
+    g_strfreev(irt);
+    in->references = parse_ids(po, g_mime_object_get_header(GMIME_OBJECT(msg), "References"));
+    in->subject_tag = tg_find_subject_tag(in->subject);
+
+    char *sample = g_strconcat(in->subject, "\n", in->text, NULL);
+    g_free(in->lang);
+    in->lang = g_strdup(tg_guess_lang(sample));
+    g_free(sample);
+    in->machine_reason = machine_reasons(in, msg);
+    in->machine = in->machine_reason != NULL;
+
+    g_object_unref(msg);
+    g_mime_parser_options_free(po);
+    *out = in;
+    return TG_OK;
+}
+
+/* ---- building replies ---- */
+
+/* one_line - value with CR, LF and other controls replaced by spaces. Caller g_free()s. */
+static char *one_line(const char *v)
+{
+    char *s = g_utf8_make_valid(v ? v : "", -1);
+    for (char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    return s;
+}
+
+/* plain_msgid - a msg-id we can write between <> without it changing the header. */
+static int plain_msgid(const char *id)
+{
+    if (!id || !*id || strlen(id) > 250 || !strchr(id, '@'))
+        return 0;
+    for (const char *p = id; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '<' || *p == '>')
+            return 0;
+    return 1;
+}
+
+char *tg_mail_new_message_id(const char *domain)
+{
+    ensure_init();
+    char *bracketed = g_mime_utils_generate_message_id(domain && *domain ? domain : "localhost");
+    return bracketed;
+}
+
+int tg_mail_build(const tg_mail_reply *r, GByteArray **out, tg_err *err)
+{
+    ensure_init();
+    *out = NULL;
+    if (!r->to_addr || !strchr(r->to_addr, '@') || strpbrk(r->to_addr, " \t\r\n<>,;\""))
+        return tg_err_set(err, TG_EINVAL, "reply recipient \"%s\" is not an address",
+                          r->to_addr ? r->to_addr : "");
+
+    GMimeMessage *msg = g_mime_message_new(TRUE);
+    GMimeObject *obj = GMIME_OBJECT(msg);
+    char *from_name = one_line(r->from_name), *to_name = one_line(r->to_name);
+    char *subject = one_line(r->subject);
+
+    g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, from_name, r->from_addr);
+    g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, to_name, r->to_addr);
+    g_mime_message_set_subject(msg, subject, "utf-8");
+    GDateTime *date = g_date_time_new_from_unix_utc(r->date);
+    g_mime_message_set_date(msg, date);
+    g_date_time_unref(date);
+    char *id = plain_msgid(r->message_id) ? g_strdup(r->message_id)
+                                          : tg_mail_new_message_id(tg_address_domain(r->from_addr));
+    g_mime_message_set_message_id(msg, id);
+    g_free(id);
+
+    if (plain_msgid(r->in_reply_to)) {
+        char *v = g_strdup_printf("<%s>", r->in_reply_to);
+        g_mime_object_set_header(obj, "In-Reply-To", v, NULL);
+        g_free(v);
+    }
+    if (r->references) {
+        GString *refs = g_string_new(NULL);
+        char **ids = g_strsplit(r->references, " ", -1);
+        for (char **i = ids; *i; i++)
+            if (plain_msgid(*i))
+                g_string_append_printf(refs, "%s<%s>", refs->len ? " " : "", *i);
+        if (refs->len)
+            g_mime_object_set_header(obj, "References", refs->str, NULL);
+        g_strfreev(ids);
+        g_string_free(refs, TRUE);
+    }
+    if (r->auto_submitted) {
+        g_mime_object_set_header(obj, "Auto-Submitted", r->auto_submitted, NULL);
+        /* Ask Exchange and others not to answer our answer. */
+        g_mime_object_set_header(obj, "X-Auto-Response-Suppress", "All", NULL);
+    }
+    if (r->ticket_ref) {
+        char *ref = one_line(r->ticket_ref);
+        g_mime_object_set_header(obj, "X-Ticket-ID", ref, "utf-8");
+        g_free(ref);
+    }
+
+    GMimeTextPart *part = g_mime_text_part_new_with_subtype("plain");
+    g_mime_text_part_set_charset(part, "utf-8");
+    char *body = g_utf8_make_valid(r->body ? r->body : "", -1);
+    GMimeStream *content = g_mime_stream_mem_new_with_buffer(body, strlen(body));
+    GMimeDataWrapper *wrapper = g_mime_data_wrapper_new_with_stream(content,
+                                                                    GMIME_CONTENT_ENCODING_DEFAULT);
+    g_mime_part_set_content(GMIME_PART(part), wrapper);
+    g_mime_part_set_content_encoding(GMIME_PART(part), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+    if (r->lang)
+        g_mime_object_set_header(GMIME_OBJECT(part), "Content-Language", r->lang, NULL);
+    g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
+    g_object_unref(wrapper);
+    g_object_unref(content);
+    g_object_unref(part);
+    g_free(body);
+
+    GByteArray *bytes = g_byte_array_new();
+    GMimeStream *mem = g_mime_stream_mem_new_with_byte_array(bytes);
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+    GMimeFormatOptions *fo = g_mime_format_options_new();
+    g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_UNIX);
+    g_mime_object_write_to_stream(obj, fo, mem);
+    g_mime_format_options_free(fo);
+    g_object_unref(mem);
+    g_object_unref(msg);
+    g_free(from_name);
+    g_free(to_name);
+    g_free(subject);
+    *out = bytes;
+    return TG_OK;
+}

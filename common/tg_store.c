@@ -1,0 +1,780 @@
+/* tg_store.c - the SQLite backend of the store: WAL mode, a busy timeout, numbered migrations
+ * on PRAGMA user_version, and prepared statements cached per connection. All SQL of ticketgate
+ * is in this file, and every value reaches SQLite through sqlite3_bind_*. */
+#include <glib.h>
+#include <sqlite3.h>
+#include <string.h>
+
+#include "tg_store.h"
+
+/* Each migration brings the schema from version i to i + 1 and sets user_version itself. */
+static const char *const migrations[] = {
+    "CREATE TABLE tickets ("
+    "  id INTEGER PRIMARY KEY, ref TEXT UNIQUE,"
+    "  channel TEXT NOT NULL, source TEXT NOT NULL, queue TEXT NOT NULL, category TEXT,"
+    "  priority TEXT NOT NULL, rule TEXT, requester TEXT NOT NULL, requester_name TEXT,"
+    "  lang TEXT, subject TEXT NOT NULL, status TEXT NOT NULL, assignee TEXT,"
+    "  sla_policy TEXT, tags TEXT, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL,"
+    "  first_response_due INTEGER, resolution_due INTEGER,"
+    "  first_response_at INTEGER, resolved_at INTEGER);"
+    "CREATE INDEX tickets_conversation ON tickets(requester, channel, queue, status);"
+    "CREATE INDEX tickets_assignee ON tickets(assignee, status);"
+    "CREATE INDEX tickets_status ON tickets(status, id);"
+    "CREATE TABLE messages ("
+    "  id INTEGER PRIMARY KEY, ticket_id INTEGER NOT NULL REFERENCES tickets(id),"
+    "  direction TEXT NOT NULL, channel TEXT NOT NULL, msg_id TEXT, sender TEXT,"
+    "  subject TEXT, body TEXT, truncated INTEGER NOT NULL DEFAULT 0,"
+    "  created_at INTEGER NOT NULL);"
+    "CREATE UNIQUE INDEX messages_inbound ON messages(channel, msg_id) WHERE direction = 'in';"
+    "CREATE INDEX messages_msgid ON messages(msg_id);"
+    "CREATE INDEX messages_ticket ON messages(ticket_id);"
+    "CREATE TABLE thread_addresses ("
+    "  ticket_id INTEGER NOT NULL REFERENCES tickets(id), address TEXT NOT NULL,"
+    "  PRIMARY KEY (ticket_id, address)) WITHOUT ROWID;"
+    "CREATE TABLE events ("
+    "  id INTEGER PRIMARY KEY, ticket_id INTEGER REFERENCES tickets(id),"
+    "  at INTEGER NOT NULL, kind TEXT NOT NULL, detail TEXT);"
+    "CREATE INDEX events_ticket ON events(ticket_id);"
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY, ticket_id INTEGER REFERENCES tickets(id),"
+    "  channel TEXT NOT NULL, kind TEXT NOT NULL, recipient TEXT NOT NULL,"
+    "  recipient_name TEXT, sender TEXT, sender_name TEXT, subject TEXT, body TEXT NOT NULL,"
+    "  in_reply_to TEXT, refs TEXT, thread TEXT, lang TEXT, msg_id TEXT,"
+    "  status TEXT NOT NULL DEFAULT 'pending', attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_attempt_at INTEGER NOT NULL DEFAULT 0, last_error TEXT,"
+    "  created_at INTEGER NOT NULL, sent_at INTEGER);"
+    "CREATE INDEX outbox_pending ON outbox(channel, status, next_attempt_at);"
+    "CREATE INDEX outbox_ticket ON outbox(ticket_id);"
+    "CREATE TABLE agents (id TEXT PRIMARY KEY, last_assigned_at INTEGER);"
+    "CREATE TABLE autoreply_log (address TEXT NOT NULL, at INTEGER NOT NULL);"
+    "CREATE INDEX autoreply_log_address ON autoreply_log(address, at);"
+    "PRAGMA user_version = 1;",
+};
+
+#define TICKET_COLS                                                                            \
+    "id, ref, channel, source, queue, category, priority, rule, requester, requester_name, "   \
+    "lang, subject, status, assignee, sla_policy, tags, created_at, updated_at, "              \
+    "first_response_due, resolution_due, first_response_at, resolved_at"
+
+enum {
+    S_BEGIN,
+    S_COMMIT,
+    S_ROLLBACK,
+    S_INSERT_TICKET,
+    S_SET_REF,
+    S_TICKET_BY_REF,
+    S_TICKET_BY_ID,
+    S_CONVERSATION,
+    S_SET_STATUS,
+    S_SET_ASSIGNEE,
+    S_AGENT_ASSIGNED,
+    S_SET_FIRST_RESPONSE,
+    S_COUNT_TICKETS,
+    S_LIST_TICKETS,
+    S_INSERT_MESSAGE,
+    S_FIND_INBOUND,
+    S_FIND_ANY_MESSAGE,
+    S_LIST_MESSAGES,
+    S_ADD_THREAD_ADDRESS,
+    S_IS_THREAD_ADDRESS,
+    S_ADD_EVENT,
+    S_LIST_EVENTS,
+    S_ADD_OUTBOX,
+    S_LIST_OUTBOX,
+    S_COUNT_OUTBOX,
+    S_COUNT_AUTOREPLIES,
+    S_LOG_AUTOREPLY,
+    S_AGENT_OPEN,
+    S_AGENT_LAST,
+    S_COUNT
+};
+
+static const char *const sql[S_COUNT] = {
+    [S_BEGIN] = "BEGIN IMMEDIATE",
+    [S_COMMIT] = "COMMIT",
+    [S_ROLLBACK] = "ROLLBACK",
+    [S_INSERT_TICKET] =
+        "INSERT INTO tickets (channel, source, queue, category, priority, rule, requester,"
+        " requester_name, lang, subject, status, assignee, sla_policy, tags, created_at,"
+        " updated_at, first_response_due, resolution_due)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17)",
+    [S_SET_REF] = "UPDATE tickets SET ref = ?1 || '-' || id WHERE id = ?2 RETURNING ref",
+    [S_TICKET_BY_REF] = "SELECT " TICKET_COLS " FROM tickets WHERE ref = ?1",
+    [S_TICKET_BY_ID] = "SELECT " TICKET_COLS " FROM tickets WHERE id = ?1",
+    [S_CONVERSATION] = "SELECT " TICKET_COLS " FROM tickets WHERE requester = ?2 AND channel = ?1"
+                       " AND queue = ?3 AND status IN ('new', 'open', 'pending')"
+                       " ORDER BY id DESC LIMIT 1",
+    [S_SET_STATUS] = "UPDATE tickets SET status = ?2, updated_at = ?3,"
+                     " resolved_at = CASE WHEN ?2 IN ('resolved', 'closed')"
+                     "   THEN coalesce(resolved_at, ?3) ELSE NULL END WHERE id = ?1",
+    [S_SET_ASSIGNEE] = "UPDATE tickets SET assignee = ?2, updated_at = ?3 WHERE id = ?1",
+    [S_AGENT_ASSIGNED] = "INSERT INTO agents (id, last_assigned_at) VALUES (?1, ?2)"
+                         " ON CONFLICT (id) DO UPDATE SET last_assigned_at = excluded.last_assigned_at",
+    [S_SET_FIRST_RESPONSE] = "UPDATE tickets SET first_response_at = ?2, updated_at = ?2"
+                             " WHERE id = ?1 AND first_response_at IS NULL",
+    [S_COUNT_TICKETS] = "SELECT count(*) FROM tickets",
+    [S_LIST_TICKETS] =
+        "SELECT " TICKET_COLS " FROM tickets"
+        " WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR queue = ?2)"
+        " AND (?3 IS NULL OR assignee = ?3)"
+        " AND (?4 = 0 OR (status NOT IN ('resolved', 'closed') AND"
+        "  ((first_response_at IS NULL AND first_response_due < ?5) OR resolution_due < ?5)))"
+        " ORDER BY id LIMIT ?6",
+    [S_INSERT_MESSAGE] = "INSERT INTO messages (ticket_id, direction, channel, msg_id, sender,"
+                         " subject, body, truncated, created_at)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    [S_FIND_INBOUND] = "SELECT ticket_id FROM messages WHERE channel = ?1 AND msg_id = ?2"
+                       " AND direction = 'in'",
+    [S_FIND_ANY_MESSAGE] = "SELECT ticket_id FROM messages WHERE msg_id = ?2 AND channel = ?1"
+                           " ORDER BY id LIMIT 1",
+    [S_LIST_MESSAGES] = "SELECT id, ticket_id, direction, channel, msg_id, sender, subject, body,"
+                        " created_at, truncated FROM messages WHERE ticket_id = ?1 ORDER BY id",
+    [S_ADD_THREAD_ADDRESS] = "INSERT OR IGNORE INTO thread_addresses (ticket_id, address)"
+                             " VALUES (?1, lower(?2))",
+    [S_IS_THREAD_ADDRESS] = "SELECT 1 FROM thread_addresses WHERE ticket_id = ?1"
+                            " AND address = lower(?2)",
+    [S_ADD_EVENT] = "INSERT INTO events (ticket_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
+    [S_LIST_EVENTS] = "SELECT ticket_id, at, kind, detail FROM events WHERE ticket_id = ?1"
+                      " ORDER BY id",
+    [S_ADD_OUTBOX] = "INSERT INTO outbox (ticket_id, channel, kind, recipient, recipient_name,"
+                     " sender, sender_name, subject, body, in_reply_to, refs, thread, lang,"
+                     " created_at, next_attempt_at)"
+                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
+    [S_LIST_OUTBOX] = "SELECT id, ticket_id, channel, kind, recipient, recipient_name, sender,"
+                      " sender_name, subject, body, in_reply_to, refs, thread, lang, status,"
+                      " attempts, created_at FROM outbox WHERE ticket_id = ?1 ORDER BY id",
+    [S_COUNT_OUTBOX] = "SELECT count(*) FROM outbox WHERE ?1 IS NULL OR status = ?1",
+    [S_COUNT_AUTOREPLIES] = "SELECT count(*) FROM autoreply_log WHERE address = lower(?1)"
+                            " AND at >= ?2",
+    [S_LOG_AUTOREPLY] = "INSERT INTO autoreply_log (address, at) VALUES (lower(?1), ?2)",
+    [S_AGENT_OPEN] = "SELECT count(*) FROM tickets WHERE assignee = ?1"
+                     " AND status IN ('new', 'open', 'pending')",
+    [S_AGENT_LAST] = "SELECT last_assigned_at FROM agents WHERE id = ?1",
+};
+
+struct tg_store {
+    sqlite3 *db;
+    char *path;
+    sqlite3_stmt *stmts[S_COUNT];
+};
+
+int tg_store_schema_version(void)
+{
+    return (int)G_N_ELEMENTS(migrations);
+}
+
+/* fail - map the connection's last error to TG_ETEMP (retry later) or TG_ESTORE. */
+static int fail(tg_store *st, tg_err *err, const char *doing)
+{
+    int code = sqlite3_extended_errcode(st->db);
+    int rc;
+    switch (code & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_READONLY:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_CANTOPEN:
+    case SQLITE_NOMEM:
+    case SQLITE_PROTOCOL: rc = TG_ETEMP; break;
+    default: rc = TG_ESTORE; break;
+    }
+    return tg_err_set(err, rc, "store %s: %s: %s", st->path, doing, sqlite3_errmsg(st->db));
+}
+
+/* prepare - the cached statement id, reset and unbound; NULL with err set. */
+static sqlite3_stmt *prepare(tg_store *st, int id, tg_err *err)
+{
+    sqlite3_stmt *s = st->stmts[id];
+    if (!s) {
+        if (sqlite3_prepare_v3(st->db, sql[id], -1, SQLITE_PREPARE_PERSISTENT, &s, NULL) !=
+            SQLITE_OK) {
+            fail(st, err, "prepare");
+            return NULL;
+        }
+        st->stmts[id] = s;
+    }
+    sqlite3_reset(s);
+    sqlite3_clear_bindings(s);
+    return s;
+}
+
+static void bind_text(sqlite3_stmt *s, int i, const char *v)
+{
+    if (v)
+        sqlite3_bind_text(s, i, v, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+/* bind_time - Unix time, or NULL for "not set" (<= 0 means unset for optional times). */
+static void bind_time(sqlite3_stmt *s, int i, int64_t v)
+{
+    if (v > 0)
+        sqlite3_bind_int64(s, i, v);
+    else
+        sqlite3_bind_null(s, i);
+}
+
+/* run - step a statement that returns no rows. */
+static int run(tg_store *st, sqlite3_stmt *s, tg_err *err, const char *doing)
+{
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? TG_OK : fail(st, err, doing);
+}
+
+/* count_query - a statement returning one integer. */
+static int count_query(tg_store *st, sqlite3_stmt *s, int64_t *out, tg_err *err, const char *doing)
+{
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW) {
+        rc = fail(st, err, doing);
+        sqlite3_reset(s);
+        return rc;
+    }
+    *out = sqlite3_column_type(s, 0) == SQLITE_NULL ? 0 : sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return TG_OK;
+}
+
+static int exec_plain(tg_store *st, const char *text, tg_err *err, const char *doing)
+{
+    return sqlite3_exec(st->db, text, NULL, NULL, NULL) == SQLITE_OK ? TG_OK
+                                                                      : fail(st, err, doing);
+}
+
+static int user_version(tg_store *st, int64_t *v, tg_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA user_version", -1, &s, NULL) != SQLITE_OK)
+        return fail(st, err, "read schema version");
+    int rc = count_query(st, s, v, err, "read schema version");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+static int migrate(tg_store *st, tg_err *err)
+{
+    int64_t v;
+    int rc;
+    const int64_t latest = tg_store_schema_version();
+
+    if ((rc = user_version(st, &v, err)) != TG_OK)
+        return rc;
+    if (v > latest)
+        return tg_err_set(err, TG_ESTORE,
+                          "store %s has schema version %lld, newer than this ticketgate "
+                          "understands (%lld): upgrade ticketgate",
+                          st->path, (long long)v, (long long)latest);
+    if (v == latest)
+        return TG_OK;
+    if ((rc = exec_plain(st, "BEGIN IMMEDIATE", err, "begin migration")) != TG_OK)
+        return rc;
+    /* Another process may have migrated while we waited for the lock. */
+    if ((rc = user_version(st, &v, err)) != TG_OK)
+        goto fail;
+    for (; v < latest; v++)
+        if ((rc = exec_plain(st, migrations[v], err, "migrate schema")) != TG_OK)
+            goto fail;
+    return exec_plain(st, "COMMIT", err, "commit migration");
+fail:
+    sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, tg_err *err)
+{
+    tg_store *st = g_new0(tg_store, 1);
+    int flags = opts && opts->read_only ? SQLITE_OPEN_READONLY
+                                        : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int rc;
+
+    st->path = g_strdup(path);
+    *out = NULL;
+    if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        rc = st->db ? fail(st, err, "open")
+                    : tg_err_set(err, TG_ETEMP, "store %s: cannot open", path);
+        goto fail;
+    }
+    sqlite3_busy_timeout(st->db, opts ? (int)opts->busy_timeout_ms : 10000);
+    sqlite3_extended_result_codes(st->db, 1);
+    if (!(opts && opts->read_only) &&
+        (rc = exec_plain(st, "PRAGMA journal_mode = WAL", err, "enable WAL")) != TG_OK)
+        goto fail;
+    rc = exec_plain(st,
+                    opts && !opts->synchronous_full ? "PRAGMA synchronous = NORMAL"
+                                                    : "PRAGMA synchronous = FULL",
+                    err, "set synchronous");
+    if (rc != TG_OK || (rc = exec_plain(st, "PRAGMA foreign_keys = ON", err, "foreign keys")))
+        goto fail;
+    if (opts && opts->read_only) {
+        int64_t v;
+        if ((rc = user_version(st, &v, err)) != TG_OK)
+            goto fail;
+        if (v != tg_store_schema_version()) {
+            rc = tg_err_set(err, TG_ESTORE, "store %s has schema version %lld, expected %d",
+                            path, (long long)v, tg_store_schema_version());
+            goto fail;
+        }
+    } else if ((rc = migrate(st, err)) != TG_OK) {
+        goto fail;
+    }
+    *out = st;
+    return TG_OK;
+fail:
+    tg_store_close(st);
+    return rc;
+}
+
+void tg_store_close(tg_store *st)
+{
+    if (!st)
+        return;
+    for (int i = 0; i < S_COUNT; i++)
+        sqlite3_finalize(st->stmts[i]);
+    sqlite3_close(st->db);
+    g_free(st->path);
+    g_free(st);
+}
+
+int tg_store_begin(tg_store *st, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_BEGIN, err);
+    return s ? run(st, s, err, "begin") : err->code;
+}
+
+int tg_store_commit(tg_store *st, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_COMMIT, err);
+    int rc = s ? run(st, s, err, "commit") : err->code;
+    if (rc != TG_OK)
+        tg_store_rollback(st);
+    return rc;
+}
+
+void tg_store_rollback(tg_store *st)
+{
+    if (!sqlite3_get_autocommit(st->db)) {
+        sqlite3_stmt *s = prepare(st, S_ROLLBACK, NULL);
+        if (s)
+            run(st, s, NULL, "rollback");
+    }
+}
+
+/* ---- tickets ---- */
+
+static char *col_text(sqlite3_stmt *s, int i)
+{
+    const unsigned char *v = sqlite3_column_text(s, i);
+    return v ? g_strdup((const char *)v) : NULL;
+}
+
+static void read_ticket(sqlite3_stmt *s, tg_ticket *t)
+{
+    char **strs[] = {&t->ref,      &t->channel,        &t->source, &t->queue,   &t->category,
+                     &t->priority, &t->rule,           &t->requester, &t->requester_name,
+                     &t->lang,     &t->subject,        &t->status, &t->assignee, &t->sla_policy,
+                     &t->tags};
+    t->id = sqlite3_column_int64(s, 0);
+    for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
+        *strs[i] = col_text(s, (int)i + 1);
+    t->created_at = sqlite3_column_int64(s, 16);
+    t->updated_at = sqlite3_column_int64(s, 17);
+    t->first_response_due = sqlite3_column_type(s, 18) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 18);
+    t->resolution_due = sqlite3_column_type(s, 19) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 19);
+    t->first_response_at = sqlite3_column_int64(s, 20);
+    t->resolved_at = sqlite3_column_int64(s, 21);
+}
+
+void tg_ticket_clear(tg_ticket *t)
+{
+    char *strs[] = {t->ref,      t->channel,  t->source, t->queue,          t->category,
+                    t->priority, t->rule,     t->requester, t->requester_name, t->lang,
+                    t->subject,  t->status,   t->assignee, t->sla_policy,     t->tags};
+    for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
+        g_free(strs[i]);
+    memset(t, 0, sizeof *t);
+}
+
+/* one_ticket - step s; 1 with *out filled, 0 when no row, or an error. */
+static int one_ticket(tg_store *st, sqlite3_stmt *s, tg_ticket *out, tg_err *err)
+{
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        read_ticket(s, out);
+        rc = 1;
+    } else {
+        rc = rc == SQLITE_DONE ? 0 : fail(st, err, "read ticket");
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+int tg_store_insert_ticket(tg_store *st, tg_ticket *t, const char *prefix, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_INSERT_TICKET, err);
+    if (!s)
+        return err->code;
+    const char *texts[] = {t->channel, t->source,    t->queue,          t->category, t->priority,
+                           t->rule,    t->requester, t->requester_name, t->lang,     t->subject,
+                           t->status,  t->assignee,  t->sla_policy,     t->tags};
+    for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
+        bind_text(s, (int)i + 1, texts[i]);
+    sqlite3_bind_int64(s, 15, t->created_at);
+    bind_time(s, 16, t->first_response_due);
+    bind_time(s, 17, t->resolution_due);
+    int rc = run(st, s, err, "insert ticket");
+    if (rc != TG_OK)
+        return rc;
+    t->id = sqlite3_last_insert_rowid(st->db);
+    t->updated_at = t->created_at;
+
+    if (!(s = prepare(st, S_SET_REF, err)))
+        return err->code;
+    bind_text(s, 1, prefix);
+    sqlite3_bind_int64(s, 2, t->id);
+    if (sqlite3_step(s) != SQLITE_ROW) {
+        rc = fail(st, err, "set ticket reference");
+    } else {
+        g_free(t->ref);
+        t->ref = col_text(s, 0);
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+int tg_store_ticket_by_ref(tg_store *st, const char *ref, tg_ticket *out, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_TICKET_BY_REF, err);
+    if (!s)
+        return err->code;
+    bind_text(s, 1, ref);
+    return one_ticket(st, s, out, err);
+}
+
+int tg_store_ticket_by_id(tg_store *st, int64_t id, tg_ticket *out, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_TICKET_BY_ID, err);
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, id);
+    return one_ticket(st, s, out, err);
+}
+
+int tg_store_open_conversation(tg_store *st, const char *channel, const char *requester,
+                               const char *queue, tg_ticket *out, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_CONVERSATION, err);
+    if (!s)
+        return err->code;
+    bind_text(s, 1, channel);
+    bind_text(s, 2, requester);
+    bind_text(s, 3, queue);
+    return one_ticket(st, s, out, err);
+}
+
+int tg_store_set_status(tg_store *st, int64_t id, const char *status, int64_t now, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_SET_STATUS, err);
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, id);
+    bind_text(s, 2, status);
+    sqlite3_bind_int64(s, 3, now);
+    return run(st, s, err, "set status");
+}
+
+int tg_store_set_assignee(tg_store *st, int64_t id, const char *agent, int64_t now, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_SET_ASSIGNEE, err);
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, id);
+    bind_text(s, 2, agent);
+    sqlite3_bind_int64(s, 3, now);
+    int rc = run(st, s, err, "assign");
+    if (rc != TG_OK || !agent)
+        return rc;
+    if (!(s = prepare(st, S_AGENT_ASSIGNED, err)))
+        return err->code;
+    bind_text(s, 1, agent);
+    sqlite3_bind_int64(s, 2, now);
+    return run(st, s, err, "record assignment");
+}
+
+int tg_store_set_first_response(tg_store *st, int64_t id, int64_t at, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_SET_FIRST_RESPONSE, err);
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, at);
+    return run(st, s, err, "set first response");
+}
+
+int tg_store_count_tickets(tg_store *st, int64_t *count, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_COUNT_TICKETS, err);
+    return s ? count_query(st, s, count, err, "count tickets") : err->code;
+}
+
+int tg_store_list_tickets(tg_store *st, const tg_ticket_filter *f, tg_ticket_cb cb, void *ud,
+                          tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_LIST_TICKETS, err);
+    int rc;
+    if (!s)
+        return err->code;
+    bind_text(s, 1, f->status);
+    bind_text(s, 2, f->queue);
+    bind_text(s, 3, f->assignee);
+    sqlite3_bind_int(s, 4, f->overdue);
+    sqlite3_bind_int64(s, 5, f->now);
+    sqlite3_bind_int64(s, 6, f->limit > 0 ? f->limit : -1);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        tg_ticket t = {0};
+        read_ticket(s, &t);
+        int stop = cb(&t, ud);
+        tg_ticket_clear(&t);
+        if (stop)
+            break;
+    }
+    rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? TG_OK : fail(st, err, "list tickets");
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* ---- messages, threads, events ---- */
+
+int tg_store_add_message(tg_store *st, tg_message *m, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_INSERT_MESSAGE, err);
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, m->ticket_id);
+    bind_text(s, 2, m->direction);
+    bind_text(s, 3, m->channel);
+    bind_text(s, 4, m->msg_id);
+    bind_text(s, 5, m->sender);
+    bind_text(s, 6, m->subject);
+    bind_text(s, 7, m->body);
+    sqlite3_bind_int(s, 8, m->truncated);
+    sqlite3_bind_int64(s, 9, m->created_at);
+    int rc = run(st, s, err, "insert message");
+    if (rc == TG_OK)
+        m->id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+static int find_ticket_of(tg_store *st, int which, const char *channel, const char *msg_id,
+                          int64_t *ticket_id, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, which, err);
+    if (!s)
+        return err->code;
+    bind_text(s, 1, channel);
+    bind_text(s, 2, msg_id);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        *ticket_id = sqlite3_column_int64(s, 0);
+        rc = 1;
+    } else {
+        rc = rc == SQLITE_DONE ? 0 : fail(st, err, "find message");
+    }
+    sqlite3_reset(s);
+    return rc;
+}
+
+int tg_store_find_message(tg_store *st, const char *channel, const char *msg_id,
+                          int64_t *ticket_id, tg_err *err)
+{
+    return find_ticket_of(st, S_FIND_INBOUND, channel, msg_id, ticket_id, err);
+}
+
+/* tg_store_find_thread - ticket of any message, ours or theirs, with this id (In-Reply-To). */
+int tg_store_find_thread(tg_store *st, const char *channel, const char *msg_id,
+                         int64_t *ticket_id, tg_err *err)
+{
+    return find_ticket_of(st, S_FIND_ANY_MESSAGE, channel, msg_id, ticket_id, err);
+}
+
+int tg_store_list_messages(tg_store *st, int64_t ticket_id, tg_message_cb cb, void *ud,
+                           tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_LIST_MESSAGES, err);
+    int rc;
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, ticket_id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        tg_message m = {
+            .id = sqlite3_column_int64(s, 0),
+            .ticket_id = sqlite3_column_int64(s, 1),
+            .direction = (const char *)sqlite3_column_text(s, 2),
+            .channel = (const char *)sqlite3_column_text(s, 3),
+            .msg_id = (const char *)sqlite3_column_text(s, 4),
+            .sender = (const char *)sqlite3_column_text(s, 5),
+            .subject = (const char *)sqlite3_column_text(s, 6),
+            .body = (const char *)sqlite3_column_text(s, 7),
+            .created_at = sqlite3_column_int64(s, 8),
+            .truncated = sqlite3_column_int(s, 9),
+        };
+        if (cb(&m, ud))
+            break;
+    }
+    rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? TG_OK : fail(st, err, "list messages");
+    sqlite3_reset(s);
+    return rc;
+}
+
+int tg_store_add_thread_address(tg_store *st, int64_t ticket_id, const char *address, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_ADD_THREAD_ADDRESS, err);
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, ticket_id);
+    bind_text(s, 2, address);
+    return run(st, s, err, "add thread address");
+}
+
+int tg_store_is_thread_address(tg_store *st, int64_t ticket_id, const char *address, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_IS_THREAD_ADDRESS, err);
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, ticket_id);
+    bind_text(s, 2, address);
+    int rc = sqlite3_step(s);
+    rc = rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : fail(st, err, "check thread address");
+    sqlite3_reset(s);
+    return rc;
+}
+
+int tg_store_add_event(tg_store *st, int64_t ticket_id, int64_t at, const char *kind,
+                       const char *detail, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_ADD_EVENT, err);
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, ticket_id);
+    sqlite3_bind_int64(s, 2, at);
+    bind_text(s, 3, kind);
+    bind_text(s, 4, detail);
+    return run(st, s, err, "add event");
+}
+
+int tg_store_list_events(tg_store *st, int64_t ticket_id, tg_event_cb cb, void *ud, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_LIST_EVENTS, err);
+    int rc;
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, ticket_id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        tg_event e = {sqlite3_column_int64(s, 0), sqlite3_column_int64(s, 1),
+                      (const char *)sqlite3_column_text(s, 2),
+                      (const char *)sqlite3_column_text(s, 3)};
+        if (cb(&e, ud))
+            break;
+    }
+    rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? TG_OK : fail(st, err, "list events");
+    sqlite3_reset(s);
+    return rc;
+}
+
+/* ---- outbox ---- */
+
+int tg_store_add_outbox(tg_store *st, tg_outbox *row, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_ADD_OUTBOX, err);
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, row->ticket_id);
+    const char *texts[] = {row->channel,     row->kind,        row->recipient, row->recipient_name,
+                           row->sender,      row->sender_name, row->subject,   row->body,
+                           row->in_reply_to, row->references,  row->thread,    row->lang};
+    for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
+        bind_text(s, (int)i + 2, texts[i]);
+    sqlite3_bind_int64(s, 14, row->created_at);
+    int rc = run(st, s, err, "queue reply");
+    if (rc == TG_OK)
+        row->id = sqlite3_last_insert_rowid(st->db);
+    return rc;
+}
+
+int tg_store_list_outbox(tg_store *st, int64_t ticket_id, tg_outbox_cb cb, void *ud, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_LIST_OUTBOX, err);
+    int rc;
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, ticket_id);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+#define T(i) ((const char *)sqlite3_column_text(s, i))
+        tg_outbox row = {
+            .id = sqlite3_column_int64(s, 0), .ticket_id = sqlite3_column_int64(s, 1),
+            .channel = T(2), .kind = T(3), .recipient = T(4), .recipient_name = T(5),
+            .sender = T(6), .sender_name = T(7), .subject = T(8), .body = T(9),
+            .in_reply_to = T(10), .references = T(11), .thread = T(12), .lang = T(13),
+            .status = T(14), .attempts = sqlite3_column_int64(s, 15),
+            .created_at = sqlite3_column_int64(s, 16),
+        };
+#undef T
+        if (cb(&row, ud))
+            break;
+    }
+    rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? TG_OK : fail(st, err, "list outbox");
+    sqlite3_reset(s);
+    return rc;
+}
+
+int tg_store_count_outbox(tg_store *st, const char *status, int64_t *count, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_COUNT_OUTBOX, err);
+    if (!s)
+        return err->code;
+    bind_text(s, 1, status);
+    return count_query(st, s, count, err, "count outbox");
+}
+
+int tg_store_count_autoreplies(tg_store *st, const char *address, int64_t since, int64_t *count,
+                               tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_COUNT_AUTOREPLIES, err);
+    if (!s)
+        return err->code;
+    bind_text(s, 1, address);
+    sqlite3_bind_int64(s, 2, since);
+    return count_query(st, s, count, err, "count auto-replies");
+}
+
+int tg_store_log_autoreply(tg_store *st, const char *address, int64_t at, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_LOG_AUTOREPLY, err);
+    if (!s)
+        return err->code;
+    bind_text(s, 1, address);
+    sqlite3_bind_int64(s, 2, at);
+    return run(st, s, err, "log auto-reply");
+}
+
+int tg_store_agent_load(tg_store *st, const char *agent, int64_t *open_tickets,
+                        int64_t *last_assigned, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_AGENT_OPEN, err);
+    int rc;
+    if (!s)
+        return err->code;
+    bind_text(s, 1, agent);
+    if ((rc = count_query(st, s, open_tickets, err, "count agent tickets")) != TG_OK)
+        return rc;
+    if (!(s = prepare(st, S_AGENT_LAST, err)))
+        return err->code;
+    bind_text(s, 1, agent);
+    rc = sqlite3_step(s);
+    *last_assigned = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
+    rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? TG_OK : fail(st, err, "read agent");
+    sqlite3_reset(s);
+    return rc;
+}

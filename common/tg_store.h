@@ -1,0 +1,122 @@
+/* tg_store.h - the ticket store. The API speaks in tickets, messages, events and outbox rows;
+ * SQL and SQLite stay inside tg_store.c so a second backend can implement the same verbs.
+ * A tg_store is one connection: use it from one thread at a time and open one per thread.
+ * Any number of connections, in any number of processes, may use one database at once.
+ * Every function takes a non-NULL tg_err and returns 0 or a negative TG_E* code (lookups:
+ * 1 found, 0 not found); TG_ETEMP means "try again later" (busy, read-only, disk full). */
+#ifndef TG_STORE_H
+#define TG_STORE_H
+
+#include <stdint.h>
+
+#include "tg_err.h"
+
+typedef struct tg_store tg_store;
+
+typedef struct tg_store_opts {
+    int64_t busy_timeout_ms; /* wait this long for a lock before TG_ETEMP */
+    int synchronous_full;    /* fsync at every commit (durable) or only at checkpoints */
+    int read_only;
+} tg_store_opts;
+
+typedef struct tg_ticket {
+    int64_t id;
+    char *ref, *channel, *source, *queue, *category, *priority, *rule;
+    char *requester, *requester_name, *lang, *subject, *status, *assignee, *sla_policy, *tags;
+    int64_t created_at, updated_at, first_response_due, resolution_due;
+    int64_t first_response_at, resolved_at; /* 0: not yet */
+} tg_ticket;
+
+typedef struct tg_message {
+    int64_t id, ticket_id;
+    const char *direction; /* "in" or "out" */
+    const char *channel, *msg_id, *sender, *subject, *body;
+    int64_t created_at;
+    int truncated;
+} tg_message;
+
+typedef struct tg_event {
+    int64_t ticket_id, at;
+    const char *kind, *detail;
+} tg_event;
+
+typedef struct tg_outbox {
+    int64_t id, ticket_id;
+    const char *channel; /* "email" or "xmpp" */
+    const char *kind;    /* "autoreply", "relay", "notify" */
+    const char *recipient, *recipient_name, *sender, *sender_name;
+    const char *subject, *body, *in_reply_to, *references, *thread, *lang;
+    const char *status; /* "pending", "sent", "failed" */
+    int64_t attempts, created_at;
+} tg_outbox;
+
+typedef struct tg_ticket_filter {
+    const char *status, *queue, *assignee;
+    int overdue;   /* first response or resolution due before `now` and not met */
+    int64_t now;
+    int64_t limit; /* 0: no limit */
+} tg_ticket_filter;
+
+/* tg_store_open - open (creating and migrating) the database at path. */
+int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, tg_err *err);
+void tg_store_close(tg_store *st); /* NULL-safe */
+
+/* Transactions: begin takes the write lock at once (BEGIN IMMEDIATE), so a check followed by
+ * an insert cannot race another writer. */
+int tg_store_begin(tg_store *st, tg_err *err);
+int tg_store_commit(tg_store *st, tg_err *err);
+void tg_store_rollback(tg_store *st);
+
+/* Tickets. Lookups return 1 found, 0 not found, or a negative code. */
+int tg_store_insert_ticket(tg_store *st, tg_ticket *t, const char *prefix, tg_err *err);
+int tg_store_ticket_by_ref(tg_store *st, const char *ref, tg_ticket *out, tg_err *err);
+int tg_store_ticket_by_id(tg_store *st, int64_t id, tg_ticket *out, tg_err *err);
+int tg_store_open_conversation(tg_store *st, const char *channel, const char *requester,
+                               const char *queue, tg_ticket *out, tg_err *err);
+int tg_store_set_status(tg_store *st, int64_t id, const char *status, int64_t now, tg_err *err);
+int tg_store_set_assignee(tg_store *st, int64_t id, const char *agent, int64_t now, tg_err *err);
+/* tg_store_set_first_response - record the first answer; later answers leave it unchanged. */
+int tg_store_set_first_response(tg_store *st, int64_t id, int64_t at, tg_err *err);
+int tg_store_count_tickets(tg_store *st, int64_t *count, tg_err *err);
+typedef int (*tg_ticket_cb)(const tg_ticket *t, void *ud);
+int tg_store_list_tickets(tg_store *st, const tg_ticket_filter *f, tg_ticket_cb cb, void *ud,
+                          tg_err *err);
+void tg_ticket_clear(tg_ticket *t); /* frees the strings, NULL-safe fields */
+
+/* Messages and threads. */
+int tg_store_add_message(tg_store *st, tg_message *m, tg_err *err);
+/* tg_store_find_message - ticket of the message (channel, msg_id): 1 and *ticket_id, or 0. */
+int tg_store_find_message(tg_store *st, const char *channel, const char *msg_id,
+                          int64_t *ticket_id, tg_err *err);
+/* tg_store_find_thread - ticket of any message, ours or the customer's, with this id. */
+int tg_store_find_thread(tg_store *st, const char *channel, const char *msg_id,
+                         int64_t *ticket_id, tg_err *err);
+int tg_store_add_thread_address(tg_store *st, int64_t ticket_id, const char *address, tg_err *err);
+int tg_store_is_thread_address(tg_store *st, int64_t ticket_id, const char *address, tg_err *err);
+typedef int (*tg_message_cb)(const tg_message *m, void *ud);
+int tg_store_list_messages(tg_store *st, int64_t ticket_id, tg_message_cb cb, void *ud,
+                           tg_err *err);
+
+/* Events. */
+int tg_store_add_event(tg_store *st, int64_t ticket_id, int64_t at, const char *kind,
+                       const char *detail, tg_err *err);
+typedef int (*tg_event_cb)(const tg_event *e, void *ud);
+int tg_store_list_events(tg_store *st, int64_t ticket_id, tg_event_cb cb, void *ud, tg_err *err);
+
+/* Outbox and auto-reply accounting. */
+int tg_store_add_outbox(tg_store *st, tg_outbox *row, tg_err *err);
+typedef int (*tg_outbox_cb)(const tg_outbox *row, void *ud);
+int tg_store_list_outbox(tg_store *st, int64_t ticket_id, tg_outbox_cb cb, void *ud, tg_err *err);
+int tg_store_count_outbox(tg_store *st, const char *status, int64_t *count, tg_err *err);
+int tg_store_count_autoreplies(tg_store *st, const char *address, int64_t since, int64_t *count,
+                               tg_err *err);
+int tg_store_log_autoreply(tg_store *st, const char *address, int64_t at, tg_err *err);
+
+/* Agents: load for assignment. */
+int tg_store_agent_load(tg_store *st, const char *agent, int64_t *open_tickets,
+                        int64_t *last_assigned, tg_err *err);
+
+/* tg_store_schema_version - the version this binary creates and understands. */
+int tg_store_schema_version(void);
+
+#endif

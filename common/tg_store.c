@@ -25,7 +25,8 @@ static const char *const migrations[] = {
     "  direction TEXT NOT NULL, channel TEXT NOT NULL, msg_id TEXT, sender TEXT,"
     "  subject TEXT, body TEXT, truncated INTEGER NOT NULL DEFAULT 0,"
     "  created_at INTEGER NOT NULL);"
-    "CREATE UNIQUE INDEX messages_inbound ON messages(channel, msg_id) WHERE direction = 'in';"
+    "CREATE UNIQUE INDEX messages_received ON messages(channel, msg_id)"
+    "  WHERE direction IN ('in', 'agent');"
     "CREATE INDEX messages_msgid ON messages(msg_id);"
     "CREATE INDEX messages_ticket ON messages(ticket_id);"
     "CREATE TABLE thread_addresses ("
@@ -124,7 +125,7 @@ static const char *const sql[S_COUNT] = {
                          " subject, body, truncated, created_at)"
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [S_FIND_INBOUND] = "SELECT ticket_id FROM messages WHERE channel = ?1 AND msg_id = ?2"
-                       " AND direction = 'in'",
+                       " AND direction IN ('in', 'agent')",
     [S_FIND_ANY_MESSAGE] = "SELECT ticket_id FROM messages WHERE msg_id = ?2 AND channel = ?1"
                            " ORDER BY id LIMIT 1",
     [S_LIST_MESSAGES] = "SELECT id, ticket_id, direction, channel, msg_id, sender, subject, body,"

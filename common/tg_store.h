@@ -29,7 +29,7 @@ typedef struct tg_ticket {
 
 typedef struct tg_message {
     int64_t id, ticket_id;
-    const char *direction; /* "in" or "out" */
+    const char *direction; /* "in" customer, "agent" an agent's answer, "out" ours */
     const char *channel, *msg_id, *sender, *subject, *body;
     int64_t created_at;
     int truncated;
@@ -85,7 +85,7 @@ void tg_ticket_clear(tg_ticket *t); /* frees the strings, NULL-safe fields */
 
 /* Messages and threads. */
 int tg_store_add_message(tg_store *st, tg_message *m, tg_err *err);
-/* tg_store_find_message - ticket of the message (channel, msg_id): 1 and *ticket_id, or 0. */
+/* tg_store_find_message - ticket of the received (in/agent) message (channel, msg_id). */
 int tg_store_find_message(tg_store *st, const char *channel, const char *msg_id,
                           int64_t *ticket_id, tg_err *err);
 /* tg_store_find_thread - ticket of any message, ours or the customer's, with this id. */

@@ -104,15 +104,33 @@ char *tg_template_unknown_var(const char *text)
     return NULL;
 }
 
+static const char *const en_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+static const char *const en_days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+
+char *tg_format_rfc5322(int64_t t, GTimeZone *zone)
+{
+    GDateTime *utc = g_date_time_new_from_unix_utc(t);
+    GDateTime *dt = g_date_time_to_timezone(utc, zone);
+    int offset = (int)(g_date_time_get_utc_offset(dt) / G_TIME_SPAN_MINUTE);
+    char *s = g_strdup_printf("%s, %02d %s %d %02d:%02d:%02d %c%02d%02d",
+                              en_days[g_date_time_get_day_of_week(dt) - 1],
+                              g_date_time_get_day_of_month(dt),
+                              en_months[g_date_time_get_month(dt) - 1], g_date_time_get_year(dt),
+                              g_date_time_get_hour(dt), g_date_time_get_minute(dt),
+                              g_date_time_get_second(dt), offset < 0 ? '-' : '+',
+                              ABS(offset) / 60, ABS(offset) % 60);
+    g_date_time_unref(dt);
+    g_date_time_unref(utc);
+    return s;
+}
+
 char *tg_format_due(int64_t t, GTimeZone *zone, const char *lang)
 {
     static const char *const ru_months[] = {"января", "февраля", "марта",    "апреля",
                                             "мая",    "июня",    "июля",     "августа",
                                             "сентября", "октября", "ноября", "декабря"};
     static const char *const ru_days[] = {"пн", "вт", "ср", "чт", "пт", "сб", "вс"};
-    static const char *const en_months[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                            "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-    static const char *const en_days[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
     int ru = lang && strcmp(lang, "ru") == 0;
 
     if (t < 0)

@@ -34,4 +34,7 @@ extern const char *const tg_template_names[];
  * language's "as soon as possible". Caller g_free()s. */
 char *tg_format_due(int64_t t, GTimeZone *zone, const char *lang);
 
+/* tg_format_rfc5322 - "Tue, 24 Nov 2026 13:00:00 +0300" in zone. Caller g_free()s. */
+char *tg_format_rfc5322(int64_t t, GTimeZone *zone);
+
 #endif

@@ -1,0 +1,553 @@
+/* tg_intake.c - the intake pipeline (see tg_intake.h and DESIGN.md "The flow"). */
+#include <string.h>
+
+#include "tg_assign.h"
+#include "tg_intake.h"
+#include "tg_log.h"
+#include "tg_mail.h"
+#include "tg_template.h"
+
+/* One intake run: inputs, the decision being filled, and the store. */
+typedef struct run {
+    const tg_config *cfg;
+    tg_store *st;
+    const tg_inbound *in;
+    int64_t now;
+    tg_decision *dec;
+    tg_err *err;
+} run;
+
+const char *tg_intake_kind_name(tg_intake_kind kind)
+{
+    static const char *const names[] = {"new", "follow-up", "duplicate", "agent-reply"};
+    return names[kind];
+}
+
+void tg_decision_clear(tg_decision *d)
+{
+    char *strs[] = {d->ref,         d->queue,     d->category,  d->priority,        d->status,
+                    d->assignee,    d->sla_policy, d->rule,     d->rule_why,        d->due_text,
+                    d->no_reply_reason, d->reply_subject, d->reply_text, d->assign_note, d->note};
+    for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
+        g_free(strs[i]);
+    for (size_t i = 0; i < d->n_headers; i++) {
+        g_free(d->headers[i].name);
+        g_free(d->headers[i].value);
+    }
+    memset(d, 0, sizeof *d);
+}
+
+static int event(run *r, int64_t ticket, const char *kind, const char *detail)
+{
+    return tg_store_add_event(r->st, ticket, r->now, kind, detail, r->err);
+}
+
+static int eventf(run *r, int64_t ticket, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int eventf(run *r, int64_t ticket, const char *kind, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *detail = g_strdup_vprintf(fmt, ap);
+    va_end(ap);
+    int rc = event(r, ticket, kind, detail);
+    g_free(detail);
+    return rc;
+}
+
+static void add_header(tg_decision *d, const char *name, const char *value)
+{
+    if (d->n_headers < G_N_ELEMENTS(d->headers)) {
+        d->headers[d->n_headers].name = g_strdup(name);
+        d->headers[d->n_headers].value = g_strdup(value);
+        d->n_headers++;
+    }
+}
+
+/* fill_from_ticket - the decision fields a ticket determines. */
+static void fill_from_ticket(tg_decision *d, const tg_ticket *t)
+{
+    d->ticket_id = t->id;
+    d->ref = g_strdup(t->ref);
+    d->queue = g_strdup(t->queue);
+    d->category = g_strdup(t->category);
+    d->priority = g_strdup(t->priority);
+    d->status = g_strdup(t->status);
+    d->assignee = g_strdup(t->assignee);
+    d->sla_policy = g_strdup(t->sla_policy);
+    d->rule = g_strdup(t->rule);
+    d->first_response_due = t->first_response_due;
+    d->resolution_due = t->resolution_due;
+}
+
+static int store_inbound(run *r, int64_t ticket, const char *direction)
+{
+    tg_message m = {.ticket_id = ticket,
+                    .direction = direction,
+                    .channel = r->in->channel,
+                    .msg_id = r->in->message_id,
+                    .sender = r->in->sender,
+                    .subject = r->in->subject,
+                    .body = r->in->text,
+                    .created_at = r->now,
+                    .truncated = r->in->text_truncated};
+    int rc = tg_store_add_message(r->st, &m, r->err);
+    if (rc == TG_OK && r->in->text_truncated)
+        rc = eventf(r, ticket, "truncated", "message %s: text cut at %zu bytes of a %zu-byte mail",
+                    r->in->message_id, strlen(r->in->text), r->in->original_size);
+    return rc;
+}
+
+/* remember_thread - the To/Cc addresses of an inbound mail may write on the ticket later. */
+static int remember_thread(run *r, int64_t ticket)
+{
+    int rc = TG_OK;
+    for (char **a = r->in->recipients; rc == TG_OK && a && *a; a++)
+        if (!tg_config_is_support_address(r->cfg, *a))
+            rc = tg_store_add_thread_address(r->st, ticket, *a, r->err);
+    return rc;
+}
+
+/* ---- finding the ticket of a follow-up ---- */
+
+/* find_thread_ticket - the ticket named by the subject tag, the In-Reply-To/References ids, or
+ * (chat) the sender's open conversation on this queue: 1 with *t, 0 none, or an error. */
+static int find_thread_ticket(run *r, const tg_queue *queue, tg_ticket *t, char **tried)
+{
+    const tg_inbound *in = r->in;
+    int64_t id;
+    int rc;
+
+    if (in->subject_tag) {
+        *tried = g_strdup(in->subject_tag);
+        if ((rc = tg_store_ticket_by_ref(r->st, in->subject_tag, t, r->err)) != 0)
+            return rc;
+    }
+    const char *ids[24] = {in->in_reply_to};
+    size_t n = in->in_reply_to ? 1 : 0;
+    for (char **ref = in->references; ref && *ref && n < G_N_ELEMENTS(ids); ref++)
+        ids[n++] = *ref;
+    for (size_t i = 0; i < n; i++) {
+        rc = tg_store_find_thread(r->st, in->channel, ids[i], &id, r->err);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            if (!*tried)
+                *tried = g_strdup_printf("<%s>", ids[i]);
+            return tg_store_ticket_by_id(r->st, id, t, r->err);
+        }
+    }
+    if (strcmp(in->channel, "xmpp") == 0)
+        return tg_store_open_conversation(r->st, in->channel, in->sender, queue->name, t, r->err);
+    return 0;
+}
+
+/* entitled - the sender may write on t: its requester, an address of its thread, or an agent. */
+static int entitled(run *r, const tg_ticket *t, const tg_agent *agent)
+{
+    if (agent || g_ascii_strcasecmp(t->requester, r->in->sender) == 0)
+        return 1;
+    return *r->in->sender ? tg_store_is_thread_address(r->st, t->id, r->in->sender, r->err) : 0;
+}
+
+/* sender_agent - the agent who sent in: by address, or by an authenticated login. */
+static const tg_agent *sender_agent(run *r)
+{
+    const tg_agent *a = tg_config_agent_for(r->cfg, r->in->sender);
+    if (!a && r->in->auth_user)
+        a = tg_config_agent(r->cfg, r->in->auth_user);
+    return a;
+}
+
+static int append_followup(run *r, tg_ticket *t)
+{
+    int rc = store_inbound(r, t->id, "in");
+    if (rc == TG_OK)
+        rc = remember_thread(r, t->id);
+    if (rc == TG_OK)
+        rc = eventf(r, t->id, "follow-up", "from %s, message %s", r->in->sender,
+                    r->in->message_id);
+    /* The customer wrote: a resolved ticket is open again, a pending one waits on us. */
+    if (rc == TG_OK && (strcmp(t->status, "resolved") == 0 || strcmp(t->status, "pending") == 0)) {
+        rc = tg_store_set_status(r->st, t->id, "open", r->now, r->err);
+        if (rc == TG_OK)
+            rc = eventf(r, t->id, "status", "%s -> open (customer follow-up)", t->status);
+        g_free(t->status);
+        t->status = g_strdup("open");
+    }
+    r->dec->kind = TG_INTAKE_FOLLOWUP;
+    fill_from_ticket(r->dec, t);
+    add_header(r->dec, "X-Ticket-ID", t->ref);
+    return rc;
+}
+
+static const char *queue_address(const tg_queue *q)
+{
+    return q && q->addresses && q->addresses[0] ? q->addresses[0] : NULL;
+}
+
+static char *join_references(const tg_inbound *in)
+{
+    GString *refs = g_string_new(NULL);
+    for (char **ref = in->references; ref && *ref; ref++)
+        g_string_append_printf(refs, "%s%s", refs->len ? " " : "", *ref);
+    if (!in->message_id_synthetic)
+        g_string_append_printf(refs, "%s%s", refs->len ? " " : "", in->message_id);
+    return g_string_free(refs, FALSE);
+}
+
+/* agent_answer - an agent's message on a ticket: the first response, and relayed on. */
+static int agent_answer(run *r, tg_ticket *t, const tg_agent *agent)
+{
+    const tg_queue *queue = tg_config_queue(r->cfg, t->queue);
+    int rc = store_inbound(r, t->id, "agent");
+    if (rc == TG_OK)
+        rc = tg_store_set_first_response(r->st, t->id, r->now, r->err);
+    if (rc == TG_OK && !t->assignee)
+        rc = tg_store_set_assignee(r->st, t->id, agent->id, r->now, r->err);
+    if (rc == TG_OK && strcmp(t->status, "pending") != 0) {
+        rc = tg_store_set_status(r->st, t->id, "pending", r->now, r->err);
+        if (rc == TG_OK)
+            rc = eventf(r, t->id, "status", "%s -> pending (agent answered)", t->status);
+    }
+    if (rc == TG_OK)
+        rc = eventf(r, t->id, "replied", "agent %s by %s, message %s", agent->id, r->in->channel,
+                    r->in->message_id);
+    if (rc != TG_OK)
+        return rc;
+
+    const char *subject_t, *body_t;
+    tg_config_template(r->cfg, "relay", t->lang, &subject_t, &body_t);
+    tg_template_var vars[] = {{"ref", t->ref},         {"subject", t->subject},
+                              {"text", r->in->text},   {"agent", agent->name},
+                              {"company", r->cfg->company}, {"queue", t->queue}};
+    char *subject = tg_template_render(subject_t, vars, G_N_ELEMENTS(vars));
+    char *body = tg_template_render(body_t, vars, G_N_ELEMENTS(vars));
+    char *refs = join_references(r->in);
+    tg_outbox row = {.ticket_id = t->id,
+                     .channel = t->channel,
+                     .kind = "relay",
+                     .recipient = t->requester,
+                     .recipient_name = t->requester_name,
+                     .sender = strcmp(t->channel, "email") == 0 ? queue_address(queue) : NULL,
+                     .sender_name = queue && queue->from_name ? queue->from_name : r->cfg->company,
+                     .subject = subject,
+                     .body = body,
+                     .in_reply_to = r->in->in_reply_to,
+                     .references = refs,
+                     .lang = t->lang,
+                     .created_at = r->now};
+    rc = tg_store_add_outbox(r->st, &row, r->err);
+    g_free(subject);
+    g_free(body);
+    g_free(refs);
+    r->dec->kind = TG_INTAKE_AGENT_REPLY;
+    fill_from_ticket(r->dec, t);
+    add_header(r->dec, "X-Ticket-ID", t->ref);
+    return rc;
+}
+
+/* ---- new tickets ---- */
+
+static int assign(run *r, tg_ticket *t, const tg_rule_action *action, const tg_queue *queue)
+{
+    const tg_agent *named = action->assignee ? tg_config_agent(r->cfg, action->assignee) : NULL;
+    const char *group = action->group ? action->group : queue->group;
+    char reason[200] = "";
+    int rc;
+
+    if (named && named->active) {
+        t->assignee = g_strdup(named->id);
+        r->dec->assign_note = g_strdup_printf("assigned to %s by rule %s", named->id, action->rule);
+    } else if (!group) {
+        r->dec->assign_note = g_strdup_printf("unassigned: queue %s names no agent group",
+                                              queue->name);
+    } else {
+        GArray *cands = g_array_new(FALSE, TRUE, sizeof(tg_assign_candidate));
+        for (guint i = 0; i < r->cfg->agents->len; i++) {
+            const tg_agent *a = g_ptr_array_index(r->cfg->agents, i);
+            if (!a->groups || !g_strv_contains((const char *const *)a->groups, group))
+                continue;
+            tg_assign_candidate c = {a->id, a->active, 0, a->max_open, 0};
+            if ((rc = tg_store_agent_load(r->st, a->id, &c.open_tickets, &c.last_assigned,
+                                          r->err)) != TG_OK) {
+                g_array_free(cands, TRUE);
+                return rc;
+            }
+            g_array_append_val(cands, c);
+        }
+        int pick = tg_assign_pick((tg_assign_candidate *)(void *)cands->data, cands->len, reason,
+                                  sizeof reason);
+        if (pick >= 0) {
+            tg_assign_candidate *c = &g_array_index(cands, tg_assign_candidate, pick);
+            t->assignee = g_strdup(c->agent);
+            r->dec->assign_note = g_strdup_printf(
+                "assigned to %s (group %s, %lld open of %lld)", c->agent, group,
+                (long long)c->open_tickets, (long long)c->max_open);
+        } else {
+            r->dec->assign_note = g_strdup_printf("unassigned: group %s: %s", group, reason);
+        }
+        g_array_free(cands, TRUE);
+    }
+    if (named && !named->active && !t->assignee) {
+        char *note = g_strdup_printf("%s (agent %s named by rule %s is inactive)",
+                                     r->dec->assign_note, named->id, action->rule);
+        g_free(r->dec->assign_note);
+        r->dec->assign_note = note;
+    }
+    if (t->assignee && (rc = tg_store_set_assignee(r->st, t->id, t->assignee, r->now, r->err)))
+        return rc;
+    return event(r, t->id, t->assignee ? "assigned" : "unassigned", r->dec->assign_note);
+}
+
+/* no_reply_reason - why the new ticket gets no auto-reply, or NULL to send one. */
+static int no_reply_reason(run *r, const tg_rule_action *action, char **why)
+{
+    const tg_inbound *in = r->in;
+    int64_t sent = 0;
+    *why = NULL;
+
+    if (in->machine)
+        *why = g_strdup_printf("machine-generated: %s", in->machine_reason);
+    else if (action->no_auto_reply)
+        *why = g_strdup_printf("rule %s: auto_reply = false", action->rule);
+    else if (!*in->sender)
+        *why = g_strdup("no usable sender address");
+    else if (tg_config_is_support_address(r->cfg, in->sender))
+        *why = g_strdup_printf("sender %s is our own support address", in->sender);
+    else {
+        int rc = tg_store_count_autoreplies(r->st, in->sender, r->now - r->cfg->autoreply_window,
+                                            &sent, r->err);
+        if (rc != TG_OK)
+            return rc;
+        if (sent >= r->cfg->autoreply_limit)
+            *why = g_strdup_printf("sender %s already got %lld auto-replies in %llds (limit %lld)",
+                                   in->sender, (long long)sent,
+                                   (long long)r->cfg->autoreply_window,
+                                   (long long)r->cfg->autoreply_limit);
+    }
+    return TG_OK;
+}
+
+static int queue_autoreply(run *r, const tg_ticket *t, const tg_queue *queue, GTimeZone *zone)
+{
+    const tg_inbound *in = r->in;
+    int chat = strcmp(in->channel, "xmpp") == 0;
+    const char *subject_t, *body_t;
+    char *due_res = tg_format_due(t->resolution_due, zone, t->lang);
+    tg_template_var vars[] = {
+        {"ref", t->ref},
+        {"subject", t->subject},
+        {"due", r->dec->due_text},
+        {"due_resolution", due_res},
+        {"queue", t->queue},
+        {"priority", t->priority},
+        {"category", t->category},
+        {"company", r->cfg->company},
+        {"requester", t->requester},
+        {"requester_name", t->requester_name ? t->requester_name : ""},
+    };
+    tg_config_template(r->cfg, chat ? "autoreply_chat" : "autoreply", t->lang, &subject_t, &body_t);
+    r->dec->reply_subject = tg_template_render(subject_t, vars, G_N_ELEMENTS(vars));
+    r->dec->reply_text = tg_template_render(body_t, vars, G_N_ELEMENTS(vars));
+    g_free(due_res);
+
+    char *refs = join_references(in);
+    tg_outbox row = {.ticket_id = t->id,
+                     .channel = in->channel,
+                     .kind = "autoreply",
+                     .recipient = in->sender,
+                     .recipient_name = in->sender_name,
+                     .sender = chat ? in->recipient : queue_address(queue),
+                     .sender_name = queue->from_name ? queue->from_name : r->cfg->company,
+                     .subject = r->dec->reply_subject,
+                     .body = r->dec->reply_text,
+                     .in_reply_to = in->message_id_synthetic ? NULL : in->message_id,
+                     .references = refs,
+                     .thread = in->thread_id,
+                     .lang = t->lang,
+                     .created_at = r->now};
+    int rc = tg_store_add_outbox(r->st, &row, r->err);
+    g_free(refs);
+    if (rc == TG_OK)
+        rc = tg_store_log_autoreply(r->st, in->sender, r->now, r->err);
+    if (rc == TG_OK)
+        rc = eventf(r, t->id, "auto-reply", "queued to %s by %s", in->sender, in->channel);
+    r->dec->reply_queued = rc == TG_OK;
+    return rc;
+}
+
+static int new_ticket(run *r, const tg_queue *queue, const char *tried)
+{
+    const tg_inbound *in = r->in;
+    tg_verdict v;
+    tg_ticket t = {0};
+    int rc;
+
+    tg_rules_classify(r->cfg->rules, in, &v);
+    const tg_rule_action *action = v.action;
+    if (action->queue)
+        queue = tg_config_queue(r->cfg, action->queue);
+    const tg_sla_policy *policy = action->sla ? tg_config_policy(r->cfg, action->sla) : queue->policy;
+    GTimeZone *zone = tg_calendar_zone(tg_sla_policy_calendar(policy));
+    tg_sla_due due;
+
+    t.channel = g_strdup(in->channel);
+    t.source = g_strdup(tg_config_is_internal(r->cfg, in->sender) ? "internal" : "external");
+    t.queue = g_strdup(queue->name);
+    t.category = g_strdup(action->category ? action->category : "general");
+    t.priority = g_strdup(action->priority ? action->priority : "normal");
+    t.rule = g_strdup(action->rule);
+    t.requester = g_strdup(in->sender);
+    t.requester_name = g_strdup(in->sender_name);
+    t.lang = g_strdup(in->lang);
+    t.subject = g_strdup(*in->subject ? in->subject : "(no subject)");
+    t.status = g_strdup("new");
+    t.sla_policy = g_strdup(tg_sla_policy_name(policy));
+    t.tags = action->tags ? g_strjoinv(",", (char **)action->tags) : NULL;
+    t.created_at = r->now;
+    tg_sla_compute(policy, t.channel, t.category, t.priority, r->now, &due);
+    t.first_response_due = due.first_response;
+    t.resolution_due = due.resolution;
+
+    if ((rc = tg_store_insert_ticket(r->st, &t, queue->prefix, r->err)) != TG_OK ||
+        (rc = store_inbound(r, t.id, "in")) != TG_OK || (rc = remember_thread(r, t.id)) != TG_OK)
+        goto out;
+    rc = eventf(r, t.id, "created", "%s from %s, message %s%s%s", in->channel, in->sender,
+                in->message_id, in->recipient ? ", to " : "", in->recipient ? in->recipient : "");
+    if (rc == TG_OK && tried) {
+        r->dec->note = g_strdup_printf("sender %s may not write on %s: opened a new ticket",
+                                       in->sender, tried);
+        rc = event(r, t.id, "reference-refused", r->dec->note);
+    }
+    if (rc == TG_OK)
+        rc = eventf(r, t.id, "classified", "rule %s: %s; queue %s, category %s, priority %s",
+                    action->rule, v.why, t.queue, t.category, t.priority);
+    if (rc == TG_OK && v.cut_off)
+        rc = eventf(r, t.id, "rule-limit", "%d pattern(s) abandoned at the match limit", v.cut_off);
+    r->dec->due_text = tg_format_due(t.first_response_due, zone, t.lang);
+    if (rc == TG_OK) {
+        char *res = tg_format_due(t.resolution_due, zone, "en");
+        char *fr = tg_format_due(t.first_response_due, zone, "en");
+        rc = eventf(r, t.id, "sla", "policy %s: first response by %s, resolution by %s",
+                    t.sla_policy, fr, res);
+        g_free(res);
+        g_free(fr);
+    }
+    if (rc == TG_OK)
+        rc = assign(r, &t, action, queue);
+    if (rc == TG_OK)
+        rc = no_reply_reason(r, action, &r->dec->no_reply_reason);
+    if (rc == TG_OK && r->dec->no_reply_reason)
+        rc = event(r, t.id, "no-auto-reply", r->dec->no_reply_reason);
+    else if (rc == TG_OK)
+        rc = queue_autoreply(r, &t, queue, zone);
+    if (rc != TG_OK)
+        goto out;
+
+    r->dec->kind = TG_INTAKE_NEW;
+    fill_from_ticket(r->dec, &t);
+    r->dec->rule_why = g_strdup(v.why);
+    add_header(r->dec, "X-Ticket-ID", t.ref);
+    add_header(r->dec, "X-Ticket-Queue", t.queue);
+    add_header(r->dec, "X-Ticket-Priority", t.priority);
+    if (t.first_response_due >= 0) {
+        char *date = tg_format_rfc5322(t.first_response_due, zone);
+        add_header(r->dec, "X-Ticket-Due", date);
+        g_free(date);
+    }
+out:
+    tg_ticket_clear(&t);
+    return rc;
+}
+
+/* ---- the pipeline ---- */
+
+static int pipeline(run *r)
+{
+    const tg_inbound *in = r->in;
+    tg_ticket t = {0};
+    char *tried = NULL;
+    int64_t seen_on;
+    int rc;
+
+    rc = tg_store_find_message(r->st, in->channel, in->message_id, &seen_on, r->err);
+    if (rc == 1) {
+        rc = tg_store_ticket_by_id(r->st, seen_on, &t, r->err);
+        if (rc == 1) {
+            r->dec->kind = TG_INTAKE_DUPLICATE;
+            fill_from_ticket(r->dec, &t);
+            add_header(r->dec, "X-Ticket-ID", t.ref);
+            rc = TG_OK;
+        }
+        goto out;
+    }
+    if (rc < 0)
+        goto out;
+
+    const tg_queue *queue = tg_config_queue_for(r->cfg, in->channel, in->recipient);
+    if (!queue)
+        queue = tg_config_default_queue(r->cfg);
+    const tg_agent *agent = sender_agent(r);
+
+    rc = find_thread_ticket(r, queue, &t, &tried);
+    if (rc < 0)
+        goto out;
+    if (rc == 1 && strcmp(t.status, "closed") != 0) {
+        rc = entitled(r, &t, agent);
+        if (rc < 0)
+            goto out;
+        if (rc == 1) {
+            int is_requester = g_ascii_strcasecmp(t.requester, in->sender) == 0;
+            rc = agent && !is_requester ? agent_answer(r, &t, agent) : append_followup(r, &t);
+            goto out;
+        }
+    } else if (rc == 1) {
+        g_free(tried);
+        tried = g_strdup_printf("%s (closed)", t.ref);
+        /* A closed ticket stays closed: its requester gets a new one, without a refusal note. */
+        if (g_ascii_strcasecmp(t.requester, in->sender) == 0) {
+            g_free(tried);
+            tried = NULL;
+        }
+    } else {
+        g_free(tried);
+        tried = NULL;
+    }
+    rc = new_ticket(r, queue, tried);
+out:
+    tg_ticket_clear(&t);
+    g_free(tried);
+    return rc;
+}
+
+static int process(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
+                   tg_decision *dec, int dry_run, tg_err *err)
+{
+    run r = {cfg, st, in, now, dec, err};
+    memset(dec, 0, sizeof *dec);
+
+    int rc = tg_store_begin(st, err);
+    if (rc != TG_OK)
+        return rc;
+    rc = pipeline(&r);
+    if (rc == TG_OK && !dry_run)
+        rc = tg_store_commit(st, err);
+    else
+        tg_store_rollback(st);
+    if (rc != TG_OK)
+        tg_decision_clear(dec);
+    return rc;
+}
+
+int tg_intake_process(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
+                      tg_decision *dec, tg_err *err)
+{
+    return process(cfg, st, in, now, dec, 0, err);
+}
+
+int tg_intake_explain(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
+                      tg_decision *dec, tg_err *err)
+{
+    return process(cfg, st, in, now, dec, 1, err);
+}

@@ -1,0 +1,51 @@
+/* tg_intake.h - the one pipeline both channels call. In ONE store transaction it deduplicates,
+ * finds the ticket a follow-up belongs to (checking the sender may use it), classifies, computes
+ * SLA due times, assigns, writes ticket + message + events, and queues the auto-reply in the
+ * outbox. A failure leaves nothing behind. */
+#ifndef TG_INTAKE_H
+#define TG_INTAKE_H
+
+#include <stdint.h>
+
+#include "tg_config.h"
+#include "tg_err.h"
+#include "tg_inbound.h"
+#include "tg_store.h"
+
+typedef enum {
+    TG_INTAKE_NEW,         /* a new ticket */
+    TG_INTAKE_FOLLOWUP,    /* appended to the requester's ticket */
+    TG_INTAKE_DUPLICATE,   /* seen before: nothing written */
+    TG_INTAKE_AGENT_REPLY, /* an agent's answer on a ticket, relayed to the requester */
+} tg_intake_kind;
+
+typedef struct tg_decision {
+    tg_intake_kind kind;
+    int64_t ticket_id;
+    char *ref, *queue, *category, *priority, *status, *assignee, *sla_policy;
+    char *rule, *rule_why;      /* new tickets: the rule that classified it and why */
+    int64_t first_response_due; /* -1: no target */
+    int64_t resolution_due;
+    char *due_text;        /* first-response due, as the customer reads it */
+    int reply_queued;      /* an auto-reply is in the outbox */
+    char *no_reply_reason; /* why not, when not */
+    char *reply_subject, *reply_text;
+    char *assign_note; /* who was assigned and why, or why nobody */
+    char *note;        /* anything else worth a log line: refused reference, cut text */
+    tg_header headers[4]; /* for the delivered copy: X-Ticket-ID, -Queue, -Priority, -Due */
+    size_t n_headers;
+} tg_decision;
+
+/* tg_intake_process - run the pipeline on in at time now and commit. TG_ETEMP: the store could
+ * not take it now (the caller retries: 4xx, EX_TEMPFAIL). Caller clears *dec. */
+int tg_intake_process(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
+                      tg_decision *dec, tg_err *err);
+
+/* tg_intake_explain - the same pipeline, rolled back: what would happen, nothing written. */
+int tg_intake_explain(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
+                      tg_decision *dec, tg_err *err);
+
+void tg_decision_clear(tg_decision *dec);
+const char *tg_intake_kind_name(tg_intake_kind kind);
+
+#endif

@@ -1,0 +1,269 @@
+/* cmd_view.c - ticketgatectl list and show: tickets as people and scripts read them. */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "json.h"
+
+static void ticket_json(GString *out, const tg_ticket *t)
+{
+    int first = 1;
+    g_string_append_c(out, '{');
+    json_kv_str(out, &first, "ref", t->ref);
+    json_kv_int(out, &first, "id", t->id);
+    json_kv_str(out, &first, "channel", t->channel);
+    json_kv_str(out, &first, "source", t->source);
+    json_kv_str(out, &first, "queue", t->queue);
+    json_kv_str(out, &first, "category", t->category);
+    json_kv_str(out, &first, "priority", t->priority);
+    json_kv_str(out, &first, "rule", t->rule);
+    json_kv_str(out, &first, "status", t->status);
+    json_kv_str(out, &first, "requester", t->requester);
+    json_kv_str(out, &first, "requester_name", t->requester_name);
+    json_kv_str(out, &first, "lang", t->lang);
+    json_kv_str(out, &first, "subject", t->subject);
+    json_kv_str(out, &first, "assignee", t->assignee);
+    json_kv_str(out, &first, "sla_policy", t->sla_policy);
+    json_kv_str(out, &first, "tags", t->tags);
+    json_kv_time(out, &first, "created_at", t->created_at);
+    json_kv_time(out, &first, "first_response_due", t->first_response_due);
+    json_kv_time(out, &first, "resolution_due", t->resolution_due);
+    json_kv_time(out, &first, "first_response_at", t->first_response_at);
+    json_kv_time(out, &first, "resolved_at", t->resolved_at);
+    g_string_append_c(out, '}');
+}
+
+typedef struct list_state {
+    int as_json, n;
+    GString *out;
+} list_state;
+
+static int list_one(const tg_ticket *t, void *ud)
+{
+    list_state *ls = ud;
+    if (ls->as_json) {
+        g_string_append(ls->out, ls->n ? ",\n" : "\n");
+        ticket_json(ls->out, t);
+    } else {
+        char *due = ctl_time(t->first_response_at ? t->resolution_due : t->first_response_due);
+        g_string_append_printf(ls->out, "%-10s %-8s %-7s %-10s %-10s %-20s %s\n", t->ref,
+                               t->status, t->priority, t->queue, t->assignee ? t->assignee : "-",
+                               due, t->subject);
+        g_free(due);
+    }
+    ls->n++;
+    return 0;
+}
+
+int cmd_list(tg_config *cfg, int argc, char **argv)
+{
+    char *status_f = NULL, *queue = NULL, *assignee = NULL;
+    int overdue = 0, as_json = 0, limit = 0;
+    GOptionEntry entries[] = {
+        {"status", 0, 0, G_OPTION_ARG_STRING, &status_f, "only tickets in this status", "S"},
+        {"queue", 0, 0, G_OPTION_ARG_STRING, &queue, "only this queue", "Q"},
+        {"assignee", 0, 0, G_OPTION_ARG_STRING, &assignee, "only this agent's tickets", "A"},
+        {"overdue", 0, 0, G_OPTION_ARG_NONE, &overdue, "only tickets past a due time", NULL},
+        {"limit", 0, 0, G_OPTION_ARG_INT, &limit, "at most N tickets", "N"},
+        {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "JSON array", NULL},
+        {NULL, 0, 0, 0, NULL, NULL, NULL}};
+    GOptionContext *ctx = g_option_context_new("");
+    GError *gerr = NULL;
+    int status = EX_OK;
+
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    if (!g_option_context_parse(ctx, &argc, &argv, &gerr) || argc > 1) {
+        fprintf(stderr, "ticketgatectl list: %s\n", gerr ? gerr->message : "unexpected argument");
+        g_clear_error(&gerr);
+        g_option_context_free(ctx);
+        return EX_USAGE;
+    }
+    g_option_context_free(ctx);
+    tg_store *st = ctl_open_store(cfg, &status);
+    if (st) {
+        tg_ticket_filter f = {status_f, queue, assignee, overdue,
+                              g_get_real_time() / G_USEC_PER_SEC, limit};
+        list_state ls = {as_json, 0, g_string_new(as_json ? "[" : "")};
+        if (!as_json)
+            g_string_append_printf(ls.out, "%-10s %-8s %-7s %-10s %-10s %-20s %s\n", "REF",
+                                   "STATUS", "PRIO", "QUEUE", "ASSIGNEE", "DUE", "SUBJECT");
+        tg_err err = {0};
+        int rc = tg_store_list_tickets(st, &f, list_one, &ls, &err);
+        if (rc != TG_OK) {
+            fprintf(stderr, "ticketgatectl list: %s\n", err.msg);
+            status = ctl_exit_for(rc);
+        } else {
+            if (as_json)
+                g_string_append(ls.out, "\n]\n");
+            fputs(ls.out->str, stdout);
+        }
+        g_string_free(ls.out, TRUE);
+        tg_store_close(st);
+    }
+    g_free(status_f);
+    g_free(queue);
+    g_free(assignee);
+    return status;
+}
+
+/* ---- show ---- */
+
+typedef struct show_state {
+    int as_json, n;
+    GString *out;
+} show_state;
+
+static void separator(show_state *ss)
+{
+    if (ss->as_json && ss->n++)
+        g_string_append_c(ss->out, ',');
+}
+
+static int show_message(const tg_message *m, void *ud)
+{
+    show_state *ss = ud;
+    separator(ss);
+    if (ss->as_json) {
+        int first = 1;
+        g_string_append_c(ss->out, '{');
+        json_kv_str(ss->out, &first, "direction", m->direction);
+        json_kv_str(ss->out, &first, "channel", m->channel);
+        json_kv_str(ss->out, &first, "message_id", m->msg_id);
+        json_kv_str(ss->out, &first, "sender", m->sender);
+        json_kv_str(ss->out, &first, "subject", m->subject);
+        json_kv_str(ss->out, &first, "body", m->body);
+        json_kv_int(ss->out, &first, "truncated", m->truncated);
+        json_kv_time(ss->out, &first, "at", m->created_at);
+        g_string_append_c(ss->out, '}');
+    } else {
+        char *at = ctl_time(m->created_at);
+        g_string_append_printf(ss->out, "\n--- %s %s from %s (%s)%s\n%s\n", at, m->direction,
+                               m->sender ? m->sender : "-", m->channel,
+                               m->truncated ? " [text cut]" : "", m->body ? m->body : "");
+        g_free(at);
+    }
+    return 0;
+}
+
+static int show_event(const tg_event *e, void *ud)
+{
+    show_state *ss = ud;
+    separator(ss);
+    if (ss->as_json) {
+        int first = 1;
+        g_string_append_c(ss->out, '{');
+        json_kv_time(ss->out, &first, "at", e->at);
+        json_kv_str(ss->out, &first, "kind", e->kind);
+        json_kv_str(ss->out, &first, "detail", e->detail);
+        g_string_append_c(ss->out, '}');
+    } else {
+        char *at = ctl_time(e->at);
+        g_string_append_printf(ss->out, "  %s  %-16s %s\n", at, e->kind, e->detail ? e->detail : "");
+        g_free(at);
+    }
+    return 0;
+}
+
+static int show_outbox(const tg_outbox *o, void *ud)
+{
+    show_state *ss = ud;
+    separator(ss);
+    if (ss->as_json) {
+        int first = 1;
+        g_string_append_c(ss->out, '{');
+        json_kv_str(ss->out, &first, "kind", o->kind);
+        json_kv_str(ss->out, &first, "channel", o->channel);
+        json_kv_str(ss->out, &first, "recipient", o->recipient);
+        json_kv_str(ss->out, &first, "subject", o->subject);
+        json_kv_str(ss->out, &first, "body", o->body);
+        json_kv_str(ss->out, &first, "status", o->status);
+        json_kv_int(ss->out, &first, "attempts", o->attempts);
+        g_string_append_c(ss->out, '}');
+    } else {
+        g_string_append_printf(ss->out, "  %-9s %-5s to %s: %s [%s]\n", o->kind, o->channel,
+                               o->recipient, o->subject && *o->subject ? o->subject : "(chat)",
+                               o->status);
+    }
+    return 0;
+}
+
+int cmd_show(tg_config *cfg, int argc, char **argv)
+{
+    int as_json = 0, status = EX_OK;
+    GOptionEntry entries[] = {{"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "JSON object", NULL},
+                              {NULL, 0, 0, 0, NULL, NULL, NULL}};
+    GOptionContext *ctx = g_option_context_new("REF");
+    GError *gerr = NULL;
+
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    if (!g_option_context_parse(ctx, &argc, &argv, &gerr) || argc != 2) {
+        fprintf(stderr, "ticketgatectl show: %s\n", gerr ? gerr->message : "usage: show REF");
+        g_clear_error(&gerr);
+        g_option_context_free(ctx);
+        return EX_USAGE;
+    }
+    g_option_context_free(ctx);
+    tg_store *st = ctl_open_store(cfg, &status);
+    if (!st)
+        return status;
+
+    tg_ticket t = {0};
+    tg_err err = {0};
+    char *ref = g_ascii_strup(argv[1], -1);
+    int rc = tg_store_ticket_by_ref(st, ref, &t, &err);
+    if (rc == 0) {
+        fprintf(stderr, "ticketgatectl show: no ticket %s\n", ref);
+        status = EX_NOINPUT;
+    } else if (rc < 0) {
+        fprintf(stderr, "ticketgatectl show: %s\n", err.msg);
+        status = ctl_exit_for(rc);
+    } else {
+        show_state ss = {as_json, 0, g_string_new(NULL)};
+        if (as_json) {
+            ticket_json(ss.out, &t);
+            g_string_truncate(ss.out, ss.out->len - 1); /* reopen the object */
+            g_string_append(ss.out, ",\"messages\":[");
+        } else {
+            char *created = ctl_time(t.created_at), *fr_due = ctl_time(t.first_response_due),
+                 *res_due = ctl_time(t.resolution_due), *fr_at = ctl_time(t.first_response_at);
+            g_string_append_printf(ss.out,
+                                   "%s  %s\nstatus %s, priority %s, category %s, queue %s, "
+                                   "channel %s (%s)\nrequester %s%s%s%s, language %s\n"
+                                   "assignee %s, rule %s, SLA %s\ncreated %s; first response "
+                                   "due %s (done %s); resolution due %s\n",
+                                   t.ref, t.subject, t.status, t.priority, t.category, t.queue,
+                                   t.channel, t.source, t.requester,
+                                   t.requester_name ? " (" : "",
+                                   t.requester_name ? t.requester_name : "",
+                                   t.requester_name ? ")" : "", t.lang,
+                                   t.assignee ? t.assignee : "-", t.rule, t.sla_policy, created,
+                                   fr_due, fr_at, res_due);
+            g_free(created);
+            g_free(fr_due);
+            g_free(res_due);
+            g_free(fr_at);
+        }
+        rc = tg_store_list_messages(st, t.id, show_message, &ss, &err);
+        g_string_append(ss.out, as_json ? "],\"events\":[" : "\nevents:\n");
+        ss.n = 0;
+        if (rc == TG_OK)
+            rc = tg_store_list_events(st, t.id, show_event, &ss, &err);
+        g_string_append(ss.out, as_json ? "],\"outbox\":[" : "\nreplies:\n");
+        ss.n = 0;
+        if (rc == TG_OK)
+            rc = tg_store_list_outbox(st, t.id, show_outbox, &ss, &err);
+        if (as_json)
+            g_string_append(ss.out, "]}\n");
+        if (rc != TG_OK) {
+            fprintf(stderr, "ticketgatectl show: %s\n", err.msg);
+            status = ctl_exit_for(rc);
+        } else {
+            fputs(ss.out->str, stdout);
+        }
+        g_string_free(ss.out, TRUE);
+    }
+    tg_ticket_clear(&t);
+    g_free(ref);
+    tg_store_close(st);
+    return status;
+}

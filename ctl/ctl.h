@@ -1,0 +1,24 @@
+/* ctl.h - shared pieces of ticketgatectl's commands. */
+#ifndef CTL_H
+#define CTL_H
+
+#include <sysexits.h>
+
+#include "tg_config.h"
+#include "tg_intake.h"
+#include "tg_store.h"
+
+/* ctl_exit_for - the exit status for a TG_E* code (EX_TEMPFAIL for TG_ETEMP, ...). */
+int ctl_exit_for(int rc);
+/* ctl_open_store - open cfg's store, or print the error; exit status via *status. */
+tg_store *ctl_open_store(const tg_config *cfg, int *status);
+char *ctl_time(int64_t t);
+/* ctl_decision_json - the decision as one JSON object. */
+void ctl_decision_json(GString *out, const tg_decision *d); /* "2026-11-24 13:00 UTC" or "-"; caller g_free()s */
+
+int cmd_ingest(tg_config *cfg, int argc, char **argv);
+int cmd_list(tg_config *cfg, int argc, char **argv);
+int cmd_show(tg_config *cfg, int argc, char **argv);
+int cmd_explain(tg_config *cfg, int argc, char **argv);
+
+#endif

@@ -1,0 +1,13 @@
+/* json.h - just enough JSON output for ticketgatectl --json: strings are escaped here. */
+#ifndef CTL_JSON_H
+#define CTL_JSON_H
+
+#include <glib.h>
+#include <stdint.h>
+
+void json_str(GString *out, const char *s); /* "..." or null */
+void json_kv_str(GString *out, int *first, const char *key, const char *value);
+void json_kv_int(GString *out, int *first, const char *key, int64_t value);
+void json_kv_time(GString *out, int *first, const char *key, int64_t t); /* ISO 8601 or null */
+
+#endif

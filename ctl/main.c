@@ -1,0 +1,121 @@
+/* main.c - ticketgatectl: dispatch to the commands; common options and exit statuses. */
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "ctl.h"
+#include "tg_log.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/ticketgate/ticketgate.conf"
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: ticketgatectl [-c FILE] COMMAND [ARGS]\n"
+                "\n"
+                "commands:\n"
+                "  ingest [--channel email] [--rcpt ADDR] [--sender ADDR] [--jobs N] [--json] "
+                "FILE...|-\n"
+                "                 run the full intake on each mail and print the decision\n"
+                "  list [--status S] [--queue Q] [--assignee A] [--overdue] [--json]\n"
+                "  show [--json] REF     a ticket with its messages, events and replies\n"
+                "  explain [--rcpt ADDR] [--json] FILE\n"
+                "                 what intake would do with a mail, writing nothing\n"
+                "  check-config   validate the configuration and the rules\n"
+                "\n"
+                "-c FILE defaults to %s\n",
+                DEFAULT_CONFIG);
+}
+
+int ctl_exit_for(int rc)
+{
+    switch (rc) {
+    case TG_OK: return EX_OK;
+    case TG_ETEMP: return EX_TEMPFAIL;
+    case TG_EINVAL: return EX_DATAERR;
+    case TG_ENOTFOUND: return EX_NOINPUT;
+    default: return EX_SOFTWARE;
+    }
+}
+
+tg_store *ctl_open_store(const tg_config *cfg, int *status)
+{
+    tg_store_opts opts = {cfg->busy_timeout * 1000, strcmp(cfg->synchronous, "full") == 0, 0};
+    tg_store *st = NULL;
+    tg_err err = {0};
+    int rc = tg_store_open(cfg->store_path, &opts, &st, &err);
+    if (rc != TG_OK) {
+        fprintf(stderr, "ticketgatectl: %s\n", err.msg);
+        *status = ctl_exit_for(rc);
+    }
+    return st;
+}
+
+char *ctl_time(int64_t t)
+{
+    if (t <= 0)
+        return g_strdup("-");
+    GDateTime *dt = g_date_time_new_from_unix_utc(t);
+    char *s = g_date_time_format(dt, "%Y-%m-%d %H:%M UTC");
+    g_date_time_unref(dt);
+    return s;
+}
+
+int main(int argc, char **argv)
+{
+    const char *config_path = DEFAULT_CONFIG;
+    int i = 1;
+
+    tg_log_open("ticketgatectl", 1, TG_LOG_WARN);
+    for (; i < argc && argv[i][0] == '-'; i++) {
+        if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+            config_path = argv[++i];
+        } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+            usage(stdout);
+            return EX_OK;
+        } else if (strcmp(argv[i], "-V") == 0 || strcmp(argv[i], "--version") == 0) {
+            printf("ticketgatectl %s\n", PACKAGE_VERSION);
+            return EX_OK;
+        } else {
+            usage(stderr);
+            return EX_USAGE;
+        }
+    }
+    if (i >= argc) {
+        usage(stderr);
+        return EX_USAGE;
+    }
+    const char *command = argv[i];
+    static const struct {
+        const char *name;
+        int (*run)(tg_config *, int, char **);
+    } commands[] = {
+        {"ingest", cmd_ingest}, {"list", cmd_list}, {"show", cmd_show}, {"explain", cmd_explain},
+    };
+
+    tg_err err = {0};
+    tg_config *cfg = tg_config_load(config_path, &err);
+    if (!cfg) {
+        fprintf(stderr, "ticketgatectl: %s\n", err.msg);
+        return EX_CONFIG;
+    }
+    int status = EX_USAGE;
+    if (strcmp(command, "check-config") == 0) {
+        printf("%s: ok: %u queue(s), %u agent(s), %zu rule(s) from %s\n", config_path,
+               cfg->queues->len, cfg->agents->len, tg_rules_count(cfg->rules),
+               tg_rules_path(cfg->rules));
+        status = EX_OK;
+    } else {
+        size_t k;
+        for (k = 0; k < G_N_ELEMENTS(commands); k++)
+            if (strcmp(command, commands[k].name) == 0)
+                break;
+        if (k < G_N_ELEMENTS(commands))
+            status = commands[k].run(cfg, argc - i, argv + i);
+        else {
+            fprintf(stderr, "ticketgatectl: unknown command \"%s\"\n", command);
+            usage(stderr);
+        }
+    }
+    tg_config_unref(cfg);
+    return status;
+}

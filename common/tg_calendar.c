@@ -180,6 +180,19 @@ int64_t tg_calendar_next_open(const tg_calendar *cal, int64_t t)
     return tg_calendar_add(cal, t, 0);
 }
 
+int64_t tg_calendar_day_length(const tg_calendar *cal)
+{
+    int64_t minutes = 0, days = 0;
+    if (cal->always_open)
+        return 86400;
+    for (int wd = 1; wd <= 7; wd++) {
+        for (int k = 0; k < cal->n_hours[wd]; k++)
+            minutes += cal->hours[wd][k].end_min - cal->hours[wd][k].start_min;
+        days += cal->n_hours[wd] > 0;
+    }
+    return days ? minutes * 60 / days : 0;
+}
+
 const char *tg_calendar_name(const tg_calendar *cal)
 {
     return cal->name;

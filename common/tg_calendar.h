@@ -33,6 +33,10 @@ int64_t tg_calendar_add(const tg_calendar *cal, int64_t start, int64_t seconds);
 /* tg_calendar_next_open - t itself when working time, else the next opening (-1: none). */
 int64_t tg_calendar_next_open(const tg_calendar *cal, int64_t t);
 
+/* tg_calendar_day_length - working seconds of an average working day (86400 when 24x7), so
+ * "1d" of an SLA means one working day. */
+int64_t tg_calendar_day_length(const tg_calendar *cal);
+
 const char *tg_calendar_name(const tg_calendar *cal);
 GTimeZone *tg_calendar_zone(const tg_calendar *cal); /* borrowed */
 

@@ -510,15 +510,16 @@ static void add_builtins(tg_config *cfg)
     }
 }
 
-/* The service-standard table: urgent 4 h, technical problem 24 h, consultation 48 h,
- * complaint or thanks 72 h to resolve; first answer by mail within 4 h, by chat within 90 s. */
+/* The service-standard table: urgent 4 h, technical problem 24 h (one working day),
+ * consultation 48 h (two), complaint or thanks 72 h (three) to resolve; the first answer by
+ * mail within 4 h, by chat within 90 s. */
 static void add_standard_policy(tg_config *cfg)
 {
     static const char *const lines[][2] = {
-        {"default", "4h 72h"},           {"channel:xmpp", "90s"},
-        {"priority:urgent", "1h 4h"},    {"category:technical", "4h 24h"},
-        {"category:consultation", "4h 48h"}, {"category:complaint", "4h 72h"},
-        {"category:thanks", "4h 72h"},
+        {"default", "4h 3d"},            {"channel:xmpp", "90s"},
+        {"priority:urgent", "1h 4h"},    {"category:technical", "4h 1d"},
+        {"category:consultation", "4h 2d"}, {"category:complaint", "4h 3d"},
+        {"category:thanks", "4h 3d"},
     };
     if (tg_config_policy(cfg, "standard"))
         return;

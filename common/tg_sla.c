@@ -4,9 +4,13 @@
 
 #include "tg_sla.h"
 
+typedef struct target {
+    int64_t days, seconds; /* working days of the calendar plus working seconds; days < 0: unset */
+} target;
+
 typedef struct sla_line {
     char *channel, *category, *priority; /* NULL: any */
-    int64_t first_response, resolution;  /* -1: not set by this line */
+    target first_response, resolution;
 } sla_line;
 
 struct tg_sla_policy {
@@ -73,18 +77,31 @@ int tg_parse_duration(const char *s, int64_t *seconds)
     return TG_OK;
 }
 
-static int parse_target(const char *word, int64_t *out)
+/* parse_target - "-", or a duration whose whole days are kept apart as working days. */
+static int parse_target(const char *word, target *out)
 {
+    int64_t total;
+    const char *d = strchr(word, 'd');
     if (strcmp(word, "-") == 0) {
-        *out = -1;
+        out->days = -1;
         return TG_OK;
     }
-    return tg_parse_duration(word, out);
+    if (tg_parse_duration(word, &total) != TG_OK)
+        return TG_EINVAL;
+    out->days = 0;
+    if (d) {
+        out->days = g_ascii_strtoll(word, NULL, 10);
+        total -= out->days * 86400;
+        if (d != word + strspn(word, "0123456789"))
+            return TG_EINVAL; /* days come first: "1d4h" */
+    }
+    out->seconds = total;
+    return TG_OK;
 }
 
 int tg_sla_policy_set(tg_sla_policy *pol, const char *selector, const char *targets, tg_err *err)
 {
-    sla_line line = {NULL, NULL, NULL, -1, -1};
+    sla_line line = {NULL, NULL, NULL, {-1, 0}, {-1, 0}};
     char **terms = NULL, **words = NULL;
     int rc = TG_OK;
 
@@ -114,11 +131,11 @@ int tg_sla_policy_set(tg_sla_policy *pol, const char *selector, const char *targ
     for (char **w = words; *w; w++) {
         if (!**w)
             continue;
-        int64_t *slot = n == 0 ? &line.first_response : &line.resolution;
+        target *slot = n == 0 ? &line.first_response : &line.resolution;
         if (n > 1 || parse_target(*w, slot) != TG_OK) {
             rc = tg_err_set(err, TG_EINVAL,
                             "\"%s\": expected FIRST-RESPONSE [RESOLUTION] durations such as "
-                            "4h 24h, 90s, 1h30m or -",
+                            "4h 1d, 90s, 1h30m, 3d or -",
                             targets);
             goto out;
         }
@@ -154,7 +171,7 @@ static int specificity(const sla_line *l)
 void tg_sla_compute(const tg_sla_policy *pol, const char *channel, const char *category,
                     const char *priority, int64_t created, tg_sla_due *out)
 {
-    int64_t fr = -1, res = -1;
+    target fr = {-1, 0}, res = {-1, 0};
     int fr_rank = -1, res_rank = -1;
 
     for (guint i = 0; i < pol->lines->len; i++) {
@@ -163,17 +180,20 @@ void tg_sla_compute(const tg_sla_policy *pol, const char *channel, const char *c
             !field_matches(l->priority, priority))
             continue;
         int rank = specificity(l);
-        if (l->first_response >= 0 && rank > fr_rank) {
+        if (l->first_response.days >= 0 && rank > fr_rank) {
             fr = l->first_response;
             fr_rank = rank;
         }
-        if (l->resolution >= 0 && rank > res_rank) {
+        if (l->resolution.days >= 0 && rank > res_rank) {
             res = l->resolution;
             res_rank = rank;
         }
     }
-    out->first_response = fr < 0 ? -1 : tg_calendar_add(pol->cal, created, fr);
-    out->resolution = res < 0 ? -1 : tg_calendar_add(pol->cal, created, res);
+    int64_t day = tg_calendar_day_length(pol->cal);
+    out->first_response =
+        fr.days < 0 ? -1 : tg_calendar_add(pol->cal, created, fr.days * day + fr.seconds);
+    out->resolution =
+        res.days < 0 ? -1 : tg_calendar_add(pol->cal, created, res.days * day + res.seconds);
 }
 
 const char *tg_sla_policy_name(const tg_sla_policy *pol)

@@ -20,7 +20,9 @@ tg_sla_policy *tg_sla_policy_new(const char *name, const tg_calendar *cal);
 void tg_sla_policy_free(tg_sla_policy *pol); /* NULL-safe */
 
 /* tg_sla_policy_set - add a target line. selector: "default", or terms joined by '+' from
- * "priority:P", "category:C", "channel:X"; targets: "FIRST [RESOLUTION]" durations, "-" = unset. */
+ * "priority:P", "category:C", "channel:X"; targets: "FIRST [RESOLUTION]", "-" = unset.
+ * A target is working time on the calendar: 90s, 30m, 4h, 1h30m, and d = one working day
+ * (3d = three working days; on a 24x7 calendar 1d = 24 h). */
 int tg_sla_policy_set(tg_sla_policy *pol, const char *selector, const char *targets, tg_err *err);
 
 /* tg_sla_compute - due times for a ticket created at `created`. For each target the matching

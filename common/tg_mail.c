@@ -81,6 +81,82 @@ static char *to_utf8(const char *in, size_t len, const char *charset,
     return g_utf8_make_valid(in, (gssize)len);
 }
 
+/* ---- RFC 2047 workaround ---- */
+
+/* merge_b_words - runs of adjacent "=?cs?B?...?=" words of one charset as a single word.
+ * GMime 3.2.13 (Debian 12) joins such runs itself but stops decoding at the first '=' padding,
+ * dropping every word after it; a run decoded as one word also keeps a character split across
+ * words intact. Caller g_free()s; NULL when nothing needed merging. */
+static char *merge_b_words(const char *raw)
+{
+    static GRegex *word_re;
+    static gsize once;
+    if (g_once_init_enter(&once)) {
+        word_re = g_regex_new("=\\?([^?\\s]+)\\?[Bb]\\?([A-Za-z0-9+/=]*)\\?=", G_REGEX_OPTIMIZE,
+                              0, NULL);
+        g_once_init_leave(&once, 1);
+    }
+    GMatchInfo *mi = NULL;
+    GString *out = g_string_new(NULL);
+    GByteArray *run = g_byte_array_new();
+    char *run_charset = NULL;
+    int run_words = 0, merged = 0;
+    gint prev_end = 0, run_end = 0;
+
+    g_regex_match(word_re, raw, 0, &mi);
+    for (; g_match_info_matches(mi); g_match_info_next(mi, NULL)) {
+        gint start, end;
+        g_match_info_fetch_pos(mi, 0, &start, &end);
+        char *charset = g_match_info_fetch(mi, 1), *text = g_match_info_fetch(mi, 2);
+        gboolean adjacent = run_words > 0 && g_ascii_strcasecmp(charset, run_charset) == 0 &&
+                            strspn(raw + run_end, " \t\r\n") == (size_t)(start - run_end);
+        if (!adjacent) {
+            if (run_words > 0) { /* flush the previous run */
+                char *b64 = g_base64_encode(run->data, run->len);
+                g_string_append_printf(out, "=?%s?B?%s?=", run_charset, b64);
+                g_free(b64);
+            }
+            g_string_append_len(out, raw + prev_end, start - prev_end);
+            g_byte_array_set_size(run, 0);
+            g_free(run_charset);
+            run_charset = g_strdup(charset);
+            run_words = 0;
+        } else {
+            merged = 1;
+        }
+        gsize n = 0;
+        guchar *bytes = g_base64_decode(text, &n);
+        g_byte_array_append(run, bytes, (guint)n);
+        g_free(bytes);
+        run_words++;
+        run_end = prev_end = end;
+        g_free(charset);
+        g_free(text);
+    }
+    if (run_words > 0) {
+        char *b64 = g_base64_encode(run->data, run->len);
+        g_string_append_printf(out, "=?%s?B?%s?=", run_charset, b64);
+        g_free(b64);
+    }
+    g_string_append(out, raw + prev_end);
+    g_match_info_free(mi);
+    g_byte_array_unref(run);
+    g_free(run_charset);
+    if (!merged) {
+        g_string_free(out, TRUE);
+        return NULL;
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* raw_header - the undecoded value of the first header called name, or NULL. */
+static const char *raw_header(GMimeMessage *msg, const char *name)
+{
+    GMimeHeader *h = g_mime_header_list_get_header(g_mime_object_get_header_list(GMIME_OBJECT(msg)),
+                                                   name);
+    return h ? g_mime_header_get_raw_value(h) : NULL;
+}
+
 /* ---- text ---- */
 
 /* part_bytes - the decoded (transfer encoding undone) content of part. */
@@ -358,7 +434,14 @@ int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inb
         in->headers[i].value = clean_value(value ? value : "", o);
     }
 
-    InternetAddressMailbox *from = first_mailbox(g_mime_message_get_from(msg));
+    InternetAddressList *from_list = g_mime_message_get_from(msg);
+    InternetAddressList *reparsed = NULL;
+    const char *raw_from = raw_header(msg, "From");
+    char *fixed = raw_from ? merge_b_words(raw_from) : NULL;
+    if (fixed && (reparsed = internet_address_list_parse(po, fixed)))
+        from_list = reparsed;
+    g_free(fixed);
+    InternetAddressMailbox *from = first_mailbox(from_list);
     g_free(in->sender);
     if (from) {
         in->sender = g_utf8_strdown(internet_address_mailbox_get_addr(from), -1);
@@ -370,6 +453,8 @@ int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inb
     } else {
         in->sender = g_strdup("");
     }
+    if (reparsed)
+        g_object_unref(reparsed);
 
     GPtrArray *rcpts = g_ptr_array_new();
     add_addresses(rcpts, g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_TO));
@@ -377,9 +462,14 @@ int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inb
     g_ptr_array_add(rcpts, NULL);
     in->recipients = (char **)g_ptr_array_free(rcpts, FALSE);
 
-    const char *subject = g_mime_message_get_subject(msg);
+    const char *raw_subject = raw_header(msg, "Subject");
+    char *merged = raw_subject ? merge_b_words(raw_subject) : NULL;
+    char *decoded = merged ? g_mime_utils_header_decode_text(po, merged) : NULL;
+    const char *subject = decoded ? decoded : g_mime_message_get_subject(msg);
     g_free(in->subject);
     in->subject = clean_value(subject ? subject : "", o);
+    g_free(merged);
+    g_free(decoded);
     g_free(in->text);
     in->text = body_text(msg, o);
     in->text_truncated = cap_utf8(in->text, max_text);
@@ -434,6 +524,17 @@ static int plain_msgid(const char *id)
     return 1;
 }
 
+/* add_mailbox - like g_mime_message_add_mailbox, but names are encoded as UTF-8 (GMime would
+ * pick the smallest charset, e.g. iso-8859-5 for Cyrillic). */
+static void add_mailbox(GMimeMessage *msg, GMimeAddressType type, const char *name,
+                        const char *addr)
+{
+    InternetAddress *ia = internet_address_mailbox_new(name && *name ? name : NULL, addr);
+    internet_address_set_charset(ia, "utf-8");
+    internet_address_list_add(g_mime_message_get_addresses(msg, type), ia);
+    g_object_unref(ia);
+}
+
 char *tg_mail_new_message_id(const char *domain)
 {
     ensure_init();
@@ -454,8 +555,8 @@ int tg_mail_build(const tg_mail_reply *r, GByteArray **out, tg_err *err)
     char *from_name = one_line(r->from_name), *to_name = one_line(r->to_name);
     char *subject = one_line(r->subject);
 
-    g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, from_name, r->from_addr);
-    g_mime_message_add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, to_name, r->to_addr);
+    add_mailbox(msg, GMIME_ADDRESS_TYPE_FROM, from_name, r->from_addr);
+    add_mailbox(msg, GMIME_ADDRESS_TYPE_TO, to_name, r->to_addr);
     g_mime_message_set_subject(msg, subject, "utf-8");
     GDateTime *date = g_date_time_new_from_unix_utc(r->date);
     g_mime_message_set_date(msg, date);

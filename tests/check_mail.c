@@ -1,0 +1,186 @@
+/* check_mail.c - the golden corpus (tests/data/mail/NAME.eml -> NAME.expected) and replies.
+ * TG_UPDATE_GOLDEN=1 rewrites the .expected files; review the diff before committing. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "tg_html.h"
+#include "tg_mail.h"
+
+static char *render(const tg_inbound *in)
+{
+    GString *out = g_string_new(NULL);
+    char *recipients = in->recipients ? g_strjoinv(", ", in->recipients) : g_strdup("");
+    char *refs = in->references ? g_strjoinv(" ", in->references) : g_strdup("");
+    g_string_append_printf(out,
+                           "sender: %s\nsender_name: %s\nrecipients: %s\nsubject: %s\nlang: %s\n"
+                           "message_id: %s%s\nin_reply_to: %s\nreferences: %s\nsubject_tag: %s\n"
+                           "machine: %s\ntruncated: %d\ntext:\n%s\n",
+                           in->sender, in->sender_name ? in->sender_name : "-", recipients,
+                           in->subject, in->lang, in->message_id,
+                           in->message_id_synthetic ? " (synthetic)" : "",
+                           in->in_reply_to ? in->in_reply_to : "-", refs,
+                           in->subject_tag ? in->subject_tag : "-",
+                           in->machine ? in->machine_reason : "no", in->text_truncated, in->text);
+    g_free(recipients);
+    g_free(refs);
+    return g_string_free(out, FALSE);
+}
+
+START_TEST(test_golden_corpus)
+{
+    char *dirpath = tu_data("mail");
+    GDir *dir = g_dir_open(dirpath, 0, NULL);
+    const char *name;
+    int n = 0;
+    ck_assert_ptr_nonnull(dir);
+    while ((name = g_dir_read_name(dir))) {
+        if (!g_str_has_suffix(name, ".eml"))
+            continue;
+        char *path = g_build_filename(dirpath, name, NULL);
+        char *base = g_strndup(name, strlen(name) - 4);
+        char *expected_path = g_strdup_printf("%s/%s.expected", dirpath, base);
+        char *data = NULL, *expected = NULL;
+        gsize len;
+        tg_inbound *in = NULL;
+        ck_assert(g_file_get_contents(path, &data, &len, NULL));
+        tg_mail_opts opts = {.envelope_sender = strstr(name, "dsn") ? "" : NULL};
+        ck_assert_int_eq(tg_mail_parse(data, len, &opts, &in, NULL), 0);
+        char *got = render(in);
+        if (g_getenv("TG_UPDATE_GOLDEN"))
+            g_file_set_contents(expected_path, got, -1, NULL);
+        ck_assert_msg(g_file_get_contents(expected_path, &expected, NULL, NULL), "missing %s",
+                      expected_path);
+        ck_assert_msg(strcmp(got, expected) == 0, "%s:\n--- got\n%s--- expected\n%s", name, got,
+                      expected);
+        n++;
+        g_free(got);
+        g_free(expected);
+        g_free(data);
+        g_free(path);
+        g_free(base);
+        g_free(expected_path);
+        tg_inbound_free(in);
+    }
+    g_dir_close(dir);
+    g_free(dirpath);
+    ck_assert_int_ge(n, 10);
+}
+END_TEST
+
+START_TEST(test_text_cap_on_character_boundary)
+{
+    GString *mail = g_string_new("From: a@b.example\nSubject: long\nContent-Type: text/plain; "
+                                 "charset=utf-8\n\n");
+    for (int i = 0; i < 3000; i++)
+        g_string_append(mail, "ж");
+    tg_mail_opts opts = {.max_text_size = 1025};
+    tg_inbound *in = NULL;
+    ck_assert_int_eq(tg_mail_parse(mail->str, mail->len, &opts, &in, NULL), 0);
+    ck_assert_int_eq(in->text_truncated, 1);
+    ck_assert_int_eq(strlen(in->text), 1024);
+    ck_assert(g_utf8_validate(in->text, -1, NULL));
+    tg_inbound_free(in);
+    g_string_free(mail, TRUE);
+}
+END_TEST
+
+START_TEST(test_empty_input)
+{
+    tg_inbound *in = NULL;
+    tg_err err = {0};
+    ck_assert_int_eq(tg_mail_parse("", 0, NULL, &in, &err), TG_EINVAL);
+    ck_assert_ptr_null(in);
+}
+END_TEST
+
+/* A reply must carry RFC 3834 headers, encode the subject, and never let CR/LF from the
+ * customer's data start a header of its own. */
+START_TEST(test_build_reply)
+{
+    tg_mail_reply r = {.from_addr = "support@example.org",
+                       .from_name = "Поддержка",
+                       .to_addr = "maria@customer.ru",
+                       .to_name = "Evil\r\nBcc: victim@example.com",
+                       .subject = "Re: [SUP-7] Не работает\r\nX-Injected: yes",
+                       .body = "Ваше обращение зарегистрировано.\n",
+                       .in_reply_to = "m1@customer.ru",
+                       .references = "m0@customer.ru bad<id m1@customer.ru",
+                       .auto_submitted = "auto-replied",
+                       .ticket_ref = "SUP-7",
+                       .lang = "ru",
+                       .date = 1795000000};
+    GByteArray *out = NULL;
+    ck_assert_int_eq(tg_mail_build(&r, &out, NULL), 0);
+    char *text = g_strndup((const char *)out->data, out->len);
+    ck_assert_ptr_nonnull(strstr(text, "\nAuto-Submitted: auto-replied\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nIn-Reply-To: <m1@customer.ru>\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nReferences: <m0@customer.ru> <m1@customer.ru>\n"));
+    ck_assert_ptr_nonnull(strstr(text, "\nX-Ticket-ID: SUP-7\n"));
+    ck_assert_ptr_nonnull(strstr(text, "charset=utf-8"));
+    ck_assert_ptr_null(strstr(text, "\nBcc:"));
+    ck_assert_ptr_null(strstr(text, "\nX-Injected:"));
+    ck_assert_ptr_null(strstr(text, "\r"));
+    /* The header block is 7-bit: every non-ASCII word went through RFC 2047. */
+    const char *end_of_headers = strstr(text, "\n\n");
+    ck_assert_ptr_nonnull(end_of_headers);
+    for (const char *p = text; p < end_of_headers; p++)
+        ck_assert_msg((unsigned char)*p < 0x80, "raw 8-bit byte in the reply's headers");
+    ck_assert_ptr_nonnull(strstr(text, "=?UTF-8?b?") ? strstr(text, "=?UTF-8?b?")
+                                                     : strstr(text, "=?utf-8?b?"));
+
+    /* Read back: GMime decodes what we wrote to the same words. */
+    tg_inbound *in = NULL;
+    ck_assert_int_eq(tg_mail_parse(text, strlen(text), NULL, &in, NULL), 0);
+    ck_assert_str_eq(in->subject, "Re: [SUP-7] Не работает  X-Injected: yes");
+    ck_assert_str_eq(in->sender_name, "Поддержка");
+    ck_assert_str_eq(in->text, "Ваше обращение зарегистрировано.");
+    ck_assert_str_eq(in->subject_tag, "SUP-7");
+    ck_assert_int_eq(in->machine, 1); /* our own reply is machine-generated */
+    tg_inbound_free(in);
+    g_free(text);
+    g_byte_array_unref(out);
+
+    r.to_addr = "not an address";
+    ck_assert_int_eq(tg_mail_build(&r, &out, NULL), TG_EINVAL);
+}
+END_TEST
+
+static const struct html_case {
+    const char *html, *text;
+} html_cases[] = {
+    {"<p>a</p><p>b</p>", "a\n\nb"},
+    {"x&amp;y &lt;z&gt; &#1046;&#x416; &unknown;", "x&y <z> ЖЖ &unknown;"},
+    {"<style>p{}</style><script>1</script>visible<!-- hidden -->", "visible"},
+    {"one<br>two<br/><br>three", "one\ntwo\n\nthree"},
+    {"  lots   of\n\n  space  ", "lots of space"},
+    {"<td>a</td><td>b</td>", "a b"},
+    {"&#0; &#xD800;", "\xEF\xBF\xBD \xEF\xBF\xBD"},
+};
+
+START_TEST(test_html)
+{
+    const struct html_case *c = &html_cases[_i];
+    char *got = tg_html_to_text(c->html, strlen(c->html));
+    ck_assert_msg(strcmp(got, c->text) == 0, "%s -> [%s], want [%s]", c->html, got, c->text);
+    g_free(got);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("mail");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_golden_corpus);
+    tcase_add_test(tc, test_text_cap_on_character_boundary);
+    tcase_add_test(tc, test_empty_input);
+    tcase_add_test(tc, test_build_reply);
+    tcase_add_loop_test(tc, test_html, 0, G_N_ELEMENTS(html_cases));
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -146,20 +146,9 @@ static int set_value(tg_keyfile *kf, const char *group, const directive *d, cons
     case T_PATH:
         *(char **)field = raw ? resolve_path(kf->path, raw) : NULL;
         return TG_OK;
-    case T_LIST: {
-        char **items = raw ? g_strsplit_set(raw, ";,", -1) : g_new0(char *, 1);
-        size_t k = 0;
-        for (size_t i = 0; items[i]; i++) {
-            char *item = g_strstrip(items[i]);
-            if (*item)
-                items[k++] = item;
-            else
-                g_free(item);
-        }
-        items[k] = NULL;
-        *(char ***)field = items;
+    case T_LIST:
+        *(char ***)field = tg_split_list(raw);
         return TG_OK;
-    }
     case T_BOOL:
         if (g_ascii_strcasecmp(raw, "true") == 0 || g_ascii_strcasecmp(raw, "yes") == 0)
             *(int *)field = 1;
@@ -372,7 +361,9 @@ static int load_calendar(tg_config *cfg, tg_keyfile *kf, const char *group, cons
             goto out;
         }
     }
-    char **days = g_key_file_get_string_list(kf->kf, group, "holidays", NULL, NULL);
+    char *holidays = g_key_file_get_string(kf->kf, group, "holidays", NULL);
+    char **days = tg_split_list(holidays);
+    g_free(holidays);
     for (char **d = days; d && *d && rc == TG_OK; d++)
         if (*g_strstrip(*d) && (rc = tg_calendar_add_holiday(cal, *d, &sub)) != TG_OK)
             rc = tg_keyfile_fail(kf, err, group, "holidays", "%s", sub.msg);
@@ -470,8 +461,10 @@ static int load_template(tg_config *cfg, tg_keyfile *kf, const char *group, cons
         char *lkey_s = g_strdup_printf("subject[%s]", langs[i]);
         char *lkey_b = g_strdup_printf("body[%s]", langs[i]);
         const char *skey = i == 0 ? "subject" : lkey_s, *bkey = i == 0 ? "body" : lkey_b;
-        char *subject = g_key_file_get_string(kf->kf, group, skey, NULL);
-        char *body = g_key_file_get_string(kf->kf, group, bkey, NULL);
+        char *subject = i == 0 ? g_key_file_get_string(kf->kf, group, "subject", NULL)
+                               : tg_keyfile_locale_string(kf, group, "subject", langs[i]);
+        char *body = i == 0 ? g_key_file_get_string(kf->kf, group, "body", NULL)
+                            : tg_keyfile_locale_string(kf, group, "body", langs[i]);
         const char *bad_key = NULL;
         char *bad = NULL;
         if (subject && (bad = tg_template_unknown_var(subject)))

@@ -97,7 +97,7 @@ tg_keyfile *tg_keyfile_load(const char *path, tg_err *err)
     kf->path = g_strdup(path);
     kf->kf = g_key_file_new();
     kf->lines = g_strsplit(text, "\n", -1);
-    if (!g_key_file_load_from_data(kf->kf, text, len, G_KEY_FILE_NONE, &gerr)) {
+    if (!g_key_file_load_from_data(kf->kf, text, len, G_KEY_FILE_KEEP_TRANSLATIONS, &gerr)) {
         tg_err_set(err, TG_EINVAL, "%s:%d: %s", path, syntax_error_line(kf->lines),
                    gerr->message);
         g_error_free(gerr);
@@ -117,4 +117,30 @@ void tg_keyfile_free(tg_keyfile *kf)
     g_strfreev(kf->lines);
     g_free(kf->path);
     g_free(kf);
+}
+
+char **tg_split_list(const char *raw)
+{
+    char **items = g_strsplit_set(raw ? raw : "", ";,", -1);
+    size_t k = 0;
+    for (size_t i = 0; items[i]; i++) {
+        char *item = g_strstrip(items[i]);
+        if (*item)
+            items[k++] = item;
+        else
+            g_free(item);
+    }
+    items[k] = NULL;
+    return items;
+}
+
+char *tg_keyfile_locale_string(const tg_keyfile *kf, const char *group, const char *key,
+                               const char *locale)
+{
+    char *found = g_key_file_get_locale_for_key(kf->kf, group, key, locale);
+    char *value = NULL;
+    if (found && strcmp(found, locale) == 0)
+        value = g_key_file_get_locale_string(kf->kf, group, key, locale, NULL);
+    g_free(found);
+    return value;
 }

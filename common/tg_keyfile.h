@@ -24,4 +24,11 @@ int tg_keyfile_line(const tg_keyfile *kf, const char *group, const char *key);
 int tg_keyfile_fail(const tg_keyfile *kf, tg_err *err, const char *group, const char *key,
                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* tg_split_list - "a, b; c" -> {"a", "b", "c", NULL}, blanks dropped; g_strfreev(). */
+char **tg_split_list(const char *raw);
+
+/* tg_keyfile_locale_string - the value of key[locale] exactly (no fallback), or NULL. */
+char *tg_keyfile_locale_string(const tg_keyfile *kf, const char *group, const char *key,
+                               const char *locale);
+
 #endif

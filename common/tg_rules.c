@@ -422,7 +422,9 @@ static int load_rule(tg_rules *rules, tg_keyfile *kf, const char *group, tg_err 
                              r->action.priority);
         goto out;
     }
-    r->tags = g_key_file_get_string_list(kf->kf, group, "tags", NULL, NULL);
+    char *tags = g_key_file_get_string(kf->kf, group, "tags", NULL);
+    r->tags = tags ? tg_split_list(tags) : NULL;
+    g_free(tags);
     r->action.tags = (const char *const *)r->tags;
     if (g_key_file_has_key(kf->kf, group, "auto_reply", NULL)) {
         GError *gerr = NULL;

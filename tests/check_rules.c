@@ -1,0 +1,271 @@
+/* check_rules.c - the rule language, the shipped rule file, and config loading errors. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "tg_config.h"
+#include "tg_rules.h"
+
+static tg_inbound *message(const char *subject, const char *text, const char *from)
+{
+    tg_inbound *in = tg_inbound_new("email");
+    g_free(in->subject);
+    g_free(in->text);
+    g_free(in->sender);
+    in->subject = g_strdup(subject);
+    in->text = g_strdup(text);
+    in->sender = g_strdup(from);
+    return in;
+}
+
+static const char *const rule_file =
+    "[rule vip]\n"
+    "if = from ~ '@vip\\.example$' and not subject ~ 'test'\n"
+    "priority = high\n"
+    "\n"
+    "[rule outage]\n"
+    "if = subject ~ 'АВАРИЯ|outage' or (header \"X-Priority\" ~ '^1' and body ~ 'down')\n"
+    "priority = urgent\n"
+    "category = urgent\n"
+    "tags = urgent, pager\n"
+    "\n"
+    "[rule chat]\n"
+    "if = channel = 'XMPP'\n"
+    "category = chat\n"
+    "auto_reply = false\n";
+
+static const struct classify_case {
+    const char *subject, *text, *from, *want_rule;
+} classify_cases[] = {
+    {"Hello", "", "boss@vip.example", "vip"},
+    {"a test", "", "boss@vip.example", "default"},
+    {"Авария на складе", "", "x@y.example", "outage"}, /* caseless Cyrillic */
+    {"OUTAGE", "", "x@y.example", "outage"},
+    {"help", "server is down", "x@y.example", "outage"}, /* header and body */
+    {"help", "server is up", "x@y.example", "default"},
+};
+
+START_TEST(test_classify)
+{
+    const struct classify_case *c = &classify_cases[_i];
+    char *path = tu_write("rules.conf", rule_file);
+    tg_err err = {0};
+    tg_rules *rules = tg_rules_load(path, NULL, &err);
+    ck_assert_msg(rules != NULL, "%s", err.msg);
+    tg_inbound *in = message(c->subject, c->text, c->from);
+    in->headers = g_new0(tg_header, 1);
+    in->headers[0] = (tg_header){g_strdup("X-Priority"), g_strdup("1 (Highest)")};
+    in->n_headers = 1;
+    tg_verdict v;
+    tg_rules_classify(rules, in, &v);
+    ck_assert_msg(strcmp(v.action->rule, c->want_rule) == 0, "[%s] got %s, want %s", c->subject,
+                  v.action->rule, c->want_rule);
+    if (strcmp(c->want_rule, "outage") == 0) {
+        ck_assert_str_eq(v.action->priority, "urgent");
+        ck_assert_str_eq(v.action->tags[1], "pager");
+        ck_assert_msg(strstr(v.why, "matched"), "why: %s", v.why);
+    }
+    tg_inbound_free(in);
+    tg_rules_free(rules);
+    g_free(path);
+}
+END_TEST
+
+START_TEST(test_channel_equality_and_no_reply)
+{
+    char *path = tu_write("rules.conf", rule_file);
+    tg_rules *rules = tg_rules_load(path, NULL, NULL);
+    tg_inbound *in = message("hi", "", "x@y.example");
+    g_free(in->channel);
+    in->channel = g_strdup("xmpp");
+    tg_verdict v;
+    tg_rules_classify(rules, in, &v);
+    ck_assert_str_eq(v.action->rule, "chat");
+    ck_assert_int_eq(v.action->no_auto_reply, 1);
+    tg_inbound_free(in);
+    tg_rules_free(rules);
+    g_free(path);
+}
+END_TEST
+
+static const struct error_case {
+    const char *text, *want; /* want: a part of the message, including the line */
+} error_cases[] = {
+    {"[rule a]\nif = subjet ~ 'x'\n", "rules.conf:2: [rule a] if: column 6: unknown field"},
+    {"[rule a]\nif = subject ~ '(unclosed'\n", "rules.conf:2: [rule a] if:"},
+    {"[rule a]\n\nif = subject ~ 'x' or\n", "rules.conf:3: [rule a] if:"},
+    {"[rule a]\npriority = critical\n", "rules.conf:2: [rule a] priority: \"critical\" is not"},
+    {"[rule a]\ncolour = red\n", "rules.conf:2: [rule a] colour: unknown key"},
+    {"[rule a]\n[rule b]\nif = subject ~ 'x'\n", "rules.conf:2: [rule b]: can never match"},
+    {"[policy a]\n", "rules.conf:1: [policy a]: expected a [rule NAME] section"},
+    {"[rule a]\nthis line is junk\n", "rules.conf:2:"},
+};
+
+START_TEST(test_rule_errors)
+{
+    char *path = tu_write("rules.conf", error_cases[_i].text);
+    tg_err err = {0};
+    ck_assert_ptr_null(tg_rules_load(path, NULL, &err));
+    ck_assert_msg(strstr(err.msg, error_cases[_i].want), "got \"%s\", want \"%s\"", err.msg,
+                  error_cases[_i].want);
+    g_free(path);
+}
+END_TEST
+
+/* A catastrophic pattern on a large text is abandoned at the match limit, quickly. */
+START_TEST(test_catastrophic_pattern_is_cut_off)
+{
+    char *path = tu_write("rules.conf", "[rule evil]\nif = body ~ '^(a+)+$'\npriority = high\n");
+    tg_rules_limits limits = {100000, 1000};
+    tg_rules *rules = tg_rules_load(path, &limits, NULL);
+    GString *text = g_string_new(NULL);
+    for (int i = 0; i < 20000; i++)
+        g_string_append_c(text, 'a');
+    g_string_append_c(text, 'b');
+    tg_inbound *in = message("x", text->str, "x@y.example");
+    tg_verdict v;
+    gint64 t0 = g_get_monotonic_time();
+    tg_rules_classify(rules, in, &v);
+    gint64 elapsed = g_get_monotonic_time() - t0;
+    ck_assert_str_eq(v.action->rule, "default");
+    ck_assert_int_eq(v.cut_off, 1);
+    ck_assert_msg(elapsed < 5 * G_USEC_PER_SEC, "took %lld us", (long long)elapsed);
+    tg_inbound_free(in);
+    g_string_free(text, TRUE);
+    tg_rules_free(rules);
+    g_free(path);
+}
+END_TEST
+
+/* The shipped rule file encodes the service-standard table in Russian and English. */
+static const struct shipped_case {
+    const char *subject, *text, *category;
+} shipped_cases[] = {
+    {"СРОЧНО: сайт лежит", "", "urgent"},
+    {"Urgent: production outage", "", "urgent"},
+    {"Ошибка при оплате", "выходит ошибка", "technical"},
+    {"Login problem", "I cannot log in, error 500", "technical"},
+    {"Вопрос", "Подскажите, как изменить тариф", "consultation"},
+    {"Question about invoices", "How do I download them", "consultation"},
+    {"Жалоба на оператора", "", "complaint"},
+    {"Complaint", "This is unacceptable", "complaint"},
+    {"Спасибо!", "Всё заработало", "thanks"},
+    {"Thank you", "all good now", "thanks"},
+    {"Hello", "Please call me back", "general"},
+};
+
+START_TEST(test_shipped_rules)
+{
+    const struct shipped_case *c = &shipped_cases[_i];
+    const char *srcdir = g_getenv("srcdir");
+    char *path = g_build_filename(srcdir ? srcdir : ".", "contrib", "rules.conf", NULL);
+    tg_err err = {0};
+    tg_rules *rules = tg_rules_load(path, NULL, &err);
+    ck_assert_msg(rules != NULL, "%s", err.msg);
+    tg_inbound *in = message(c->subject, c->text, "customer@example.net");
+    tg_verdict v;
+    tg_rules_classify(rules, in, &v);
+    ck_assert_msg(g_strcmp0(v.action->category, c->category) == 0, "[%s] got %s (rule %s), want %s",
+                  c->subject, v.action->category, v.action->rule, c->category);
+    tg_inbound_free(in);
+    tg_rules_free(rules);
+    g_free(path);
+}
+END_TEST
+
+/* ---- config ---- */
+
+static const struct config_error_case {
+    const char *text, *want;
+} config_errors[] = {
+    {"[store]\nbusy_timeout = soon\n", "t.conf:2: [store] busy_timeout: \"soon\" is not a duration"},
+    {"[store]\nsynchronous = off\n", "t.conf:2: [store] synchronous: \"off\" is not one of"},
+    {"[limits]\n\nmax_text_size = 1\n", "t.conf:3: [limits] max_text_size: 1 is out of range"},
+    {"[general]\ntimezone = Nowhere/City\n", "t.conf:2: [general] timezone: unknown time zone"},
+    {"[general]\ncolour = red\n", "t.conf:2: [general] colour: unknown directive"},
+    {"[queues]\n", "t.conf:1: [queues]: unknown section"},
+    {"[queue sales]\nsla = gold\n", "t.conf:2: [queue sales] sla: no [sla gold] section"},
+    {"[calendar office]\nmon = 9-18\n", "t.conf:2: [calendar office] mon:"},
+    {"[sla gold]\npriority:urgent = fast\n", "t.conf:2: [sla gold] priority:urgent:"},
+    {"[agent bob]\nname = Bob\n", "t.conf:1: [agent bob]: an agent needs an email or a jid"},
+    {"[template autoreply]\nbody = {{reff}}\n", "t.conf:2: [template autoreply] body: unknown variable"},
+    {"junk line\n", "t.conf:1:"},
+};
+
+START_TEST(test_config_errors)
+{
+    char *rules = tu_write("rules.conf", "[rule default]\n");
+    char *text = g_strdup_printf("%s\n[rules]\nfile = %s\n", config_errors[_i].text, rules);
+    char *path = tu_write("t.conf", text);
+    tg_err err = {0};
+    ck_assert_ptr_null(tg_config_load(path, &err));
+    ck_assert_msg(strstr(err.msg, config_errors[_i].want), "got \"%s\", want \"%s\"", err.msg,
+                  config_errors[_i].want);
+    g_free(rules);
+    g_free(text);
+    g_free(path);
+}
+END_TEST
+
+START_TEST(test_config_defaults_and_lookups)
+{
+    tu_write("rules.conf", "[rule r]\nif = subject ~ 'x'\nqueue = billing\n");
+    char *path = tu_write("t.conf", "[queue support]\naddresses = Support@Example.org\n"
+                                    "[queue billing]\naddresses = billing@example.org\n"
+                                    "xmpp = billing\nprefix = BIL\n"
+                                    "[agent ann]\nemail = Ann@Example.org\ngroups = support\n"
+                                    "[template autoreply]\nsubject[ru] = Обращение {{ref}}\n");
+    tg_err err = {0};
+    tg_config *cfg = tg_config_load(path, &err);
+    ck_assert_msg(cfg != NULL, "%s", err.msg);
+    ck_assert_str_eq(cfg->default_queue, "support");
+    ck_assert_str_eq(cfg->synchronous, "full");
+    ck_assert_int_eq(cfg->busy_timeout, 10);
+    ck_assert_int_eq(cfg->max_text_size, 256 * 1024);
+    ck_assert_str_eq(tg_config_queue_for(cfg, "email", "SUPPORT+urgent@example.org")->name,
+                     "support");
+    ck_assert_str_eq(tg_config_queue_for(cfg, "xmpp", "Billing")->name, "billing");
+    ck_assert_ptr_null(tg_config_queue_for(cfg, "email", "sales@example.org"));
+    ck_assert_str_eq(tg_config_queue(cfg, "support")->prefix, "SUP");
+    ck_assert_str_eq(tg_config_agent_for(cfg, "ann@example.ORG")->id, "ann");
+    ck_assert_ptr_nonnull(tg_config_policy(cfg, "standard"));
+    const char *subject, *body;
+    tg_config_template(cfg, "autoreply", "ru", &subject, &body);
+    ck_assert_str_eq(subject, "Обращение {{ref}}");
+    ck_assert_ptr_nonnull(strstr(body, "Здравствуйте")); /* body keeps the built-in */
+    tg_config_template(cfg, "autoreply", "de", &subject, &body);
+    ck_assert_str_eq(subject, "Re: [{{ref}}] {{subject}}"); /* unknown language: English */
+    ck_assert_str_eq(tg_rules_action(cfg->rules, 0)->queue, "billing");
+    tg_config_unref(cfg);
+    g_free(path);
+
+    /* A rule naming a queue that does not exist is refused with the rule's line. */
+    tu_write("rules.conf", "\n[rule r]\nqueue = nowhere\n");
+    path = tu_write("t.conf", "[queue support]\n");
+    ck_assert_ptr_null(tg_config_load(path, &err));
+    ck_assert_msg(strstr(err.msg, "rules.conf:2: [rule r]: no queue \"nowhere\""), "%s", err.msg);
+    g_free(path);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("rules");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 30);
+    tcase_add_loop_test(tc, test_classify, 0, G_N_ELEMENTS(classify_cases));
+    tcase_add_test(tc, test_channel_equality_and_no_reply);
+    tcase_add_loop_test(tc, test_rule_errors, 0, G_N_ELEMENTS(error_cases));
+    tcase_add_test(tc, test_catastrophic_pattern_is_cut_off);
+    tcase_add_loop_test(tc, test_shipped_rules, 0, G_N_ELEMENTS(shipped_cases));
+    tcase_add_loop_test(tc, test_config_errors, 0, G_N_ELEMENTS(config_errors));
+    tcase_add_test(tc, test_config_defaults_and_lookups);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    tu_cleanup();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -209,7 +209,11 @@ static int agent_answer(run *r, tg_ticket *t, const tg_agent *agent)
         rc = tg_store_set_status(r->st, t->id, "pending", r->now, r->err);
         if (rc == TG_OK)
             rc = eventf(r, t->id, "status", "%s -> pending (agent answered)", t->status);
+        g_free(t->status);
+        t->status = g_strdup("pending");
     }
+    if (!t->assignee)
+        t->assignee = g_strdup(agent->id);
     if (rc == TG_OK)
         rc = eventf(r, t->id, "replied", "agent %s by %s, message %s", agent->id, r->in->channel,
                     r->in->message_id);

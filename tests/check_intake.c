@@ -1,0 +1,329 @@
+/* check_intake.c - the intake pipeline on a real SQLite store. */
+#include <check.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "tg_intake.h"
+#include "tg_mail.h"
+
+#define NOW 1795503600 /* Tue 24 Nov 2026 10:00 MSK */
+
+static tg_config *cfg;
+static tg_store *st;
+static int counter;
+
+static void setup(void)
+{
+    char *db = g_strdup_printf("%s/t%d.db", tu_tmpdir(), counter++);
+    tu_write("rules.conf", "[rule urgent]\nif = subject ~ 'срочно|urgent'\npriority = urgent\n"
+                           "category = urgent\n[rule quiet]\nif = subject ~ 'noreply-rule'\n"
+                           "auto_reply = false\n[rule default]\n");
+    char *text = g_strdup_printf("[general]\ntimezone = Europe/Moscow\ninternal_domains = "
+                                 "example.org\n[store]\npath = %s\nsynchronous = normal\n"
+                                 "[limits]\nautoreply_limit = 3\n"
+                                 "[queue support]\naddresses = support@example.org\ngroup = l1\n"
+                                 "[agent ann]\nemail = ann@example.org\ngroups = l1\nmax_open = 2\n"
+                                 "[agent bob]\nemail = bob@example.org\ngroups = l1\nmax_open = 2\n",
+                                 db);
+    char *path = tu_write("t.conf", text);
+    tg_err err = {0};
+    cfg = tg_config_load(path, &err);
+    ck_assert_msg(cfg != NULL, "%s", err.msg);
+    ck_assert_int_eq(tg_store_open(db, NULL, &st, &err), 0);
+    g_free(db);
+    g_free(text);
+    g_free(path);
+}
+
+static void teardown(void)
+{
+    tg_store_close(st);
+    tg_config_unref(cfg);
+}
+
+/* ingest - a mail built from its parts through the real parser and pipeline. */
+static int ingest(const char *from, const char *subject, const char *id, const char *extra,
+                  tg_decision *d)
+{
+    char *mail = g_strdup_printf("From: %s\nTo: support@example.org, Colleague <col@customer.ru>\n"
+                                 "Subject: %s\nMessage-ID: <%s>\n%sContent-Type: text/plain; "
+                                 "charset=utf-8\n\nbody of %s\n",
+                                 from, subject, id, extra ? extra : "", id);
+    tg_inbound *in = NULL;
+    tg_mail_opts opts = {.recipient = "support@example.org"};
+    ck_assert_int_eq(tg_mail_parse(mail, strlen(mail), &opts, &in, NULL), 0);
+    tg_err err = {0};
+    int rc = tg_intake_process(cfg, st, in, NOW, d, &err);
+    tg_inbound_free(in);
+    g_free(mail);
+    return rc;
+}
+
+static int64_t outbox_count(void)
+{
+    int64_t n = 0;
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_count_outbox(st, NULL, &n, &err), 0);
+    return n;
+}
+
+static int64_t ticket_count(void)
+{
+    int64_t n = 0;
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_count_tickets(st, &n, &err), 0);
+    return n;
+}
+
+START_TEST(test_new_ticket_and_duplicate)
+{
+    tg_decision d;
+    ck_assert_int_eq(ingest("Мария <maria@customer.ru>", "Срочно: не работает", "a1@c", NULL, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
+    ck_assert_str_eq(d.ref, "SUP-1");
+    ck_assert_str_eq(d.priority, "urgent");
+    ck_assert_str_eq(d.rule, "urgent");
+    ck_assert_int_eq(d.reply_queued, 1);
+    ck_assert_ptr_nonnull(strstr(d.reply_text, "SUP-1"));
+    ck_assert_ptr_nonnull(strstr(d.reply_text, "Мы ответим до вт, 24 ноября 2026, 11:00 MSK"));
+    ck_assert_str_eq(d.reply_subject, "Re: [SUP-1] Срочно: не работает");
+    ck_assert_str_eq(d.headers[0].name, "X-Ticket-ID");
+    ck_assert_str_eq(d.headers[3].value, "Tue, 24 Nov 2026 11:00:00 +0300");
+    ck_assert_ptr_nonnull(strstr(d.assign_note, "assigned to"));
+    tg_decision_clear(&d);
+
+    ck_assert_int_eq(ingest("Мария <maria@customer.ru>", "Срочно: не работает", "a1@c", NULL, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_DUPLICATE);
+    ck_assert_str_eq(d.ref, "SUP-1");
+    tg_decision_clear(&d);
+    ck_assert_int_eq(ticket_count(), 1);
+    ck_assert_int_eq(outbox_count(), 1);
+}
+END_TEST
+
+START_TEST(test_followups_and_entitlement)
+{
+    tg_decision d;
+    ingest("maria@customer.ru", "Login broken", "b1@c", NULL, &d);
+    char *ref = g_strdup(d.ref);
+    tg_decision_clear(&d);
+
+    char *subject = g_strdup_printf("Re: [%s] Login broken", ref);
+    ck_assert_int_eq(ingest("MARIA@customer.ru", subject, "b2@c", NULL, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_FOLLOWUP);
+    ck_assert_str_eq(d.ref, ref);
+    ck_assert_int_eq(d.reply_queued, 0);
+    tg_decision_clear(&d);
+
+    /* A colleague on Cc of the first mail is in the thread. */
+    ck_assert_int_eq(ingest("col@customer.ru", subject, "b3@c", NULL, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_FOLLOWUP);
+    tg_decision_clear(&d);
+
+    /* A stranger using the tag gets a ticket of their own; the original is untouched. */
+    ck_assert_int_eq(ingest("mallory@evil.example", subject, "b4@c", NULL, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
+    ck_assert_str_ne(d.ref, ref);
+    ck_assert_ptr_nonnull(strstr(d.note, ref));
+    tg_decision_clear(&d);
+
+    /* In-Reply-To naming the first message threads without a tag. */
+    ck_assert_int_eq(ingest("maria@customer.ru", "again", "b5@c", "In-Reply-To: <b1@c>\n", &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_FOLLOWUP);
+    ck_assert_str_eq(d.ref, ref);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(ticket_count(), 2);
+
+    /* A resolved ticket reopens on the customer's follow-up. */
+    tg_ticket t = {0};
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_ticket_by_ref(st, ref, &t, &err), 1);
+    ck_assert_int_eq(tg_store_set_status(st, t.id, "resolved", NOW, &err), 0);
+    tg_ticket_clear(&t);
+    ck_assert_int_eq(ingest("maria@customer.ru", subject, "b6@c", NULL, &d), 0);
+    ck_assert_str_eq(d.status, "open");
+    tg_decision_clear(&d);
+    g_free(subject);
+    g_free(ref);
+}
+END_TEST
+
+START_TEST(test_agent_answer)
+{
+    tg_decision d;
+    ingest("maria@customer.ru", "Question", "c1@c", NULL, &d);
+    char *subject = g_strdup_printf("Re: [%s] Question", d.ref);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(ingest("Bob <bob@example.org>", subject, "c2@c", NULL, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_AGENT_REPLY);
+    ck_assert_str_eq(d.status, "pending");
+    tg_ticket t = {0};
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_ticket_by_ref(st, d.ref, &t, &err), 1);
+    ck_assert_int_eq(t.first_response_at > 0, 1);
+    int64_t first = t.first_response_at;
+    tg_ticket_clear(&t);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(outbox_count(), 2); /* the auto-reply and the relayed answer */
+    ck_assert_int_eq(ingest("bob@example.org", subject, "c3@c", NULL, &d), 0);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(tg_store_ticket_by_ref(st, "SUP-1", &t, &err), 1);
+    ck_assert_int_eq(t.first_response_at, first); /* set once */
+    tg_ticket_clear(&t);
+    g_free(subject);
+}
+END_TEST
+
+static const struct no_reply_case {
+    const char *from, *subject, *extra, *want;
+} no_reply_cases[] = {
+    {"kate@customer.ru", "Out of office", "Auto-Submitted: auto-replied\n", "Auto-Submitted"},
+    {"list@customer.ru", "News", "List-Id: <news.customer.ru>\n", "List-Id"},
+    {"x@customer.ru", "Bulk", "Precedence: bulk\n", "Precedence"},
+    {"x@customer.ru", "OOF", "X-Auto-Response-Suppress: OOF, AutoReply\n", "Suppress"},
+    {"noreply@customer.ru", "Notification", NULL, "robot"},
+    {"support@example.org", "Loop", NULL, "our own support address"},
+    {"x@customer.ru", "noreply-rule", NULL, "auto_reply = false"},
+};
+
+START_TEST(test_no_auto_reply)
+{
+    const struct no_reply_case *c = &no_reply_cases[_i];
+    tg_decision d;
+    ck_assert_int_eq(ingest(c->from, c->subject, "d1@c", c->extra, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_NEW); /* still a ticket */
+    ck_assert_int_eq(d.reply_queued, 0);
+    ck_assert_msg(strstr(d.no_reply_reason, c->want), "%s", d.no_reply_reason);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(outbox_count(), 0);
+}
+END_TEST
+
+START_TEST(test_rate_limit)
+{
+    for (int i = 0; i < 5; i++) {
+        tg_decision d;
+        char *id = g_strdup_printf("e%d@c", i);
+        ck_assert_int_eq(ingest("flood@customer.ru", "help", id, NULL, &d), 0);
+        ck_assert_int_eq(d.reply_queued, i < 3);
+        tg_decision_clear(&d);
+        g_free(id);
+    }
+    ck_assert_int_eq(ticket_count(), 5);
+    ck_assert_int_eq(outbox_count(), 3);
+}
+END_TEST
+
+START_TEST(test_assignment_balances_and_reports_full)
+{
+    const char *got[5];
+    for (int i = 0; i < 5; i++) {
+        tg_decision d;
+        char *id = g_strdup_printf("f%d@c", i);
+        char *from = g_strdup_printf("c%d@customer.ru", i);
+        ck_assert_int_eq(ingest(from, "help", id, NULL, &d), 0);
+        got[i] = d.assignee ? (strcmp(d.assignee, "ann") == 0 ? "ann" : "bob") : NULL;
+        if (i == 4)
+            ck_assert_msg(strstr(d.assign_note, "2 at their limit"), "%s", d.assign_note);
+        tg_decision_clear(&d);
+        g_free(id);
+        g_free(from);
+    }
+    /* least loaded first, ties to whoever waited longest: ann, bob, ann, bob, nobody */
+    ck_assert_ptr_nonnull(got[0]);
+    ck_assert_str_ne(got[0], got[1]);
+    ck_assert_str_eq(got[0], got[2]);
+    ck_assert_str_eq(got[1], got[3]);
+    ck_assert_ptr_null(got[4]);
+}
+END_TEST
+
+START_TEST(test_store_failure_leaves_nothing)
+{
+    tg_decision d;
+    ingest("maria@customer.ru", "first", "g1@c", NULL, &d);
+    tg_decision_clear(&d);
+    /* Another connection holds the write lock: intake must fail as temporary, write nothing. */
+    sqlite3 *other;
+    char *db = g_strdup(cfg->store_path);
+    ck_assert_int_eq(sqlite3_open(db, &other), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    tg_store_opts opts = {.busy_timeout_ms = 50};
+    tg_store *impatient;
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_open(db, &opts, &impatient, &err), 0);
+    tg_store *saved = st;
+    st = impatient;
+    ck_assert_int_eq(ingest("maria@customer.ru", "second", "g2@c", NULL, &d), TG_ETEMP);
+    st = saved;
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    tg_store_close(impatient);
+    ck_assert_int_eq(ticket_count(), 1);
+    ck_assert_int_eq(outbox_count(), 1);
+    /* The retry succeeds once. */
+    ck_assert_int_eq(ingest("maria@customer.ru", "second", "g2@c", NULL, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(ticket_count(), 2);
+    g_free(db);
+}
+END_TEST
+
+START_TEST(test_explain_writes_nothing)
+{
+    tg_inbound *in = NULL;
+    const char *mail = "From: x@customer.ru\nSubject: urgent\nMessage-ID: <h1@c>\n\nhi\n";
+    ck_assert_int_eq(tg_mail_parse(mail, strlen(mail), NULL, &in, NULL), 0);
+    tg_decision d;
+    tg_err err = {0};
+    ck_assert_int_eq(tg_intake_explain(cfg, st, in, NOW, &d, &err), 0);
+    ck_assert_str_eq(d.rule, "urgent");
+    ck_assert_int_eq(d.reply_queued, 1);
+    tg_decision_clear(&d);
+    tg_inbound_free(in);
+    ck_assert_int_eq(ticket_count(), 0);
+    ck_assert_int_eq(outbox_count(), 0);
+}
+END_TEST
+
+START_TEST(test_newer_schema_refused)
+{
+    char *db = g_strdup_printf("%s/future.db", tu_tmpdir());
+    sqlite3 *raw;
+    ck_assert_int_eq(sqlite3_open(db, &raw), SQLITE_OK);
+    sqlite3_exec(raw, "PRAGMA user_version = 99", NULL, NULL, NULL);
+    sqlite3_close(raw);
+    tg_store *future = NULL;
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_open(db, NULL, &future, &err), TG_ESTORE);
+    ck_assert_msg(strstr(err.msg, "newer than this ticketgate"), "%s", err.msg);
+    ck_assert_ptr_null(future);
+    g_free(db);
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("intake");
+    TCase *tc = tcase_create("core");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_new_ticket_and_duplicate);
+    tcase_add_test(tc, test_followups_and_entitlement);
+    tcase_add_test(tc, test_agent_answer);
+    tcase_add_loop_test(tc, test_no_auto_reply, 0, G_N_ELEMENTS(no_reply_cases));
+    tcase_add_test(tc, test_rate_limit);
+    tcase_add_test(tc, test_assignment_balances_and_reports_full);
+    tcase_add_test(tc, test_store_failure_leaves_nothing);
+    tcase_add_test(tc, test_explain_writes_nothing);
+    tcase_add_test(tc, test_newer_schema_refused);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    tu_cleanup();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

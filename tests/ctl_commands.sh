@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# ticketgatectl as a user drives it: check-config, ingest exit statuses, list/show/explain.
+set -euo pipefail
+top_builddir=${top_builddir:-.}
+srcdir=${srcdir:-.}
+CTL="$top_builddir/ctl/ticketgatectl"
+data="$(cd "$srcdir" && pwd)/tests/data/mail"
+work=$(mktemp -d /tmp/tg-ctl-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+
+cat > "$work/ticketgate.conf" <<CONF
+[general]
+company = Example Ltd
+timezone = Europe/Moscow
+[store]
+path = $work/t.db
+[rules]
+file = $(cd "$srcdir" && pwd)/contrib/rules.conf
+[queue support]
+addresses = support@example.org
+group = l1
+[agent ann]
+email = ann@example.org
+groups = l1
+CONF
+C=(-c "$work/ticketgate.conf")
+
+"$CTL" "${C[@]}" check-config | grep -q 'ok: 1 queue(s), 1 agent(s), 6 rule(s)' || fail check-config
+
+# a broken config names file and line, exit 78 (EX_CONFIG)
+printf '[store]\nsynchronous = sometimes\n' > "$work/bad.conf"
+set +e; msg=$("$CTL" -c "$work/bad.conf" check-config 2>&1); rc=$?; set -e
+[ $rc = 78 ] || fail "bad config exit $rc"
+echo "$msg" | grep -q "bad.conf:2: \[store\] synchronous" || fail "bad config message: $msg"
+
+# explain writes nothing, and tells the rule, the due time and the reply
+"$CTL" "${C[@]}" explain "$data/03-cp1251-body-koi8-subject.eml" > "$work/explain"
+grep -q 'rule       technical' "$work/explain" || fail "explain rule: $(cat "$work/explain")"
+grep -q 'Ошибка при оплате' "$work/explain" || fail "explain subject"
+grep -q 'auto-reply   would be sent' "$work/explain" || fail "explain reply"
+[ ! -e "$work/t.db" ] || fail "explain created the store"
+
+# ingest the corpus: tickets for all, replies only to people
+"$CTL" "${C[@]}" ingest --json "$data"/*.eml > "$work/ingest.json"
+python3 - "$work/ingest.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+kinds = [x["decision"] for x in d]
+assert len(d) == 10, d
+replied = {x["ref"] for x in d if x["reply_queued"]}
+silent = [x["no_reply_reason"] for x in d if not x["reply_queued"] and x["decision"] == "new"]
+assert len(silent) == 3, silent            # out-of-office, mailing list, bounce
+assert any("Auto-Submitted" in s for s in silent), silent
+follow = [x for x in d if x["decision"] == "follow-up"]
+assert len(follow) == 1 and follow[0]["ref"] == "SUP-1", follow   # the reply with [sup-1]
+PY
+
+# list --json shows them; show prints messages and events
+"$CTL" "${C[@]}" list --json | python3 -c '
+import json, sys
+t = json.load(sys.stdin)
+assert len(t) == 9, len(t)
+ru = [x for x in t if x["subject"] == "Ошибка при оплате"][0]
+assert ru["lang"] == "ru" and ru["category"] == "technical" and ru["requester_name"] == "Пётр Иванов", ru
+'
+"$CTL" "${C[@]}" show SUP-1 | grep -q 'follow-up' || fail "show SUP-1"
+"$CTL" "${C[@]}" show --json sup-1 | python3 -c 'import json,sys; t=json.load(sys.stdin); assert len(t["messages"]) == 2 and t["outbox"][0]["kind"] == "autoreply"'
+set +e; "$CTL" "${C[@]}" show SUP-999 2>/dev/null; rc=$?; set -e
+[ $rc = 66 ] || fail "show unknown ref exit $rc"
+
+# bad input: exit 65; store unusable: exit 75 so an MTA pipe retries
+: > "$work/empty.eml"
+set +e; "$CTL" "${C[@]}" ingest "$work/empty.eml" >/dev/null 2>&1; rc=$?; set -e
+[ $rc = 65 ] || fail "empty mail exit $rc"
+# another process holds the write lock past busy_timeout: exit 75 (EX_TEMPFAIL), nothing written
+sed 's/^\[store\]$/[store]\nbusy_timeout = 1s/' "$work/ticketgate.conf" > "$work/impatient.conf"
+printf 'BEGIN IMMEDIATE;\nINSERT INTO events (at, kind) VALUES (0, %s);\n.shell sleep 4\nROLLBACK;\n' "'lock'" \
+  | sqlite3 "$work/t.db" &
+locker=$!
+sleep 1
+before=$(sqlite3 "$work/t.db" "SELECT count(*) FROM tickets")
+printf 'From: x@customer.example\nSubject: locked\nMessage-ID: <lock@x>\n\nhi\n' > "$work/lock.eml"
+set +e; "$CTL" -c "$work/impatient.conf" ingest "$work/lock.eml" >/dev/null 2>&1; rc=$?; set -e
+wait $locker
+[ $rc = 75 ] || fail "locked store exit $rc"
+[ "$(sqlite3 "$work/t.db" "SELECT count(*) FROM tickets")" = "$before" ] || fail "partial write"
+"$CTL" "${C[@]}" ingest "$work/lock.eml" | grep -q ' new ' || fail "retry after the lock"
+echo "1 passed, 0 failed"

@@ -245,6 +245,32 @@ static int exec_plain(tg_store *st, const char *text, tg_err *err, const char *d
                                                                       : fail(st, err, doing);
 }
 
+/* enable_wal - switch the file to WAL (persistent, so usually already done). Changing the mode
+ * takes an exclusive lock without calling the busy handler: connections opening a new file at
+ * the same moment retry here within the busy timeout. */
+static int enable_wal(tg_store *st, int64_t timeout_ms, tg_err *err)
+{
+    gint64 deadline = g_get_monotonic_time() + timeout_ms * 1000;
+    for (;;) {
+        sqlite3_stmt *s = NULL;
+        int rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(s);
+        int is_wal = rc == SQLITE_ROW &&
+                     g_ascii_strcasecmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+        sqlite3_finalize(s);
+        if (is_wal)
+            return TG_OK;
+        if (rc == SQLITE_ROW)
+            return tg_err_set(err, TG_ESTORE, "store %s: cannot use WAL mode here", st->path);
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+            return fail(st, err, "enable WAL");
+        if (g_get_monotonic_time() > deadline)
+            return fail(st, err, "enable WAL");
+        g_usleep(10000);
+    }
+}
+
 static int user_version(tg_store *st, int64_t *v, tg_err *err)
 {
     sqlite3_stmt *s = NULL;
@@ -301,7 +327,7 @@ int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, t
     sqlite3_busy_timeout(st->db, opts ? (int)opts->busy_timeout_ms : 10000);
     sqlite3_extended_result_codes(st->db, 1);
     if (!(opts && opts->read_only) &&
-        (rc = exec_plain(st, "PRAGMA journal_mode = WAL", err, "enable WAL")) != TG_OK)
+        (rc = enable_wal(st, opts ? opts->busy_timeout_ms : 10000, err)) != TG_OK)
         goto fail;
     rc = exec_plain(st,
                     opts && !opts->synchronous_full ? "PRAGMA synchronous = NORMAL"

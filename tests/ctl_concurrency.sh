@@ -66,4 +66,13 @@ replies=$(count "$work/b.db" "SELECT count(*) FROM outbox WHERE kind = 'autorepl
 dups=$(cat "$work/out3" "$work/out4" | grep -c ' duplicate ')
 echo "twice: tickets=$tickets replies=$replies duplicate-decisions=$dups"
 [ "$tickets" = 200 ] && [ "$replies" = 200 ] && [ "$dups" = 200 ]
+# --- a brand-new store opened by 16 threads of two processes at the same instant ---
+write_config "$work/c.db"
+make_mails "$work/c" 32
+"$CTL" -c "$work/ticketgate.conf" ingest --jobs 16 "$work"/c/[0-9].eml "$work"/c/1*.eml > /dev/null 2> "$work/err5" &
+p1=$!
+"$CTL" -c "$work/ticketgate.conf" ingest --jobs 16 "$work"/c/[2-3]*.eml > /dev/null 2> "$work/err6" &
+p2=$!
+wait $p1 && wait $p2 || { echo "opening a new store concurrently failed:"; cat "$work/err5" "$work/err6"; exit 1; }
+[ "$(count "$work/c.db" "SELECT count(*) FROM tickets")" = 32 ]
 echo "1 passed, 0 failed"

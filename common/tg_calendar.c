@@ -80,8 +80,9 @@ int tg_calendar_set_hours(tg_calendar *cal, int weekday, const char *spec, tg_er
         from = parse_clock(g_strstrip(range));
         to = parse_clock(g_strstrip(dash + 1));
         if (from < 0 || to < 0 || to <= from) {
-            rc = tg_err_set(err, TG_EINVAL, "bad working hours \"%s-%s\" (HH:MM-HH:MM, start < end)",
-                            range, dash + 1);
+            rc =
+                tg_err_set(err, TG_EINVAL, "bad working hours \"%s-%s\" (HH:MM-HH:MM, start < end)",
+                           range, dash + 1);
             goto out;
         }
         int n = cal->n_hours[weekday];
@@ -120,8 +121,7 @@ int tg_calendar_check(const tg_calendar *cal, tg_err *err)
     for (int wd = 1; wd <= 7; wd++)
         if (cal->n_hours[wd] > 0)
             return TG_OK;
-    return tg_err_set(err, TG_EINVAL, "calendar \"%s\" has no working hours on any day",
-                      cal->name);
+    return tg_err_set(err, TG_EINVAL, "calendar \"%s\" has no working hours on any day", cal->name);
 }
 
 /* local_instant - Unix time of minute-of-day `min` on local date day (1440 = next midnight). */

@@ -40,8 +40,7 @@ static const directive directives[] = {
     {"limits", "max_headers", T_INT, "500", 10, 100000, NULL, C(max_headers)},
     {"limits", "autoreply_limit", T_INT, "5", 0, 100000, NULL, C(autoreply_limit)},
     {"limits", "autoreply_window", T_DURATION, "1h", 1, 30 * 86400, NULL, C(autoreply_window)},
-    {"limits", "regex_match_limit", T_INT, "1000000", 1000, 1000000000, NULL,
-     C(regex_match_limit)},
+    {"limits", "regex_match_limit", T_INT, "1000000", 1000, 1000000000, NULL, C(regex_match_limit)},
     {"limits", "regex_depth_limit", T_INT, "10000", 100, 10000000, NULL, C(regex_depth_limit)},
     {"mail", "fallback_charsets", T_LIST, "utf-8;windows-1251", 0, 0, NULL, C(fallback_charsets)},
     {"mail", "hostname", T_STRING, NULL, 0, 0, NULL, C(hostname)},
@@ -77,7 +76,7 @@ static const tg_directive named_keys[] = {
     {"template", "body", "string", "built-in"},
 };
 
-static const char *const type_names[] = {"string", "path", "list", "integer",
+static const char *const type_names[] = {"string", "path",     "list", "integer",
                                          "size",   "duration", "bool", "enum"};
 
 const tg_directive *tg_config_directives(size_t *n)
@@ -107,11 +106,22 @@ static int parse_size(const char *s, int64_t *out)
     if (end == s)
         return TG_EINVAL;
     switch (g_ascii_toupper(*end)) {
-    case '\0': break;
-    case 'K': mult = 1024; end++; break;
-    case 'M': mult = 1024 * 1024; end++; break;
-    case 'G': mult = 1024 * 1024 * 1024; end++; break;
-    default: return TG_EINVAL;
+    case '\0':
+        break;
+    case 'K':
+        mult = 1024;
+        end++;
+        break;
+    case 'M':
+        mult = 1024 * 1024;
+        end++;
+        break;
+    case 'G':
+        mult = 1024 * 1024 * 1024;
+        end++;
+        break;
+    default:
+        return TG_EINVAL;
     }
     if (*end && !(g_ascii_toupper(*end) == 'B' && !end[1]))
         return TG_EINVAL;
@@ -327,8 +337,8 @@ static int load_calendar(tg_config *cfg, tg_keyfile *kf, const char *group, cons
     tg_calendar *cal = NULL;
 
     for (char **k = keys; *k; k++) {
-        int known = strcmp(*k, "timezone") == 0 || strcmp(*k, "always") == 0 ||
-                    strcmp(*k, "holidays") == 0;
+        int known =
+            strcmp(*k, "timezone") == 0 || strcmp(*k, "always") == 0 || strcmp(*k, "holidays") == 0;
         for (int wd = 1; wd <= 7; wd++)
             known |= strcmp(*k, weekday_keys[wd]) == 0;
         if (!known) {
@@ -450,7 +460,8 @@ static int load_template(tg_config *cfg, tg_keyfile *kf, const char *group, cons
     }
     for (char **k = keys; *k; k++) {
         if (strncmp(*k, "subject", 7) != 0 && strncmp(*k, "body", 4) != 0) {
-            rc = tg_keyfile_fail(kf, err, group, *k, "unknown key (subject, body, subject[ru], ...)");
+            rc = tg_keyfile_fail(kf, err, group, *k,
+                                 "unknown key (subject, body, subject[ru], ...)");
             goto out;
         }
     }
@@ -509,9 +520,12 @@ static void add_builtins(tg_config *cfg)
 static void add_standard_policy(tg_config *cfg)
 {
     static const char *const lines[][2] = {
-        {"default", "4h 3d"},            {"channel:xmpp", "90s"},
-        {"priority:urgent", "1h 4h"},    {"category:technical", "4h 1d"},
-        {"category:consultation", "4h 2d"}, {"category:complaint", "4h 3d"},
+        {"default", "4h 3d"},
+        {"channel:xmpp", "90s"},
+        {"priority:urgent", "1h 4h"},
+        {"category:technical", "4h 1d"},
+        {"category:consultation", "4h 2d"},
+        {"category:complaint", "4h 3d"},
         {"category:thanks", "4h 3d"},
     };
     if (tg_config_policy(cfg, "standard"))
@@ -532,8 +546,8 @@ static int check_references(tg_config *cfg, tg_keyfile *kf, tg_err *err)
             rc = tg_keyfile_fail(kf, err, group, "sla", "no [sla %s] section", q->sla);
         for (guint j = 0; rc == TG_OK && j < i; j++)
             if (strcmp(((tg_queue *)g_ptr_array_index(cfg->queues, j))->prefix, q->prefix) == 0)
-                rc = tg_keyfile_fail(kf, err, group, "prefix", "prefix %s is used twice",
-                                     q->prefix);
+                rc =
+                    tg_keyfile_fail(kf, err, group, "prefix", "prefix %s is used twice", q->prefix);
         g_free(group);
         if (rc != TG_OK)
             return rc;
@@ -650,8 +664,14 @@ tg_config *tg_config_load(const char *path, tg_err *err)
         goto out;
     if (cfg->queues->len == 0) {
         tg_queue *q = g_new0(tg_queue, 1);
-        *q = (tg_queue){g_strdup("support"), g_new0(char *, 1), g_new0(char *, 1),
-                        g_strdup("SUP"), NULL, g_strdup("standard"), NULL, NULL};
+        *q = (tg_queue){g_strdup("support"),
+                        g_new0(char *, 1),
+                        g_new0(char *, 1),
+                        g_strdup("SUP"),
+                        NULL,
+                        g_strdup("standard"),
+                        NULL,
+                        NULL};
         g_ptr_array_add(cfg->queues, q);
     }
     if (!cfg->default_queue)
@@ -691,9 +711,14 @@ void tg_config_unref(tg_config *cfg)
         switch (directives[i].type) {
         case T_STRING:
         case T_PATH:
-        case T_ENUM: g_free(*(char **)field); break;
-        case T_LIST: g_strfreev(*(char ***)field); break;
-        default: break;
+        case T_ENUM:
+            g_free(*(char **)field);
+            break;
+        case T_LIST:
+            g_strfreev(*(char ***)field);
+            break;
+        default:
+            break;
         }
     }
     g_ptr_array_free(cfg->queues, TRUE);

@@ -9,12 +9,11 @@ static const struct {
     const char *name;
     gunichar ch;
 } entities[] = {
-    {"amp", '&'},      {"lt", '<'},        {"gt", '>'},        {"quot", '"'},
-    {"apos", '\''},    {"nbsp", ' '},      {"laquo", 0xAB},    {"raquo", 0xBB},
-    {"mdash", 0x2014}, {"ndash", 0x2013},  {"hellip", 0x2026}, {"copy", 0xA9},
-    {"reg", 0xAE},     {"trade", 0x2122},  {"euro", 0x20AC},   {"bull", 0x2022},
-    {"ldquo", 0x201C}, {"rdquo", 0x201D},  {"lsquo", 0x2018},  {"rsquo", 0x2019},
-    {"bdquo", 0x201E}, {"shy", 0},         {"zwnj", 0},        {"times", 0xD7},
+    {"amp", '&'},       {"lt", '<'},       {"gt", '>'},       {"quot", '"'},     {"apos", '\''},
+    {"nbsp", ' '},      {"laquo", 0xAB},   {"raquo", 0xBB},   {"mdash", 0x2014}, {"ndash", 0x2013},
+    {"hellip", 0x2026}, {"copy", 0xA9},    {"reg", 0xAE},     {"trade", 0x2122}, {"euro", 0x20AC},
+    {"bull", 0x2022},   {"ldquo", 0x201C}, {"rdquo", 0x201D}, {"lsquo", 0x2018}, {"rsquo", 0x2019},
+    {"bdquo", 0x201E},  {"shy", 0},        {"zwnj", 0},       {"times", 0xD7},
 };
 
 /* decode_entity - p points after '&'; appends the character and returns bytes consumed
@@ -30,7 +29,7 @@ static size_t decode_entity(const char *p, const char *end, GString *out)
         char *stop;
         char *num = g_strndup(p + 1, n - 1);
         ch = (gunichar)(num[0] == 'x' || num[0] == 'X' ? g_ascii_strtoull(num + 1, &stop, 16)
-                                                      : g_ascii_strtoull(num, &stop, 10));
+                                                       : g_ascii_strtoull(num, &stop, 10));
         int ok = *stop == '\0' && g_unichar_validate(ch) && ch != 0;
         g_free(num);
         if (!ok)
@@ -60,8 +59,8 @@ static void tag_name(const char *p, const char *end, char *name, size_t size)
 
 static int is_block(const char *name)
 {
-    static const char *const blocks[] = {"br", "p",  "div", "tr", "li", "h1",
-                                         "h2", "h3", "h4",  "h5", "h6", "table",
+    static const char *const blocks[] = {"br", "p",  "div",        "tr", "li",  "h1",
+                                         "h2", "h3", "h4",         "h5", "h6",  "table",
                                          "ul", "ol", "blockquote", "hr", "pre", NULL};
     return g_strv_contains(blocks, name);
 }

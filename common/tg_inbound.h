@@ -25,12 +25,12 @@ typedef struct tg_inbound {
     size_t original_size;  /* bytes of the message as received */
     char *message_id;      /* without <>; synthesized from the content when absent */
     int message_id_synthetic;
-    char *in_reply_to;   /* without <> or NULL */
-    char **references;   /* NULL-terminated, without <>, or NULL */
-    char *subject_tag;   /* "SUP-1042" from "[SUP-1042]" in the subject, or NULL */
-    char *thread_id;     /* XMPP <thread> or NULL */
-    char *lang;          /* "ru", "en", ... */
-    int machine;         /* machine-generated: never auto-reply */
+    char *in_reply_to;    /* without <> or NULL */
+    char **references;    /* NULL-terminated, without <>, or NULL */
+    char *subject_tag;    /* "SUP-1042" from "[SUP-1042]" in the subject, or NULL */
+    char *thread_id;      /* XMPP <thread> or NULL */
+    char *lang;           /* "ru", "en", ... */
+    int machine;          /* machine-generated: never auto-reply */
     char *machine_reason; /* why, or NULL */
     char *auth_user;      /* authenticated submitter (milter {auth_authen}) or NULL */
     tg_header *headers;   /* decoded header fields, in order, for rules */

@@ -25,9 +25,21 @@ const char *tg_intake_kind_name(tg_intake_kind kind)
 
 void tg_decision_clear(tg_decision *d)
 {
-    char *strs[] = {d->ref,         d->queue,     d->category,  d->priority,        d->status,
-                    d->assignee,    d->sla_policy, d->rule,     d->rule_why,        d->due_text,
-                    d->no_reply_reason, d->reply_subject, d->reply_text, d->assign_note, d->note};
+    char *strs[] = {d->ref,
+                    d->queue,
+                    d->category,
+                    d->priority,
+                    d->status,
+                    d->assignee,
+                    d->sla_policy,
+                    d->rule,
+                    d->rule_why,
+                    d->due_text,
+                    d->no_reply_reason,
+                    d->reply_subject,
+                    d->reply_text,
+                    d->assign_note,
+                    d->note};
     for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
         g_free(strs[i]);
     for (size_t i = 0; i < d->n_headers; i++) {
@@ -165,8 +177,7 @@ static int append_followup(run *r, tg_ticket *t)
     if (rc == TG_OK)
         rc = remember_thread(r, t->id);
     if (rc == TG_OK)
-        rc = eventf(r, t->id, "follow-up", "from %s, message %s", r->in->sender,
-                    r->in->message_id);
+        rc = eventf(r, t->id, "follow-up", "from %s, message %s", r->in->sender, r->in->message_id);
     /* The customer wrote: a resolved ticket is open again, a pending one waits on us. */
     if (rc == TG_OK && (strcmp(t->status, "resolved") == 0 || strcmp(t->status, "pending") == 0)) {
         rc = tg_store_set_status(r->st, t->id, "open", r->now, r->err);
@@ -222,9 +233,9 @@ static int agent_answer(run *r, tg_ticket *t, const tg_agent *agent)
 
     const char *subject_t, *body_t;
     tg_config_template(r->cfg, "relay", t->lang, &subject_t, &body_t);
-    tg_template_var vars[] = {{"ref", t->ref},         {"subject", t->subject},
-                              {"text", r->in->text},   {"agent", agent->name},
-                              {"company", r->cfg->company}, {"queue", t->queue}};
+    tg_template_var vars[] = {
+        {"ref", t->ref},        {"subject", t->subject},      {"text", r->in->text},
+        {"agent", agent->name}, {"company", r->cfg->company}, {"queue", t->queue}};
     char *subject = tg_template_render(subject_t, vars, G_N_ELEMENTS(vars));
     char *body = tg_template_render(body_t, vars, G_N_ELEMENTS(vars));
     char *refs = join_references(r->in);
@@ -264,8 +275,8 @@ static int assign(run *r, tg_ticket *t, const tg_rule_action *action, const tg_q
         t->assignee = g_strdup(named->id);
         r->dec->assign_note = g_strdup_printf("assigned to %s by rule %s", named->id, action->rule);
     } else if (!group) {
-        r->dec->assign_note = g_strdup_printf("unassigned: queue %s names no agent group",
-                                              queue->name);
+        r->dec->assign_note =
+            g_strdup_printf("unassigned: queue %s names no agent group", queue->name);
     } else {
         GArray *cands = g_array_new(FALSE, TRUE, sizeof(tg_assign_candidate));
         for (guint i = 0; i < r->cfg->agents->len; i++) {
@@ -285,9 +296,9 @@ static int assign(run *r, tg_ticket *t, const tg_rule_action *action, const tg_q
         if (pick >= 0) {
             tg_assign_candidate *c = &g_array_index(cands, tg_assign_candidate, pick);
             t->assignee = g_strdup(c->agent);
-            r->dec->assign_note = g_strdup_printf(
-                "assigned to %s (group %s, %lld open of %lld)", c->agent, group,
-                (long long)c->open_tickets, (long long)c->max_open);
+            r->dec->assign_note =
+                g_strdup_printf("assigned to %s (group %s, %lld open of %lld)", c->agent, group,
+                                (long long)c->open_tickets, (long long)c->max_open);
         } else {
             r->dec->assign_note = g_strdup_printf("unassigned: group %s: %s", group, reason);
         }
@@ -326,8 +337,7 @@ static int no_reply_reason(run *r, const tg_rule_action *action, char **why)
             return rc;
         if (sent >= r->cfg->autoreply_limit)
             *why = g_strdup_printf("sender %s already got %lld auto-replies in %llds (limit %lld)",
-                                   in->sender, (long long)sent,
-                                   (long long)r->cfg->autoreply_window,
+                                   in->sender, (long long)sent, (long long)r->cfg->autoreply_window,
                                    (long long)r->cfg->autoreply_limit);
     }
     return TG_OK;
@@ -392,7 +402,8 @@ static int new_ticket(run *r, const tg_queue *queue, const char *tried)
     const tg_rule_action *action = v.action;
     if (action->queue)
         queue = tg_config_queue(r->cfg, action->queue);
-    const tg_sla_policy *policy = action->sla ? tg_config_policy(r->cfg, action->sla) : queue->policy;
+    const tg_sla_policy *policy =
+        action->sla ? tg_config_policy(r->cfg, action->sla) : queue->policy;
     GTimeZone *zone = tg_calendar_zone(tg_sla_policy_calendar(policy));
     tg_sla_due due;
 

@@ -30,8 +30,8 @@ typedef struct tg_decision {
     int reply_queued;      /* an auto-reply is in the outbox */
     char *no_reply_reason; /* why not, when not */
     char *reply_subject, *reply_text;
-    char *assign_note; /* who was assigned and why, or why nobody */
-    char *note;        /* anything else worth a log line: refused reference, cut text */
+    char *assign_note;    /* who was assigned and why, or why nobody */
+    char *note;           /* anything else worth a log line: refused reference, cut text */
     tg_header headers[4]; /* for the delivered copy: X-Ticket-ID, -Queue, -Priority, -Due */
     size_t n_headers;
 } tg_decision;

@@ -98,8 +98,7 @@ tg_keyfile *tg_keyfile_load(const char *path, tg_err *err)
     kf->kf = g_key_file_new();
     kf->lines = g_strsplit(text, "\n", -1);
     if (!g_key_file_load_from_data(kf->kf, text, len, G_KEY_FILE_KEEP_TRANSLATIONS, &gerr)) {
-        tg_err_set(err, TG_EINVAL, "%s:%d: %s", path, syntax_error_line(kf->lines),
-                   gerr->message);
+        tg_err_set(err, TG_EINVAL, "%s:%d: %s", path, syntax_error_line(kf->lines), gerr->message);
         g_error_free(gerr);
         g_free(text);
         tg_keyfile_free(kf);

@@ -62,8 +62,7 @@ static char *convert(const char *in, size_t len, const char *charset, int strict
 
 /* to_utf8 - declared charset first; undeclared or unknown: UTF-8 if valid, else the first
  * fallback that decodes cleanly, else the last fallback with U+FFFD. Caller g_free()s. */
-static char *to_utf8(const char *in, size_t len, const char *charset,
-                     const char *const *fallbacks)
+static char *to_utf8(const char *in, size_t len, const char *charset, const char *const *fallbacks)
 {
     static const char *const default_fallbacks[] = {"utf-8", "windows-1251", NULL};
     char *s;
@@ -92,8 +91,8 @@ static char *merge_b_words(const char *raw)
     static GRegex *word_re;
     static gsize once;
     if (g_once_init_enter(&once)) {
-        word_re = g_regex_new("=\\?([^?\\s]+)\\?[Bb]\\?([A-Za-z0-9+/=]*)\\?=", G_REGEX_OPTIMIZE,
-                              0, NULL);
+        word_re =
+            g_regex_new("=\\?([^?\\s]+)\\?[Bb]\\?([A-Za-z0-9+/=]*)\\?=", G_REGEX_OPTIMIZE, 0, NULL);
         g_once_init_leave(&once, 1);
     }
     GMatchInfo *mi = NULL;
@@ -152,8 +151,8 @@ static char *merge_b_words(const char *raw)
 /* raw_header - the undecoded value of the first header called name, or NULL. */
 static const char *raw_header(GMimeMessage *msg, const char *name)
 {
-    GMimeHeader *h = g_mime_header_list_get_header(g_mime_object_get_header_list(GMIME_OBJECT(msg)),
-                                                   name);
+    GMimeHeader *h =
+        g_mime_header_list_get_header(g_mime_object_get_header_list(GMIME_OBJECT(msg)), name);
     return h ? g_mime_header_get_raw_value(h) : NULL;
 }
 
@@ -313,7 +312,7 @@ static int token_in(const char *value, const char *const *tokens)
 static int robot_local_part(const char *address)
 {
     static const char *const exact[] = {"mailer-daemon", "postmaster", NULL};
-    static const char *const prefixes[] = {"noreply", "no-reply", "no_reply", "donotreply",
+    static const char *const prefixes[] = {"noreply",      "no-reply",     "no_reply", "donotreply",
                                            "do-not-reply", "do_not_reply", NULL};
     const char *at = strchr(address, '@');
     if (!at)
@@ -334,11 +333,11 @@ static char *machine_reasons(const tg_inbound *in, GMimeMessage *msg)
     GString *why = g_string_new(NULL);
     const char *v;
 
-#define REASON(...)                                                                            \
-    do {                                                                                       \
-        if (why->len)                                                                          \
-            g_string_append(why, "; ");                                                        \
-        g_string_append_printf(why, __VA_ARGS__);                                              \
+#define REASON(...)                                                                                \
+    do {                                                                                           \
+        if (why->len)                                                                              \
+            g_string_append(why, "; ");                                                            \
+        g_string_append_printf(why, __VA_ARGS__);                                                  \
     } while (0)
 
     if ((v = tg_inbound_header(in, "Auto-Submitted"))) {
@@ -364,8 +363,8 @@ static char *machine_reasons(const tg_inbound *in, GMimeMessage *msg)
     else if (robot_local_part(in->sender))
         REASON("sender %s is a robot address", in->sender);
     GMimeObject *top = g_mime_message_get_mime_part(msg);
-    if (top && g_mime_content_type_is_type(g_mime_object_get_content_type(top), "multipart",
-                                           "report"))
+    if (top &&
+        g_mime_content_type_is_type(g_mime_object_get_content_type(top), "multipart", "report"))
         REASON("delivery or read report (multipart/report)");
 #undef REASON
     return why->len ? g_string_free(why, FALSE) : (g_string_free(why, TRUE), NULL);
@@ -597,8 +596,8 @@ int tg_mail_build(const tg_mail_reply *r, GByteArray **out, tg_err *err)
     g_mime_text_part_set_charset(part, "utf-8");
     char *body = g_utf8_make_valid(r->body ? r->body : "", -1);
     GMimeStream *content = g_mime_stream_mem_new_with_buffer(body, strlen(body));
-    GMimeDataWrapper *wrapper = g_mime_data_wrapper_new_with_stream(content,
-                                                                    GMIME_CONTENT_ENCODING_DEFAULT);
+    GMimeDataWrapper *wrapper =
+        g_mime_data_wrapper_new_with_stream(content, GMIME_CONTENT_ENCODING_DEFAULT);
     g_mime_part_set_content(GMIME_PART(part), wrapper);
     g_mime_part_set_content_encoding(GMIME_PART(part), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
     if (r->lang)

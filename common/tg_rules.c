@@ -22,11 +22,11 @@ typedef struct node {
     node_kind kind;
     struct node *a, *b;
     field field;
-    char *header;      /* F_HEADER: its name */
-    int negate;        /* !~ or != */
-    pcre2_code *re;    /* ~ */
-    char *equals;      /* =: casefolded literal */
-    char *source;      /* the test as written, for explanations */
+    char *header;   /* F_HEADER: its name */
+    int negate;     /* !~ or != */
+    pcre2_code *re; /* ~ */
+    char *equals;   /* =: casefolded literal */
+    char *source;   /* the test as written, for explanations */
 } node;
 
 typedef struct rule {
@@ -290,11 +290,21 @@ static int eval_test(eval_ctx *cx, const node *n)
     int hit = 0;
 
     switch (n->field) {
-    case F_SUBJECT: hit = test_value(cx, n, in->subject); break;
-    case F_BODY: hit = test_value(cx, n, in->text); break;
-    case F_TEXT: hit = test_value(cx, n, in->subject) || test_value(cx, n, in->text); break;
-    case F_CHANNEL: hit = test_value(cx, n, in->channel); break;
-    case F_LANG: hit = test_value(cx, n, in->lang); break;
+    case F_SUBJECT:
+        hit = test_value(cx, n, in->subject);
+        break;
+    case F_BODY:
+        hit = test_value(cx, n, in->text);
+        break;
+    case F_TEXT:
+        hit = test_value(cx, n, in->subject) || test_value(cx, n, in->text);
+        break;
+    case F_CHANNEL:
+        hit = test_value(cx, n, in->channel);
+        break;
+    case F_LANG:
+        hit = test_value(cx, n, in->lang);
+        break;
     case F_FROM: {
         hit = test_value(cx, n, in->sender) ||
               (in->sender_name && test_value(cx, n, in->sender_name));
@@ -317,8 +327,10 @@ static int eval_test(eval_ctx *cx, const node *n)
 static int eval(eval_ctx *cx, const node *n)
 {
     switch (n->kind) {
-    case N_AND: return eval(cx, n->a) && eval(cx, n->b);
-    case N_OR: return eval(cx, n->a) || eval(cx, n->b);
+    case N_AND:
+        return eval(cx, n->a) && eval(cx, n->b);
+    case N_OR:
+        return eval(cx, n->a) || eval(cx, n->b);
     case N_NOT: {
         int saved = cx->record;
         cx->record = 0;
@@ -326,7 +338,8 @@ static int eval(eval_ctx *cx, const node *n)
         cx->record = saved;
         return v;
     }
-    case N_TEST: return eval_test(cx, n);
+    case N_TEST:
+        return eval_test(cx, n);
     }
     return 0;
 }
@@ -354,8 +367,8 @@ void tg_rules_classify(const tg_rules *rules, const tg_inbound *in, tg_verdict *
 
 int tg_priority_valid(const char *p)
 {
-    return p && (strcmp(p, "urgent") == 0 || strcmp(p, "high") == 0 ||
-                 strcmp(p, "normal") == 0 || strcmp(p, "low") == 0);
+    return p && (strcmp(p, "urgent") == 0 || strcmp(p, "high") == 0 || strcmp(p, "normal") == 0 ||
+                 strcmp(p, "low") == 0);
 }
 
 static void rule_free(gpointer data)
@@ -368,7 +381,7 @@ static void rule_free(gpointer data)
     g_free(r);
 }
 
-static const char *const rule_keys[] = {"if",  "queue",    "category", "priority", "sla",
+static const char *const rule_keys[] = {"if",    "queue",    "category", "priority",  "sla",
                                         "group", "assignee", "tags",     "auto_reply"};
 
 static int load_rule(tg_rules *rules, tg_keyfile *kf, const char *group, tg_err *err)
@@ -418,8 +431,8 @@ static int load_rule(tg_rules *rules, tg_keyfile *kf, const char *group, tg_err 
         *slots[i] = v;
     }
     if (r->action.priority && !tg_priority_valid(r->action.priority)) {
-        rc = tg_keyfile_fail(kf, err, group, "priority", "\"%s\" is not urgent, high, normal or low",
-                             r->action.priority);
+        rc = tg_keyfile_fail(kf, err, group, "priority",
+                             "\"%s\" is not urgent, high, normal or low", r->action.priority);
         goto out;
     }
     char *tags = g_key_file_get_string(kf->kf, group, "tags", NULL);
@@ -459,7 +472,8 @@ tg_rules *tg_rules_load(const char *path, const tg_rules_limits *limits, tg_err 
     rules->path = g_strdup(path);
     rules->rules = g_ptr_array_new_with_free_func(rule_free);
     rules->mctx = pcre2_match_context_create(NULL);
-    pcre2_set_match_limit(rules->mctx, limits && limits->match_limit ? limits->match_limit : 1000000);
+    pcre2_set_match_limit(rules->mctx,
+                          limits && limits->match_limit ? limits->match_limit : 1000000);
     pcre2_set_depth_limit(rules->mctx, limits && limits->depth_limit ? limits->depth_limit : 10000);
 
     for (char **g = groups; *g; g++) {

@@ -65,11 +65,20 @@ int tg_parse_duration(const char *s, int64_t *seconds)
                 return TG_EINVAL; /* "1h30" is ambiguous */
             total += n;
             continue;
-        case 's': total += n; break;
-        case 'm': total += n * 60; break;
-        case 'h': total += n * 3600; break;
-        case 'd': total += n * 86400; break;
-        default: return TG_EINVAL;
+        case 's':
+            total += n;
+            break;
+        case 'm':
+            total += n * 60;
+            break;
+        case 'h':
+            total += n * 3600;
+            break;
+        case 'd':
+            total += n * 86400;
+            break;
+        default:
+            return TG_EINVAL;
         }
         p++;
     }

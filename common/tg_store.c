@@ -52,9 +52,9 @@ static const char *const migrations[] = {
     "PRAGMA user_version = 1;",
 };
 
-#define TICKET_COLS                                                                            \
-    "id, ref, channel, source, queue, category, priority, rule, requester, requester_name, "   \
-    "lang, subject, status, assignee, sla_policy, tags, created_at, updated_at, "              \
+#define TICKET_COLS                                                                                \
+    "id, ref, channel, source, queue, category, priority, rule, requester, requester_name, "       \
+    "lang, subject, status, assignee, sla_policy, tags, created_at, updated_at, "                  \
     "first_response_due, resolution_due, first_response_at, resolved_at"
 
 enum {
@@ -109,8 +109,9 @@ static const char *const sql[S_COUNT] = {
                      " resolved_at = CASE WHEN ?2 IN ('resolved', 'closed')"
                      "   THEN coalesce(resolved_at, ?3) ELSE NULL END WHERE id = ?1",
     [S_SET_ASSIGNEE] = "UPDATE tickets SET assignee = ?2, updated_at = ?3 WHERE id = ?1",
-    [S_AGENT_ASSIGNED] = "INSERT INTO agents (id, last_assigned_at) VALUES (?1, ?2)"
-                         " ON CONFLICT (id) DO UPDATE SET last_assigned_at = excluded.last_assigned_at",
+    [S_AGENT_ASSIGNED] =
+        "INSERT INTO agents (id, last_assigned_at) VALUES (?1, ?2)"
+        " ON CONFLICT (id) DO UPDATE SET last_assigned_at = excluded.last_assigned_at",
     [S_SET_FIRST_RESPONSE] = "UPDATE tickets SET first_response_at = ?2, updated_at = ?2"
                              " WHERE id = ?1 AND first_response_at IS NULL",
     [S_COUNT_TICKETS] = "SELECT count(*) FROM tickets",
@@ -177,8 +178,12 @@ static int fail(tg_store *st, tg_err *err, const char *doing)
     case SQLITE_IOERR:
     case SQLITE_CANTOPEN:
     case SQLITE_NOMEM:
-    case SQLITE_PROTOCOL: rc = TG_ETEMP; break;
-    default: rc = TG_ESTORE; break;
+    case SQLITE_PROTOCOL:
+        rc = TG_ETEMP;
+        break;
+    default:
+        rc = TG_ESTORE;
+        break;
     }
     return tg_err_set(err, rc, "store %s: %s: %s", st->path, doing, sqlite3_errmsg(st->db));
 }
@@ -241,8 +246,7 @@ static int count_query(tg_store *st, sqlite3_stmt *s, int64_t *out, tg_err *err,
 
 static int exec_plain(tg_store *st, const char *text, tg_err *err, const char *doing)
 {
-    return sqlite3_exec(st->db, text, NULL, NULL, NULL) == SQLITE_OK ? TG_OK
-                                                                      : fail(st, err, doing);
+    return sqlite3_exec(st->db, text, NULL, NULL, NULL) == SQLITE_OK ? TG_OK : fail(st, err, doing);
 }
 
 /* enable_wal - switch the file to WAL (persistent, so usually already done). Changing the mode
@@ -313,8 +317,8 @@ fail:
 int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, tg_err *err)
 {
     tg_store *st = g_new0(tg_store, 1);
-    int flags = opts && opts->read_only ? SQLITE_OPEN_READONLY
-                                        : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    int flags =
+        opts && opts->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc;
 
     st->path = g_strdup(path);
@@ -340,8 +344,8 @@ int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, t
         if ((rc = user_version(st, &v, err)) != TG_OK)
             goto fail;
         if (v != tg_store_schema_version()) {
-            rc = tg_err_set(err, TG_ESTORE, "store %s has schema version %lld, expected %d",
-                            path, (long long)v, tg_store_schema_version());
+            rc = tg_err_set(err, TG_ESTORE, "store %s has schema version %lld, expected %d", path,
+                            (long long)v, tg_store_schema_version());
             goto fail;
         }
     } else if ((rc = migrate(st, err)) != TG_OK) {
@@ -399,26 +403,27 @@ static char *col_text(sqlite3_stmt *s, int i)
 
 static void read_ticket(sqlite3_stmt *s, tg_ticket *t)
 {
-    char **strs[] = {&t->ref,      &t->channel,        &t->source, &t->queue,   &t->category,
-                     &t->priority, &t->rule,           &t->requester, &t->requester_name,
-                     &t->lang,     &t->subject,        &t->status, &t->assignee, &t->sla_policy,
-                     &t->tags};
+    char **strs[] = {&t->ref,      &t->channel, &t->source,    &t->queue,          &t->category,
+                     &t->priority, &t->rule,    &t->requester, &t->requester_name, &t->lang,
+                     &t->subject,  &t->status,  &t->assignee,  &t->sla_policy,     &t->tags};
     t->id = sqlite3_column_int64(s, 0);
     for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
         *strs[i] = col_text(s, (int)i + 1);
     t->created_at = sqlite3_column_int64(s, 16);
     t->updated_at = sqlite3_column_int64(s, 17);
-    t->first_response_due = sqlite3_column_type(s, 18) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 18);
-    t->resolution_due = sqlite3_column_type(s, 19) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 19);
+    t->first_response_due =
+        sqlite3_column_type(s, 18) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 18);
+    t->resolution_due =
+        sqlite3_column_type(s, 19) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 19);
     t->first_response_at = sqlite3_column_int64(s, 20);
     t->resolved_at = sqlite3_column_int64(s, 21);
 }
 
 void tg_ticket_clear(tg_ticket *t)
 {
-    char *strs[] = {t->ref,      t->channel,  t->source, t->queue,          t->category,
-                    t->priority, t->rule,     t->requester, t->requester_name, t->lang,
-                    t->subject,  t->status,   t->assignee, t->sla_policy,     t->tags};
+    char *strs[] = {t->ref,      t->channel, t->source,    t->queue,          t->category,
+                    t->priority, t->rule,    t->requester, t->requester_name, t->lang,
+                    t->subject,  t->status,  t->assignee,  t->sla_policy,     t->tags};
     for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
         g_free(strs[i]);
     memset(t, 0, sizeof *t);
@@ -613,21 +618,20 @@ static int find_ticket_of(tg_store *st, int which, const char *channel, const ch
     return rc;
 }
 
-int tg_store_find_message(tg_store *st, const char *channel, const char *msg_id,
-                          int64_t *ticket_id, tg_err *err)
+int tg_store_find_message(tg_store *st, const char *channel, const char *msg_id, int64_t *ticket_id,
+                          tg_err *err)
 {
     return find_ticket_of(st, S_FIND_INBOUND, channel, msg_id, ticket_id, err);
 }
 
 /* tg_store_find_thread - ticket of any message, ours or theirs, with this id (In-Reply-To). */
-int tg_store_find_thread(tg_store *st, const char *channel, const char *msg_id,
-                         int64_t *ticket_id, tg_err *err)
+int tg_store_find_thread(tg_store *st, const char *channel, const char *msg_id, int64_t *ticket_id,
+                         tg_err *err)
 {
     return find_ticket_of(st, S_FIND_ANY_MESSAGE, channel, msg_id, ticket_id, err);
 }
 
-int tg_store_list_messages(tg_store *st, int64_t ticket_id, tg_message_cb cb, void *ud,
-                           tg_err *err)
+int tg_store_list_messages(tg_store *st, int64_t ticket_id, tg_message_cb cb, void *ud, tg_err *err)
 {
     sqlite3_stmt *s = prepare(st, S_LIST_MESSAGES, err);
     int rc;
@@ -740,11 +744,22 @@ int tg_store_list_outbox(tg_store *st, int64_t ticket_id, tg_outbox_cb cb, void 
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
 #define T(i) ((const char *)sqlite3_column_text(s, i))
         tg_outbox row = {
-            .id = sqlite3_column_int64(s, 0), .ticket_id = sqlite3_column_int64(s, 1),
-            .channel = T(2), .kind = T(3), .recipient = T(4), .recipient_name = T(5),
-            .sender = T(6), .sender_name = T(7), .subject = T(8), .body = T(9),
-            .in_reply_to = T(10), .references = T(11), .thread = T(12), .lang = T(13),
-            .status = T(14), .attempts = sqlite3_column_int64(s, 15),
+            .id = sqlite3_column_int64(s, 0),
+            .ticket_id = sqlite3_column_int64(s, 1),
+            .channel = T(2),
+            .kind = T(3),
+            .recipient = T(4),
+            .recipient_name = T(5),
+            .sender = T(6),
+            .sender_name = T(7),
+            .subject = T(8),
+            .body = T(9),
+            .in_reply_to = T(10),
+            .references = T(11),
+            .thread = T(12),
+            .lang = T(13),
+            .status = T(14),
+            .attempts = sqlite3_column_int64(s, 15),
             .created_at = sqlite3_column_int64(s, 16),
         };
 #undef T

@@ -52,7 +52,7 @@ typedef struct tg_outbox {
 
 typedef struct tg_ticket_filter {
     const char *status, *queue, *assignee;
-    int overdue;   /* first response or resolution due before `now` and not met */
+    int overdue; /* first response or resolution due before `now` and not met */
     int64_t now;
     int64_t limit; /* 0: no limit */
 } tg_ticket_filter;
@@ -86,11 +86,11 @@ void tg_ticket_clear(tg_ticket *t); /* frees the strings, NULL-safe fields */
 /* Messages and threads. */
 int tg_store_add_message(tg_store *st, tg_message *m, tg_err *err);
 /* tg_store_find_message - ticket of the received (in/agent) message (channel, msg_id). */
-int tg_store_find_message(tg_store *st, const char *channel, const char *msg_id,
-                          int64_t *ticket_id, tg_err *err);
+int tg_store_find_message(tg_store *st, const char *channel, const char *msg_id, int64_t *ticket_id,
+                          tg_err *err);
 /* tg_store_find_thread - ticket of any message, ours or the customer's, with this id. */
-int tg_store_find_thread(tg_store *st, const char *channel, const char *msg_id,
-                         int64_t *ticket_id, tg_err *err);
+int tg_store_find_thread(tg_store *st, const char *channel, const char *msg_id, int64_t *ticket_id,
+                         tg_err *err);
 int tg_store_add_thread_address(tg_store *st, int64_t ticket_id, const char *address, tg_err *err);
 int tg_store_is_thread_address(tg_store *st, int64_t ticket_id, const char *address, tg_err *err);
 typedef int (*tg_message_cb)(const tg_message *m, void *ud);

@@ -5,8 +5,9 @@
 #include "tg_template.h"
 
 const char *const tg_template_var_names[] = {
-    "ref", "subject", "due", "due_resolution", "queue", "priority", "category", "company",
-    "requester", "requester_name", "text", "agent", NULL,
+    "ref",      "subject",  "due",     "due_resolution", "queue",
+    "priority", "category", "company", "requester",      "requester_name",
+    "text",     "agent",    NULL,
 };
 
 const char *const tg_template_names[] = {"autoreply", "autoreply_chat", "relay", NULL};
@@ -30,13 +31,13 @@ static const struct builtin {
      "Thank you. Your request is registered as {{ref}}; we will answer by {{due}}."},
     {"autoreply_chat", "ru", "",
      "Спасибо! Ваше обращение зарегистрировано под номером {{ref}}; мы ответим до {{due}}."},
-    {"relay", "en", "Re: [{{ref}}] {{subject}}", "{{text}}\n\n-- \n{{agent}}, {{company}} support\n"},
+    {"relay", "en", "Re: [{{ref}}] {{subject}}",
+     "{{text}}\n\n-- \n{{agent}}, {{company}} support\n"},
     {"relay", "ru", "Re: [{{ref}}] {{subject}}",
      "{{text}}\n\n-- \n{{agent}}, служба поддержки {{company}}\n"},
 };
 
-int tg_template_builtin(const char *name, const char *lang, const char **subject,
-                        const char **body)
+int tg_template_builtin(const char *name, const char *lang, const char **subject, const char **body)
 {
     const struct builtin *fallback = NULL;
     for (size_t i = 0; i < G_N_ELEMENTS(builtins); i++) {
@@ -113,13 +114,11 @@ char *tg_format_rfc5322(int64_t t, GTimeZone *zone)
     GDateTime *utc = g_date_time_new_from_unix_utc(t);
     GDateTime *dt = g_date_time_to_timezone(utc, zone);
     int offset = (int)(g_date_time_get_utc_offset(dt) / G_TIME_SPAN_MINUTE);
-    char *s = g_strdup_printf("%s, %02d %s %d %02d:%02d:%02d %c%02d%02d",
-                              en_days[g_date_time_get_day_of_week(dt) - 1],
-                              g_date_time_get_day_of_month(dt),
-                              en_months[g_date_time_get_month(dt) - 1], g_date_time_get_year(dt),
-                              g_date_time_get_hour(dt), g_date_time_get_minute(dt),
-                              g_date_time_get_second(dt), offset < 0 ? '-' : '+',
-                              ABS(offset) / 60, ABS(offset) % 60);
+    char *s = g_strdup_printf(
+        "%s, %02d %s %d %02d:%02d:%02d %c%02d%02d", en_days[g_date_time_get_day_of_week(dt) - 1],
+        g_date_time_get_day_of_month(dt), en_months[g_date_time_get_month(dt) - 1],
+        g_date_time_get_year(dt), g_date_time_get_hour(dt), g_date_time_get_minute(dt),
+        g_date_time_get_second(dt), offset < 0 ? '-' : '+', ABS(offset) / 60, ABS(offset) % 60);
     g_date_time_unref(dt);
     g_date_time_unref(utc);
     return s;
@@ -127,8 +126,8 @@ char *tg_format_rfc5322(int64_t t, GTimeZone *zone)
 
 char *tg_format_due(int64_t t, GTimeZone *zone, const char *lang)
 {
-    static const char *const ru_months[] = {"января", "февраля", "марта",    "апреля",
-                                            "мая",    "июня",    "июля",     "августа",
+    static const char *const ru_months[] = {"января",   "февраля", "марта",  "апреля",
+                                            "мая",      "июня",    "июля",   "августа",
                                             "сентября", "октября", "ноября", "декабря"};
     static const char *const ru_days[] = {"пн", "вт", "ср", "чт", "пт", "сб", "вс"};
     int ru = lang && strcmp(lang, "ru") == 0;

@@ -60,7 +60,9 @@ static void print_text(const tg_inbound *in, const tg_decision *d)
     printf("  queue      %s, category %s, priority %s\n  SLA        %s: first response by %s, "
            "resolution by %s\n  assignment %s\n",
            d->queue, d->category, d->priority, d->sla_policy ? d->sla_policy : "-", fr, res,
-           d->assign_note ? d->assign_note : d->assignee ? d->assignee : "-");
+           d->assign_note ? d->assign_note
+           : d->assignee  ? d->assignee
+                          : "-");
     if (d->note)
         printf("  note       %s\n", d->note);
     if (d->reply_queued)
@@ -91,7 +93,8 @@ int cmd_explain(tg_config *cfg, int argc, char **argv)
 
     g_option_context_add_main_entries(ctx, entries, NULL);
     if (!g_option_context_parse(ctx, &argc, &argv, &gerr) || argc != 2) {
-        fprintf(stderr, "ticketgatectl explain: %s\n", gerr ? gerr->message : "usage: explain FILE");
+        fprintf(stderr, "ticketgatectl explain: %s\n",
+                gerr ? gerr->message : "usage: explain FILE");
         g_clear_error(&gerr);
         g_option_context_free(ctx);
         return EX_USAGE;

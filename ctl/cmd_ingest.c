@@ -15,7 +15,7 @@ typedef struct job {
     char **files;
     int n_files;
     const char *rcpt, *sender;
-    gint next; /* atomic: the next file to take */
+    gint next;    /* atomic: the next file to take */
     char **lines; /* JSON per file */
     char **texts; /* a human line per file */
     int *status;
@@ -99,12 +99,11 @@ static const char *pick_recipient(const job *j, const tg_inbound *in)
 static char *decision_text(const char *path, const tg_decision *d)
 {
     char *due = ctl_time(d->first_response_due);
-    char *s = g_strdup_printf("%s: %s %s queue=%s priority=%s rule=%s due=%s assignee=%s reply=%s%s%s",
-                              path, d->ref, tg_intake_kind_name(d->kind), d->queue, d->priority,
-                              d->rule ? d->rule : "-", due, d->assignee ? d->assignee : "-",
-                              d->reply_queued ? "queued" : "none",
-                              d->no_reply_reason ? ": " : "",
-                              d->no_reply_reason ? d->no_reply_reason : "");
+    char *s = g_strdup_printf(
+        "%s: %s %s queue=%s priority=%s rule=%s due=%s assignee=%s reply=%s%s%s", path, d->ref,
+        tg_intake_kind_name(d->kind), d->queue, d->priority, d->rule ? d->rule : "-", due,
+        d->assignee ? d->assignee : "-", d->reply_queued ? "queued" : "none",
+        d->no_reply_reason ? ": " : "", d->no_reply_reason ? d->no_reply_reason : "");
     g_free(due);
     return s;
 }
@@ -179,8 +178,7 @@ int cmd_ingest(tg_config *cfg, int argc, char **argv)
     GOptionEntry entries[] = {
         {"channel", 0, 0, G_OPTION_ARG_STRING, &channel, "channel of the input (email)", "C"},
         {"rcpt", 0, 0, G_OPTION_ARG_STRING, &rcpt, "envelope recipient (selects the queue)", "A"},
-        {"sender", 0, 0, G_OPTION_ARG_STRING, &sender, "envelope sender (\"\" = null sender)",
-         "A"},
+        {"sender", 0, 0, G_OPTION_ARG_STRING, &sender, "envelope sender (\"\" = null sender)", "A"},
         {"jobs", 'j', 0, G_OPTION_ARG_INT, &jobs, "parallel workers (default 1)", "N"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "print decisions as a JSON array", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
@@ -192,10 +190,10 @@ int cmd_ingest(tg_config *cfg, int argc, char **argv)
     if (!g_option_context_parse(ctx, &argc, &argv, &gerr) || argc < 2 ||
         (channel && strcmp(channel, "email") != 0) || jobs < 1 || jobs > 64) {
         fprintf(stderr, "ticketgatectl ingest: %s\n",
-                gerr ? gerr->message
-                     : argc < 2 ? "no input files (use - for standard input)"
-                     : jobs < 1 || jobs > 64 ? "--jobs must be 1..64"
-                                             : "only --channel email can be ingested from files");
+                gerr                    ? gerr->message
+                : argc < 2              ? "no input files (use - for standard input)"
+                : jobs < 1 || jobs > 64 ? "--jobs must be 1..64"
+                                        : "only --channel email can be ingested from files");
         g_clear_error(&gerr);
         g_option_context_free(ctx);
         return EX_USAGE;

@@ -46,9 +46,9 @@ static int list_one(const tg_ticket *t, void *ud)
         ticket_json(ls->out, t);
     } else {
         char *due = ctl_time(t->first_response_at ? t->resolution_due : t->first_response_due);
-        g_string_append_printf(ls->out, "%-10s %-8s %-7s %-10s %-10s %-20s %s\n", t->ref,
-                               t->status, t->priority, t->queue, t->assignee ? t->assignee : "-",
-                               due, t->subject);
+        g_string_append_printf(ls->out, "%-10s %-8s %-7s %-10s %-10s %-20s %s\n", t->ref, t->status,
+                               t->priority, t->queue, t->assignee ? t->assignee : "-", due,
+                               t->subject);
         g_free(due);
     }
     ls->n++;
@@ -81,8 +81,8 @@ int cmd_list(tg_config *cfg, int argc, char **argv)
     g_option_context_free(ctx);
     tg_store *st = ctl_open_store(cfg, &status);
     if (st) {
-        tg_ticket_filter f = {status_f, queue, assignee, overdue,
-                              g_get_real_time() / G_USEC_PER_SEC, limit};
+        tg_ticket_filter f = {
+            status_f, queue, assignee, overdue, g_get_real_time() / G_USEC_PER_SEC, limit};
         list_state ls = {as_json, 0, g_string_new(as_json ? "[" : "")};
         if (!as_json)
             g_string_append_printf(ls.out, "%-10s %-8s %-7s %-10s %-10s %-20s %s\n", "REF",
@@ -158,7 +158,8 @@ static int show_event(const tg_event *e, void *ud)
         g_string_append_c(ss->out, '}');
     } else {
         char *at = ctl_time(e->at);
-        g_string_append_printf(ss->out, "  %s  %-16s %s\n", at, e->kind, e->detail ? e->detail : "");
+        g_string_append_printf(ss->out, "  %s  %-16s %s\n", at, e->kind,
+                               e->detail ? e->detail : "");
         g_free(at);
     }
     return 0;
@@ -226,18 +227,16 @@ int cmd_show(tg_config *cfg, int argc, char **argv)
         } else {
             char *created = ctl_time(t.created_at), *fr_due = ctl_time(t.first_response_due),
                  *res_due = ctl_time(t.resolution_due), *fr_at = ctl_time(t.first_response_at);
-            g_string_append_printf(ss.out,
-                                   "%s  %s\nstatus %s, priority %s, category %s, queue %s, "
-                                   "channel %s (%s)\nrequester %s%s%s%s, language %s\n"
-                                   "assignee %s, rule %s, SLA %s\ncreated %s; first response "
-                                   "due %s (done %s); resolution due %s\n",
-                                   t.ref, t.subject, t.status, t.priority, t.category, t.queue,
-                                   t.channel, t.source, t.requester,
-                                   t.requester_name ? " (" : "",
-                                   t.requester_name ? t.requester_name : "",
-                                   t.requester_name ? ")" : "", t.lang,
-                                   t.assignee ? t.assignee : "-", t.rule, t.sla_policy, created,
-                                   fr_due, fr_at, res_due);
+            g_string_append_printf(
+                ss.out,
+                "%s  %s\nstatus %s, priority %s, category %s, queue %s, "
+                "channel %s (%s)\nrequester %s%s%s%s, language %s\n"
+                "assignee %s, rule %s, SLA %s\ncreated %s; first response "
+                "due %s (done %s); resolution due %s\n",
+                t.ref, t.subject, t.status, t.priority, t.category, t.queue, t.channel, t.source,
+                t.requester, t.requester_name ? " (" : "", t.requester_name ? t.requester_name : "",
+                t.requester_name ? ")" : "", t.lang, t.assignee ? t.assignee : "-", t.rule,
+                t.sla_policy, created, fr_due, fr_at, res_due);
             g_free(created);
             g_free(fr_due);
             g_free(res_due);

@@ -14,7 +14,8 @@ int ctl_exit_for(int rc);
 tg_store *ctl_open_store(const tg_config *cfg, int *status);
 char *ctl_time(int64_t t);
 /* ctl_decision_json - the decision as one JSON object. */
-void ctl_decision_json(GString *out, const tg_decision *d); /* "2026-11-24 13:00 UTC" or "-"; caller g_free()s */
+void ctl_decision_json(GString *out,
+                       const tg_decision *d); /* "2026-11-24 13:00 UTC" or "-"; caller g_free()s */
 
 int cmd_ingest(tg_config *cfg, int argc, char **argv);
 int cmd_list(tg_config *cfg, int argc, char **argv);

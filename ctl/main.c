@@ -10,30 +10,36 @@
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: ticketgatectl [-c FILE] COMMAND [ARGS]\n"
-                "\n"
-                "commands:\n"
-                "  ingest [--channel email] [--rcpt ADDR] [--sender ADDR] [--jobs N] [--json] "
-                "FILE...|-\n"
-                "                 run the full intake on each mail and print the decision\n"
-                "  list [--status S] [--queue Q] [--assignee A] [--overdue] [--json]\n"
-                "  show [--json] REF     a ticket with its messages, events and replies\n"
-                "  explain [--rcpt ADDR] [--json] FILE\n"
-                "                 what intake would do with a mail, writing nothing\n"
-                "  check-config   validate the configuration and the rules\n"
-                "\n"
-                "-c FILE defaults to %s\n",
-                DEFAULT_CONFIG);
+    fprintf(to,
+            "usage: ticketgatectl [-c FILE] COMMAND [ARGS]\n"
+            "\n"
+            "commands:\n"
+            "  ingest [--channel email] [--rcpt ADDR] [--sender ADDR] [--jobs N] [--json] "
+            "FILE...|-\n"
+            "                 run the full intake on each mail and print the decision\n"
+            "  list [--status S] [--queue Q] [--assignee A] [--overdue] [--json]\n"
+            "  show [--json] REF     a ticket with its messages, events and replies\n"
+            "  explain [--rcpt ADDR] [--json] FILE\n"
+            "                 what intake would do with a mail, writing nothing\n"
+            "  check-config   validate the configuration and the rules\n"
+            "\n"
+            "-c FILE defaults to %s\n",
+            DEFAULT_CONFIG);
 }
 
 int ctl_exit_for(int rc)
 {
     switch (rc) {
-    case TG_OK: return EX_OK;
-    case TG_ETEMP: return EX_TEMPFAIL;
-    case TG_EINVAL: return EX_DATAERR;
-    case TG_ENOTFOUND: return EX_NOINPUT;
-    default: return EX_SOFTWARE;
+    case TG_OK:
+        return EX_OK;
+    case TG_ETEMP:
+        return EX_TEMPFAIL;
+    case TG_EINVAL:
+        return EX_DATAERR;
+    case TG_ENOTFOUND:
+        return EX_NOINPUT;
+    default:
+        return EX_SOFTWARE;
     }
 }
 
@@ -89,7 +95,10 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(tg_config *, int, char **);
     } commands[] = {
-        {"ingest", cmd_ingest}, {"list", cmd_list}, {"show", cmd_show}, {"explain", cmd_explain},
+        {"ingest", cmd_ingest},
+        {"list", cmd_list},
+        {"show", cmd_show},
+        {"explain", cmd_explain},
     };
 
     tg_err err = {0};

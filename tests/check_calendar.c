@@ -137,9 +137,12 @@ START_TEST(test_sla)
     tg_calendar *cal = office("09:00-18:00");
     tg_sla_policy *pol = tg_sla_policy_new("standard", cal);
     static const char *const lines[][2] = {
-        {"default", "4h 3d"},            {"channel:xmpp", "90s -"},
-        {"priority:urgent", "1h 4h"},    {"category:technical", "4h 1d"},
-        {"category:consultation", "4h 2d"}, {"channel:xmpp+priority:urgent", "30m"},
+        {"default", "4h 3d"},
+        {"channel:xmpp", "90s -"},
+        {"priority:urgent", "1h 4h"},
+        {"category:technical", "4h 1d"},
+        {"category:consultation", "4h 2d"},
+        {"channel:xmpp+priority:urgent", "30m"},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(lines); i++)
         ck_assert_int_eq(tg_sla_policy_set(pol, lines[i][0], lines[i][1], NULL), 0);
@@ -148,8 +151,8 @@ START_TEST(test_sla)
                    &due);
     char *fr = tu_format(BERLIN, due.first_response), *res = tu_format(BERLIN, due.resolution);
     ck_assert_msg(g_strcmp0(fr, c->want_fr) == 0 && g_strcmp0(res, c->want_res) == 0,
-                  "%s/%s/%s: got %s %s, want %s %s", c->channel, c->category, c->priority, fr,
-                  res, c->want_fr, c->want_res);
+                  "%s/%s/%s: got %s %s, want %s %s", c->channel, c->category, c->priority, fr, res,
+                  c->want_fr, c->want_res);
     g_free(fr);
     g_free(res);
     tg_sla_policy_free(pol);
@@ -190,9 +193,5 @@ int main(void)
     tcase_add_loop_test(tc, test_sla, 0, G_N_ELEMENTS(sla_cases));
     tcase_add_test(tc, test_sla_errors_and_durations);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

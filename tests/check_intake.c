@@ -20,13 +20,14 @@ static void setup(void)
     tu_write("rules.conf", "[rule urgent]\nif = subject ~ 'срочно|urgent'\npriority = urgent\n"
                            "category = urgent\n[rule quiet]\nif = subject ~ 'noreply-rule'\n"
                            "auto_reply = false\n[rule default]\n");
-    char *text = g_strdup_printf("[general]\ntimezone = Europe/Moscow\ninternal_domains = "
-                                 "example.org\n[store]\npath = %s\nsynchronous = normal\n"
-                                 "[limits]\nautoreply_limit = 3\n"
-                                 "[queue support]\naddresses = support@example.org\ngroup = l1\n"
-                                 "[agent ann]\nemail = ann@example.org\ngroups = l1\nmax_open = 2\n"
-                                 "[agent bob]\nemail = bob@example.org\ngroups = l1\nmax_open = 2\n",
-                                 db);
+    char *text =
+        g_strdup_printf("[general]\ntimezone = Europe/Moscow\ninternal_domains = "
+                        "example.org\n[store]\npath = %s\nsynchronous = normal\n"
+                        "[limits]\nautoreply_limit = 3\n"
+                        "[queue support]\naddresses = support@example.org\ngroup = l1\n"
+                        "[agent ann]\nemail = ann@example.org\ngroups = l1\nmax_open = 2\n"
+                        "[agent bob]\nemail = bob@example.org\ngroups = l1\nmax_open = 2\n",
+                        db);
     char *path = tu_write("t.conf", text);
     tg_err err = {0};
     cfg = tg_config_load(path, &err);
@@ -80,7 +81,8 @@ static int64_t ticket_count(void)
 START_TEST(test_new_ticket_and_duplicate)
 {
     tg_decision d;
-    ck_assert_int_eq(ingest("Мария <maria@customer.ru>", "Срочно: не работает", "a1@c", NULL, &d), 0);
+    ck_assert_int_eq(ingest("Мария <maria@customer.ru>", "Срочно: не работает", "a1@c", NULL, &d),
+                     0);
     ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
     ck_assert_str_eq(d.ref, "SUP-1");
     ck_assert_str_eq(d.priority, "urgent");
@@ -94,7 +96,8 @@ START_TEST(test_new_ticket_and_duplicate)
     ck_assert_ptr_nonnull(strstr(d.assign_note, "assigned to"));
     tg_decision_clear(&d);
 
-    ck_assert_int_eq(ingest("Мария <maria@customer.ru>", "Срочно: не работает", "a1@c", NULL, &d), 0);
+    ck_assert_int_eq(ingest("Мария <maria@customer.ru>", "Срочно: не работает", "a1@c", NULL, &d),
+                     0);
     ck_assert_int_eq(d.kind, TG_INTAKE_DUPLICATE);
     ck_assert_str_eq(d.ref, "SUP-1");
     tg_decision_clear(&d);
@@ -320,10 +323,5 @@ int main(void)
     tcase_add_test(tc, test_explain_writes_nothing);
     tcase_add_test(tc, test_newer_schema_refused);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    tu_cleanup();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

@@ -13,16 +13,15 @@ static char *render(const tg_inbound *in)
     GString *out = g_string_new(NULL);
     char *recipients = in->recipients ? g_strjoinv(", ", in->recipients) : g_strdup("");
     char *refs = in->references ? g_strjoinv(" ", in->references) : g_strdup("");
-    g_string_append_printf(out,
-                           "sender: %s\nsender_name: %s\nrecipients: %s\nsubject: %s\nlang: %s\n"
-                           "message_id: %s%s\nin_reply_to: %s\nreferences: %s\nsubject_tag: %s\n"
-                           "machine: %s\ntruncated: %d\ntext:\n%s\n",
-                           in->sender, in->sender_name ? in->sender_name : "-", recipients,
-                           in->subject, in->lang, in->message_id,
-                           in->message_id_synthetic ? " (synthetic)" : "",
-                           in->in_reply_to ? in->in_reply_to : "-", refs,
-                           in->subject_tag ? in->subject_tag : "-",
-                           in->machine ? in->machine_reason : "no", in->text_truncated, in->text);
+    g_string_append_printf(
+        out,
+        "sender: %s\nsender_name: %s\nrecipients: %s\nsubject: %s\nlang: %s\n"
+        "message_id: %s%s\nin_reply_to: %s\nreferences: %s\nsubject_tag: %s\n"
+        "machine: %s\ntruncated: %d\ntext:\n%s\n",
+        in->sender, in->sender_name ? in->sender_name : "-", recipients, in->subject, in->lang,
+        in->message_id, in->message_id_synthetic ? " (synthetic)" : "",
+        in->in_reply_to ? in->in_reply_to : "-", refs, in->subject_tag ? in->subject_tag : "-",
+        in->machine ? in->machine_reason : "no", in->text_truncated, in->text);
     g_free(recipients);
     g_free(refs);
     return g_string_free(out, FALSE);
@@ -178,9 +177,5 @@ int main(void)
     tcase_add_test(tc, test_build_reply);
     tcase_add_loop_test(tc, test_html, 0, G_N_ELEMENTS(html_cases));
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

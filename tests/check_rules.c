@@ -179,7 +179,8 @@ END_TEST
 static const struct config_error_case {
     const char *text, *want;
 } config_errors[] = {
-    {"[store]\nbusy_timeout = soon\n", "t.conf:2: [store] busy_timeout: \"soon\" is not a duration"},
+    {"[store]\nbusy_timeout = soon\n",
+     "t.conf:2: [store] busy_timeout: \"soon\" is not a duration"},
     {"[store]\nsynchronous = off\n", "t.conf:2: [store] synchronous: \"off\" is not one of"},
     {"[limits]\n\nmax_text_size = 1\n", "t.conf:3: [limits] max_text_size: 1 is out of range"},
     {"[general]\ntimezone = Nowhere/City\n", "t.conf:2: [general] timezone: unknown time zone"},
@@ -189,7 +190,8 @@ static const struct config_error_case {
     {"[calendar office]\nmon = 9-18\n", "t.conf:2: [calendar office] mon:"},
     {"[sla gold]\npriority:urgent = fast\n", "t.conf:2: [sla gold] priority:urgent:"},
     {"[agent bob]\nname = Bob\n", "t.conf:1: [agent bob]: an agent needs an email or a jid"},
-    {"[template autoreply]\nbody = {{reff}}\n", "t.conf:2: [template autoreply] body: unknown variable"},
+    {"[template autoreply]\nbody = {{reff}}\n",
+     "t.conf:2: [template autoreply] body: unknown variable"},
     {"junk line\n", "t.conf:1:"},
 };
 
@@ -262,10 +264,5 @@ int main(void)
     tcase_add_loop_test(tc, test_config_errors, 0, G_N_ELEMENTS(config_errors));
     tcase_add_test(tc, test_config_defaults_and_lookups);
     suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    tu_cleanup();
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run(s);
 }

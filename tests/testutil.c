@@ -64,3 +64,13 @@ char *tu_data(const char *name)
     const char *srcdir = g_getenv("srcdir");
     return g_build_filename(srcdir ? srcdir : ".", "tests", "data", name, NULL);
 }
+
+int tu_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    tu_cleanup();
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

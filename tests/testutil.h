@@ -2,6 +2,7 @@
 #ifndef TESTUTIL_H
 #define TESTUTIL_H
 
+#include <check.h>
 #include <glib.h>
 #include <stdint.h>
 
@@ -16,5 +17,8 @@ int64_t tu_local(const char *tzid, const char *when);
 char *tu_format(const char *tzid, int64_t t);
 /* tu_data - path of a file under tests/data (g_free). */
 char *tu_data(const char *name);
+
+/* tu_run - run the suite, remove the temporary directory; the exit status for main. */
+int tu_run(Suite *s);
 
 #endif

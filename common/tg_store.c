@@ -260,10 +260,12 @@ static int enable_wal(tg_store *st, int64_t timeout_ms, tg_err *err)
         int rc = sqlite3_prepare_v2(st->db, "PRAGMA journal_mode = WAL", -1, &s, NULL);
         if (rc == SQLITE_OK)
             rc = sqlite3_step(s);
-        int is_wal = rc == SQLITE_ROW &&
-                     g_ascii_strcasecmp((const char *)sqlite3_column_text(s, 0), "wal") == 0;
+        /* An in-memory database (explain without a store) stays in "memory" mode. */
+        int usable = rc == SQLITE_ROW &&
+                     (g_ascii_strcasecmp((const char *)sqlite3_column_text(s, 0), "wal") == 0 ||
+                      g_ascii_strcasecmp((const char *)sqlite3_column_text(s, 0), "memory") == 0);
         sqlite3_finalize(s);
-        if (is_wal)
+        if (usable)
             return TG_OK;
         if (rc == SQLITE_ROW)
             return tg_err_set(err, TG_ESTORE, "store %s: cannot use WAL mode here", st->path);

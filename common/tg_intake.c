@@ -124,30 +124,22 @@ static int remember_thread(run *r, int64_t ticket)
 
 /* find_thread_ticket - the ticket named by the subject tag, the In-Reply-To/References ids, or
  * (chat) the sender's open conversation on this queue: 1 with *t, 0 none, or an error. */
-static int find_thread_ticket(run *r, const tg_queue *queue, tg_ticket *t, char **tried)
+static int find_thread_ticket(run *r, const tg_queue *queue, tg_ticket *t)
 {
     const tg_inbound *in = r->in;
     int64_t id;
     int rc;
 
-    if (in->subject_tag) {
-        *tried = g_strdup(in->subject_tag);
-        if ((rc = tg_store_ticket_by_ref(r->st, in->subject_tag, t, r->err)) != 0)
-            return rc;
-    }
+    if (in->subject_tag && (rc = tg_store_ticket_by_ref(r->st, in->subject_tag, t, r->err)) != 0)
+        return rc;
     const char *ids[24] = {in->in_reply_to};
     size_t n = in->in_reply_to ? 1 : 0;
     for (char **ref = in->references; ref && *ref && n < G_N_ELEMENTS(ids); ref++)
         ids[n++] = *ref;
     for (size_t i = 0; i < n; i++) {
         rc = tg_store_find_thread(r->st, in->channel, ids[i], &id, r->err);
-        if (rc < 0)
-            return rc;
-        if (rc == 1) {
-            if (!*tried)
-                *tried = g_strdup_printf("<%s>", ids[i]);
-            return tg_store_ticket_by_id(r->st, id, t, r->err);
-        }
+        if (rc != 0)
+            return rc < 0 ? rc : tg_store_ticket_by_id(r->st, id, t, r->err);
     }
     if (strcmp(in->channel, "xmpp") == 0)
         return tg_store_open_conversation(r->st, in->channel, in->sender, queue->name, t, r->err);
@@ -391,7 +383,7 @@ static int queue_autoreply(run *r, const tg_ticket *t, const tg_queue *queue, GT
     return rc;
 }
 
-static int new_ticket(run *r, const tg_queue *queue, const char *tried)
+static int new_ticket(run *r, const tg_queue *queue, const char *refused)
 {
     const tg_inbound *in = r->in;
     tg_verdict v;
@@ -430,9 +422,9 @@ static int new_ticket(run *r, const tg_queue *queue, const char *tried)
         goto out;
     rc = eventf(r, t.id, "created", "%s from %s, message %s%s%s", in->channel, in->sender,
                 in->message_id, in->recipient ? ", to " : "", in->recipient ? in->recipient : "");
-    if (rc == TG_OK && tried) {
+    if (rc == TG_OK && refused) {
         r->dec->note = g_strdup_printf("sender %s may not write on %s: opened a new ticket",
-                                       in->sender, tried);
+                                       in->sender, refused);
         rc = event(r, t.id, "reference-refused", r->dec->note);
     }
     if (rc == TG_OK)
@@ -482,13 +474,15 @@ static int pipeline(run *r)
 {
     const tg_inbound *in = r->in;
     tg_ticket t = {0};
-    char *tried = NULL;
+    char *refused = NULL; /* a reference the sender may not use, for the new ticket's events */
     int64_t seen_on;
     int rc;
 
     rc = tg_store_find_message(r->st, in->channel, in->message_id, &seen_on, r->err);
     if (rc == 1) {
         rc = tg_store_ticket_by_id(r->st, seen_on, &t, r->err);
+        if (rc == 0)
+            rc = tg_err_set(r->err, TG_ESTORE, "message %s names a missing ticket", in->message_id);
         if (rc == 1) {
             r->dec->kind = TG_INTAKE_DUPLICATE;
             fill_from_ticket(r->dec, &t);
@@ -505,34 +499,25 @@ static int pipeline(run *r)
         queue = tg_config_default_queue(r->cfg);
     const tg_agent *agent = sender_agent(r);
 
-    rc = find_thread_ticket(r, queue, &t, &tried);
-    if (rc < 0)
+    if ((rc = find_thread_ticket(r, queue, &t)) < 0)
         goto out;
-    if (rc == 1 && strcmp(t.status, "closed") != 0) {
-        rc = entitled(r, &t, agent);
-        if (rc < 0)
-            goto out;
-        if (rc == 1) {
-            int is_requester = g_ascii_strcasecmp(t.requester, in->sender) == 0;
-            rc = agent && !is_requester ? agent_answer(r, &t, agent) : append_followup(r, &t);
+    if (rc == 1) {
+        int closed = strcmp(t.status, "closed") == 0;
+        int is_requester = g_ascii_strcasecmp(t.requester, in->sender) == 0;
+        if (!closed && (rc = entitled(r, &t, agent)) != 0) {
+            if (rc == 1)
+                rc = agent && !is_requester ? agent_answer(r, &t, agent) : append_followup(r, &t);
             goto out;
         }
-    } else if (rc == 1) {
-        g_free(tried);
-        tried = g_strdup_printf("%s (closed)", t.ref);
-        /* A closed ticket stays closed: its requester gets a new one, without a refusal note. */
-        if (g_ascii_strcasecmp(t.requester, in->sender) == 0) {
-            g_free(tried);
-            tried = NULL;
-        }
-    } else {
-        g_free(tried);
-        tried = NULL;
+        /* Not entitled, or the ticket is closed: a new ticket. Its requester writing again is
+         * ordinary; anyone else's use of the reference is recorded. */
+        if (!is_requester)
+            refused = g_strdup_printf(closed ? "%s (closed)" : "%s", t.ref);
     }
-    rc = new_ticket(r, queue, tried);
+    rc = new_ticket(r, queue, refused);
 out:
     tg_ticket_clear(&t);
-    g_free(tried);
+    g_free(refused);
     return rc;
 }
 

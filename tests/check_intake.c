@@ -153,6 +153,41 @@ START_TEST(test_followups_and_entitlement)
 }
 END_TEST
 
+/* A closed ticket stays closed: its requester gets a new ticket without a note, a stranger a new
+ * ticket with the refused reference recorded. */
+START_TEST(test_closed_ticket)
+{
+    tg_decision d;
+    ingest("maria@customer.ru", "Printer", "k1@c", NULL, &d);
+    char *ref = g_strdup(d.ref);
+    tg_decision_clear(&d);
+    tg_ticket t = {0};
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_ticket_by_ref(st, ref, &t, &err), 1);
+    ck_assert_int_eq(tg_store_set_status(st, t.id, "closed", NOW, &err), 0);
+    tg_ticket_clear(&t);
+
+    char *subject = g_strdup_printf("Re: [%s] Printer", ref);
+    ck_assert_int_eq(ingest("maria@customer.ru", subject, "k2@c", NULL, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
+    ck_assert_str_ne(d.ref, ref);
+    ck_assert_ptr_null(d.note);
+    tg_decision_clear(&d);
+
+    ck_assert_int_eq(ingest("mallory@evil.example", subject, "k3@c", NULL, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
+    ck_assert_msg(d.note && strstr(d.note, "(closed)"), "%s", d.note);
+    tg_decision_clear(&d);
+
+    ck_assert_int_eq(tg_store_ticket_by_ref(st, ref, &t, &err), 1);
+    ck_assert_str_eq(t.status, "closed");
+    tg_ticket_clear(&t);
+    ck_assert_int_eq(ticket_count(), 3);
+    g_free(subject);
+    g_free(ref);
+}
+END_TEST
+
 START_TEST(test_agent_answer)
 {
     tg_decision d;
@@ -315,6 +350,7 @@ int main(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, test_new_ticket_and_duplicate);
     tcase_add_test(tc, test_followups_and_entitlement);
+    tcase_add_test(tc, test_closed_ticket);
     tcase_add_test(tc, test_agent_answer);
     tcase_add_loop_test(tc, test_no_auto_reply, 0, G_N_ELEMENTS(no_reply_cases));
     tcase_add_test(tc, test_rate_limit);

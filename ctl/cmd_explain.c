@@ -85,21 +85,15 @@ int cmd_explain(tg_config *cfg, int argc, char **argv)
         {"sender", 0, 0, G_OPTION_ARG_STRING, &sender, "envelope sender", "A"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "JSON object", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
-    GOptionContext *ctx = g_option_context_new("FILE");
-    GError *gerr = NULL;
     tg_inbound *in = NULL;
     tg_store *st = NULL;
     tg_err err = {0};
+    GError *gerr = NULL;
 
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    if (!g_option_context_parse(ctx, &argc, &argv, &gerr) || argc != 2) {
-        fprintf(stderr, "ticketgatectl explain: %s\n",
-                gerr ? gerr->message : "usage: explain FILE");
-        g_clear_error(&gerr);
-        g_option_context_free(ctx);
+    if (!ctl_parse_options("explain", "FILE", entries, &argc, &argv))
         return EX_USAGE;
-    }
-    g_option_context_free(ctx);
+    if (argc != 2)
+        return ctl_usage_error("explain", "usage: explain [--rcpt ADDR] [--json] FILE");
     if (!g_file_get_contents(argv[1], &data, &len, &gerr)) {
         fprintf(stderr, "ticketgatectl explain: %s\n", gerr->message);
         g_error_free(gerr);

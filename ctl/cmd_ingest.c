@@ -182,23 +182,18 @@ int cmd_ingest(tg_config *cfg, int argc, char **argv)
         {"jobs", 'j', 0, G_OPTION_ARG_INT, &jobs, "parallel workers (default 1)", "N"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "print decisions as a JSON array", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
-    GOptionContext *ctx = g_option_context_new("FILE...|-");
-    GError *gerr = NULL;
     int status = EX_OK;
 
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    if (!g_option_context_parse(ctx, &argc, &argv, &gerr) || argc < 2 ||
-        (channel && strcmp(channel, "email") != 0) || jobs < 1 || jobs > 64) {
-        fprintf(stderr, "ticketgatectl ingest: %s\n",
-                gerr                    ? gerr->message
-                : argc < 2              ? "no input files (use - for standard input)"
-                : jobs < 1 || jobs > 64 ? "--jobs must be 1..64"
-                                        : "only --channel email can be ingested from files");
-        g_clear_error(&gerr);
-        g_option_context_free(ctx);
+    if (!ctl_parse_options("ingest", "FILE...|-", entries, &argc, &argv))
         return EX_USAGE;
-    }
-    g_option_context_free(ctx);
+    if (argc < 2)
+        status = ctl_usage_error("ingest", "no input files (use - for standard input)");
+    else if (jobs < 1 || jobs > 64)
+        status = ctl_usage_error("ingest", "--jobs must be 1..64");
+    else if (channel && strcmp(channel, "email") != 0)
+        status = ctl_usage_error("ingest", "only --channel email can be ingested from files");
+    if (status != EX_OK)
+        goto out;
 
     job j = {cfg, argv + 1, argc - 1, rcpt, sender, 0, NULL, NULL, NULL};
     j.lines = g_new0(char *, j.n_files);
@@ -231,6 +226,7 @@ int cmd_ingest(tg_config *cfg, int argc, char **argv)
     g_free(j.lines);
     g_free(j.texts);
     g_free(j.status);
+out:
     g_free(channel);
     g_free(rcpt);
     g_free(sender);

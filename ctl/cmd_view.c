@@ -67,18 +67,12 @@ int cmd_list(tg_config *cfg, int argc, char **argv)
         {"limit", 0, 0, G_OPTION_ARG_INT, &limit, "at most N tickets", "N"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "JSON array", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
-    GOptionContext *ctx = g_option_context_new("");
-    GError *gerr = NULL;
     int status = EX_OK;
 
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    if (!g_option_context_parse(ctx, &argc, &argv, &gerr) || argc > 1) {
-        fprintf(stderr, "ticketgatectl list: %s\n", gerr ? gerr->message : "unexpected argument");
-        g_clear_error(&gerr);
-        g_option_context_free(ctx);
+    if (!ctl_parse_options("list", "", entries, &argc, &argv))
         return EX_USAGE;
-    }
-    g_option_context_free(ctx);
+    if (argc > 1)
+        return ctl_usage_error("list", "unexpected argument");
     tg_store *st = ctl_open_store(cfg, &status);
     if (st) {
         tg_ticket_filter f = {
@@ -193,17 +187,11 @@ int cmd_show(tg_config *cfg, int argc, char **argv)
     int as_json = 0, status = EX_OK;
     GOptionEntry entries[] = {{"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "JSON object", NULL},
                               {NULL, 0, 0, 0, NULL, NULL, NULL}};
-    GOptionContext *ctx = g_option_context_new("REF");
-    GError *gerr = NULL;
 
-    g_option_context_add_main_entries(ctx, entries, NULL);
-    if (!g_option_context_parse(ctx, &argc, &argv, &gerr) || argc != 2) {
-        fprintf(stderr, "ticketgatectl show: %s\n", gerr ? gerr->message : "usage: show REF");
-        g_clear_error(&gerr);
-        g_option_context_free(ctx);
+    if (!ctl_parse_options("show", "REF", entries, &argc, &argv))
         return EX_USAGE;
-    }
-    g_option_context_free(ctx);
+    if (argc != 2)
+        return ctl_usage_error("show", "usage: show [--json] REF");
     tg_store *st = ctl_open_store(cfg, &status);
     if (!st)
         return status;

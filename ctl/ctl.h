@@ -13,6 +13,12 @@ int ctl_exit_for(int rc);
 /* ctl_open_store - open cfg's store, or print the error; exit status via *status. */
 tg_store *ctl_open_store(const tg_config *cfg, int *status);
 char *ctl_time(int64_t t);
+/* ctl_parse_options - parse a command's options with GOption, leaving its operands in argv[1..].
+ * On an error prints "ticketgatectl COMMAND: message" and returns 0. */
+int ctl_parse_options(const char *command, const char *operands, GOptionEntry *entries, int *argc,
+                      char ***argv);
+/* ctl_usage_error - print "ticketgatectl COMMAND: message"; returns EX_USAGE. */
+int ctl_usage_error(const char *command, const char *message);
 /* ctl_decision_json - the decision as one JSON object. */
 void ctl_decision_json(GString *out,
                        const tg_decision *d); /* "2026-11-24 13:00 UTC" or "-"; caller g_free()s */

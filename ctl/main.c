@@ -56,6 +56,27 @@ tg_store *ctl_open_store(const tg_config *cfg, int *status)
     return st;
 }
 
+int ctl_parse_options(const char *command, const char *operands, GOptionEntry *entries, int *argc,
+                      char ***argv)
+{
+    GOptionContext *ctx = g_option_context_new(operands);
+    GError *gerr = NULL;
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    int ok = g_option_context_parse(ctx, argc, argv, &gerr);
+    if (!ok) {
+        ctl_usage_error(command, gerr->message);
+        g_error_free(gerr);
+    }
+    g_option_context_free(ctx);
+    return ok;
+}
+
+int ctl_usage_error(const char *command, const char *message)
+{
+    fprintf(stderr, "ticketgatectl %s: %s\n", command, message);
+    return EX_USAGE;
+}
+
 char *ctl_time(int64_t t)
 {
     if (t <= 0)

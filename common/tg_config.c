@@ -58,44 +58,6 @@ static const directive directives[] = {
     {"agent", "active", T_BOOL, "true", 0, 0, NULL, A(active)},
 };
 
-/* Keys of sections read by hand, listed for the documentation check. */
-static const tg_directive named_keys[] = {
-    {"calendar", "timezone", "string", "[general] timezone"},
-    {"calendar", "always", "bool", "false"},
-    {"calendar", "mon", "hours", "09:00-18:00"},
-    {"calendar", "tue", "hours", "09:00-18:00"},
-    {"calendar", "wed", "hours", "09:00-18:00"},
-    {"calendar", "thu", "hours", "09:00-18:00"},
-    {"calendar", "fri", "hours", "09:00-18:00"},
-    {"calendar", "sat", "hours", "closed"},
-    {"calendar", "sun", "hours", "closed"},
-    {"calendar", "holidays", "list", ""},
-    {"sla", "calendar", "string", "business"},
-    {"sla", "default", "targets", ""},
-    {"template", "subject", "string", "built-in"},
-    {"template", "body", "string", "built-in"},
-};
-
-static const char *const type_names[] = {"string", "path",     "list", "integer",
-                                         "size",   "duration", "bool", "enum"};
-
-const tg_directive *tg_config_directives(size_t *n)
-{
-    static tg_directive all[G_N_ELEMENTS(directives) + G_N_ELEMENTS(named_keys)];
-    static gsize once = 0;
-    if (g_once_init_enter(&once)) {
-        size_t k = 0;
-        for (size_t i = 0; i < G_N_ELEMENTS(directives); i++)
-            all[k++] = (tg_directive){directives[i].section, directives[i].key,
-                                      type_names[directives[i].type], directives[i].def};
-        for (size_t i = 0; i < G_N_ELEMENTS(named_keys); i++)
-            all[k++] = named_keys[i];
-        g_once_init_leave(&once, 1);
-    }
-    *n = G_N_ELEMENTS(all);
-    return all;
-}
-
 /* ---- reading values ---- */
 
 static int parse_size(const char *s, int64_t *out)

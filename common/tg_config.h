@@ -83,13 +83,4 @@ int tg_config_is_internal(const tg_config *cfg, const char *address);
 void tg_config_template(const tg_config *cfg, const char *name, const char *lang,
                         const char **subject, const char **body);
 
-/* The directive table, for documentation checks: one row per fixed key. */
-typedef struct tg_directive {
-    const char *section; /* "store", or "queue NAME" style sections as "queue" */
-    const char *key;
-    const char *type;
-    const char *def;
-} tg_directive;
-const tg_directive *tg_config_directives(size_t *n);
-
 #endif

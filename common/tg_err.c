@@ -15,11 +15,3 @@ int tg_err_set(tg_err *err, int code, const char *fmt, ...)
     }
     return code;
 }
-
-void tg_err_clear(tg_err *err)
-{
-    if (err) {
-        err->code = 0;
-        err->msg[0] = '\0';
-    }
-}

@@ -21,7 +21,4 @@ typedef struct tg_err {
 /* tg_err_set - record code and message in err (NULL-safe); returns code. */
 int tg_err_set(tg_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* tg_err_clear - reset err to "no error" (NULL-safe). */
-void tg_err_clear(tg_err *err);
-
 #endif

@@ -318,41 +318,31 @@ fail:
 
 int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, tg_err *err)
 {
+    static const tg_store_opts defaults = {10000, 1};
     tg_store *st = g_new0(tg_store, 1);
-    int flags =
-        opts && opts->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     int rc;
 
+    if (!opts)
+        opts = &defaults;
     st->path = g_strdup(path);
     *out = NULL;
-    if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+    if (sqlite3_open_v2(path, &st->db,
+                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                        NULL) != SQLITE_OK) {
         rc = st->db ? fail(st, err, "open")
                     : tg_err_set(err, TG_ETEMP, "store %s: cannot open", path);
         goto fail;
     }
-    sqlite3_busy_timeout(st->db, opts ? (int)opts->busy_timeout_ms : 10000);
+    sqlite3_busy_timeout(st->db, (int)opts->busy_timeout_ms);
     sqlite3_extended_result_codes(st->db, 1);
-    if (!(opts && opts->read_only) &&
-        (rc = enable_wal(st, opts ? opts->busy_timeout_ms : 10000, err)) != TG_OK)
+    if ((rc = enable_wal(st, opts->busy_timeout_ms, err)) != TG_OK ||
+        (rc = exec_plain(st,
+                         opts->synchronous_full ? "PRAGMA synchronous = FULL"
+                                                : "PRAGMA synchronous = NORMAL",
+                         err, "set synchronous")) != TG_OK ||
+        (rc = exec_plain(st, "PRAGMA foreign_keys = ON", err, "foreign keys")) != TG_OK ||
+        (rc = migrate(st, err)) != TG_OK)
         goto fail;
-    rc = exec_plain(st,
-                    opts && !opts->synchronous_full ? "PRAGMA synchronous = NORMAL"
-                                                    : "PRAGMA synchronous = FULL",
-                    err, "set synchronous");
-    if (rc != TG_OK || (rc = exec_plain(st, "PRAGMA foreign_keys = ON", err, "foreign keys")))
-        goto fail;
-    if (opts && opts->read_only) {
-        int64_t v;
-        if ((rc = user_version(st, &v, err)) != TG_OK)
-            goto fail;
-        if (v != tg_store_schema_version()) {
-            rc = tg_err_set(err, TG_ESTORE, "store %s has schema version %lld, expected %d", path,
-                            (long long)v, tg_store_schema_version());
-            goto fail;
-        }
-    } else if ((rc = migrate(st, err)) != TG_OK) {
-        goto fail;
-    }
     *out = st;
     return TG_OK;
 fail:

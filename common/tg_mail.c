@@ -251,9 +251,14 @@ static char *clean_value(const char *v, const tg_mail_opts *o)
     return g_strstrip(s);
 }
 
+/* At most this many To/Cc addresses are kept: each becomes a thread address of the ticket. */
+#define MAX_RECIPIENTS 100
+
 static void add_addresses(GPtrArray *list, InternetAddressList *addrs)
 {
     for (int i = 0; addrs && i < internet_address_list_length(addrs); i++) {
+        if (list->len >= MAX_RECIPIENTS)
+            return;
         InternetAddress *ia = internet_address_list_get_address(addrs, i);
         if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
             const char *a = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));

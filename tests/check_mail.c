@@ -85,6 +85,21 @@ START_TEST(test_text_cap_on_character_boundary)
 }
 END_TEST
 
+START_TEST(test_recipients_are_capped)
+{
+    GString *mail = g_string_new("From: a@b.example\nTo: support@example.org");
+    for (int i = 0; i < 5000; i++)
+        g_string_append_printf(mail, ",\n u%d@c.example", i);
+    g_string_append(mail, "\nSubject: many\n\nhi\n");
+    tg_inbound *in = NULL;
+    ck_assert_int_eq(tg_mail_parse(mail->str, mail->len, NULL, &in, NULL), 0);
+    ck_assert_int_eq(g_strv_length(in->recipients), 100);
+    ck_assert_str_eq(in->recipients[0], "support@example.org");
+    tg_inbound_free(in);
+    g_string_free(mail, TRUE);
+}
+END_TEST
+
 START_TEST(test_empty_input)
 {
     tg_inbound *in = NULL;
@@ -173,6 +188,7 @@ int main(void)
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_golden_corpus);
     tcase_add_test(tc, test_text_cap_on_character_boundary);
+    tcase_add_test(tc, test_recipients_are_capped);
     tcase_add_test(tc, test_empty_input);
     tcase_add_test(tc, test_build_reply);
     tcase_add_loop_test(tc, test_html, 0, G_N_ELEMENTS(html_cases));

@@ -43,7 +43,6 @@ static const directive directives[] = {
     {"limits", "regex_match_limit", T_INT, "1000000", 1000, 1000000000, NULL, C(regex_match_limit)},
     {"limits", "regex_depth_limit", T_INT, "10000", 100, 10000000, NULL, C(regex_depth_limit)},
     {"mail", "fallback_charsets", T_LIST, "utf-8;windows-1251", 0, 0, NULL, C(fallback_charsets)},
-    {"mail", "hostname", T_STRING, NULL, 0, 0, NULL, C(hostname)},
     {"queue", "addresses", T_LIST, NULL, 0, 0, NULL, Q(addresses)},
     {"queue", "xmpp", T_LIST, NULL, 0, 0, NULL, Q(xmpp)},
     {"queue", "prefix", T_STRING, NULL, 0, 0, NULL, Q(prefix)},

@@ -56,7 +56,6 @@ typedef struct tg_config {
     int64_t regex_match_limit, regex_depth_limit;
     /* [mail] */
     char **fallback_charsets;
-    char *hostname;
 
     GPtrArray *queues, *agents, *calendars, *policies, *templates;
     tg_rules *rules;

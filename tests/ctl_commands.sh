@@ -28,6 +28,10 @@ C=(-c "$work/ticketgate.conf")
 
 "$CTL" "${C[@]}" check-config | grep -q 'ok: 1 queue(s), 1 agent(s), 6 rule(s)' || fail check-config
 
+# the shipped example config is valid
+"$CTL" -c "$(cd "$srcdir" && pwd)/contrib/ticketgate.conf" check-config | grep -q 'ok: 2 queue(s), 2 agent(s)' \
+  || fail "contrib/ticketgate.conf"
+
 # a broken config names file and line, exit 78 (EX_CONFIG)
 printf '[store]\nsynchronous = sometimes\n' > "$work/bad.conf"
 set +e; msg=$("$CTL" -c "$work/bad.conf" check-config 2>&1); rc=$?; set -e

@@ -184,6 +184,33 @@ static int append_followup(run *r, tg_ticket *t)
     return rc;
 }
 
+/* queue_outgoing - put row in the outbox with a fresh message id, and keep a copy in the
+ * ticket's messages so that an answer naming that id joins the ticket and our own mail coming
+ * back through the MTA is recognized. */
+static int queue_outgoing(run *r, tg_outbox *row)
+{
+    const char *domain = row->sender ? tg_address_domain(row->sender) : "";
+    char *msg_id = strcmp(row->channel, "email") == 0
+                       ? tg_mail_new_message_id(*domain ? domain : "ticketgate.invalid")
+                       : g_uuid_string_random();
+    row->msg_id = msg_id;
+    int rc = tg_store_add_outbox(r->st, row, r->err);
+    if (rc == TG_OK) {
+        tg_message m = {.ticket_id = row->ticket_id,
+                        .direction = "out",
+                        .channel = row->channel,
+                        .msg_id = msg_id,
+                        .sender = row->sender,
+                        .subject = row->subject,
+                        .body = row->body,
+                        .created_at = r->now};
+        rc = tg_store_add_message(r->st, &m, r->err);
+    }
+    row->msg_id = NULL;
+    g_free(msg_id);
+    return rc;
+}
+
 static const char *queue_address(const tg_queue *q)
 {
     return q && q->addresses && q->addresses[0] ? q->addresses[0] : NULL;
@@ -244,7 +271,7 @@ static int agent_answer(run *r, tg_ticket *t, const tg_agent *agent)
                      .references = refs,
                      .lang = t->lang,
                      .created_at = r->now};
-    rc = tg_store_add_outbox(r->st, &row, r->err);
+    rc = queue_outgoing(r, &row);
     g_free(subject);
     g_free(body);
     g_free(refs);
@@ -373,7 +400,7 @@ static int queue_autoreply(run *r, const tg_ticket *t, const tg_queue *queue, GT
                      .thread = in->thread_id,
                      .lang = t->lang,
                      .created_at = r->now};
-    int rc = tg_store_add_outbox(r->st, &row, r->err);
+    int rc = queue_outgoing(r, &row);
     g_free(refs);
     if (rc == TG_OK)
         rc = tg_store_log_autoreply(r->st, in->sender, r->now, r->err);
@@ -493,6 +520,18 @@ static int pipeline(run *r)
     }
     if (rc < 0)
         goto out;
+    /* Our own reply passing through the MTA again (non_smtpd_milters): never a ticket. */
+    if ((rc = tg_store_find_own_message(r->st, in->channel, in->message_id, &seen_on, r->err))) {
+        if (rc == 1 && (rc = tg_store_ticket_by_id(r->st, seen_on, &t, r->err)) == 0)
+            rc = tg_err_set(r->err, TG_ESTORE, "message %s names a missing ticket", in->message_id);
+        if (rc == 1) {
+            r->dec->kind = TG_INTAKE_DUPLICATE;
+            fill_from_ticket(r->dec, &t);
+            r->dec->note = g_strdup_printf("our own message %s came back: ignored", in->message_id);
+            rc = TG_OK;
+        }
+        goto out;
+    }
 
     const tg_queue *queue = tg_config_queue_for(r->cfg, in->channel, in->recipient);
     if (!queue)

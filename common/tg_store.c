@@ -7,6 +7,10 @@
 
 #include "tg_store.h"
 
+#define OUTBOX_COLS                                                                                \
+    "id, ticket_id, channel, kind, recipient, recipient_name, sender, sender_name, subject,"       \
+    " body, in_reply_to, refs, thread, lang, status, attempts, created_at, msg_id, last_error"
+
 /* Each migration brings the schema from version i to i + 1 and sets user_version itself. */
 static const char *const migrations[] = {
     "CREATE TABLE tickets ("
@@ -75,6 +79,7 @@ enum {
     S_INSERT_MESSAGE,
     S_FIND_INBOUND,
     S_FIND_ANY_MESSAGE,
+    S_FIND_OWN_MESSAGE,
     S_LIST_MESSAGES,
     S_ADD_THREAD_ADDRESS,
     S_IS_THREAD_ADDRESS,
@@ -83,6 +88,9 @@ enum {
     S_ADD_OUTBOX,
     S_LIST_OUTBOX,
     S_COUNT_OUTBOX,
+    S_CLAIM_OUTBOX,
+    S_OUTBOX_SENT,
+    S_OUTBOX_RETRY,
     S_COUNT_AUTOREPLIES,
     S_LOG_AUTOREPLY,
     S_AGENT_OPEN,
@@ -129,6 +137,8 @@ static const char *const sql[S_COUNT] = {
                        " AND direction IN ('in', 'agent')",
     [S_FIND_ANY_MESSAGE] = "SELECT ticket_id FROM messages WHERE msg_id = ?2 AND channel = ?1"
                            " ORDER BY id LIMIT 1",
+    [S_FIND_OWN_MESSAGE] = "SELECT ticket_id FROM messages WHERE msg_id = ?2 AND channel = ?1"
+                           " AND direction = 'out' LIMIT 1",
     [S_LIST_MESSAGES] = "SELECT id, ticket_id, direction, channel, msg_id, sender, subject, body,"
                         " created_at, truncated FROM messages WHERE ticket_id = ?1 ORDER BY id",
     [S_ADD_THREAD_ADDRESS] = "INSERT OR IGNORE INTO thread_addresses (ticket_id, address)"
@@ -138,14 +148,24 @@ static const char *const sql[S_COUNT] = {
     [S_ADD_EVENT] = "INSERT INTO events (ticket_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
     [S_LIST_EVENTS] = "SELECT ticket_id, at, kind, detail FROM events WHERE ticket_id = ?1"
                       " ORDER BY id",
-    [S_ADD_OUTBOX] = "INSERT INTO outbox (ticket_id, channel, kind, recipient, recipient_name,"
-                     " sender, sender_name, subject, body, in_reply_to, refs, thread, lang,"
-                     " created_at, next_attempt_at)"
-                     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14)",
-    [S_LIST_OUTBOX] = "SELECT id, ticket_id, channel, kind, recipient, recipient_name, sender,"
-                      " sender_name, subject, body, in_reply_to, refs, thread, lang, status,"
-                      " attempts, created_at FROM outbox WHERE ticket_id = ?1 ORDER BY id",
+    [S_ADD_OUTBOX] =
+        "INSERT INTO outbox (ticket_id, channel, kind, recipient, recipient_name,"
+        " sender, sender_name, subject, body, in_reply_to, refs, thread, lang,"
+        " msg_id, created_at, next_attempt_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
+    [S_LIST_OUTBOX] = "SELECT " OUTBOX_COLS " FROM outbox WHERE ticket_id = ?1 ORDER BY id",
     [S_COUNT_OUTBOX] = "SELECT count(*) FROM outbox WHERE ?1 IS NULL OR status = ?1",
+    /* One statement, so two senders never claim the same row; the lease (next_attempt_at in
+     * the future) hides the row until it is marked, or until the lease ends after a crash. */
+    [S_CLAIM_OUTBOX] = "UPDATE outbox SET next_attempt_at = ?3 WHERE id = ("
+                       "  SELECT id FROM outbox WHERE channel = ?1 AND status = 'pending'"
+                       "  AND next_attempt_at <= ?2 ORDER BY next_attempt_at, id LIMIT 1)"
+                       " RETURNING " OUTBOX_COLS,
+    [S_OUTBOX_SENT] = "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1,"
+                      " last_error = NULL WHERE id = ?1",
+    [S_OUTBOX_RETRY] = "UPDATE outbox SET attempts = attempts + 1, last_error = ?2,"
+                       " next_attempt_at = ?3,"
+                       " status = CASE WHEN ?4 THEN 'failed' ELSE 'pending' END WHERE id = ?1",
     [S_COUNT_AUTOREPLIES] = "SELECT count(*) FROM autoreply_log WHERE address = lower(?1)"
                             " AND at >= ?2",
     [S_LOG_AUTOREPLY] = "INSERT INTO autoreply_log (address, at) VALUES (lower(?1), ?2)",
@@ -623,6 +643,12 @@ int tg_store_find_thread(tg_store *st, const char *channel, const char *msg_id, 
     return find_ticket_of(st, S_FIND_ANY_MESSAGE, channel, msg_id, ticket_id, err);
 }
 
+int tg_store_find_own_message(tg_store *st, const char *channel, const char *msg_id,
+                              int64_t *ticket_id, tg_err *err)
+{
+    return find_ticket_of(st, S_FIND_OWN_MESSAGE, channel, msg_id, ticket_id, err);
+}
+
 int tg_store_list_messages(tg_store *st, int64_t ticket_id, tg_message_cb cb, void *ud, tg_err *err)
 {
     sqlite3_stmt *s = prepare(st, S_LIST_MESSAGES, err);
@@ -716,14 +742,43 @@ int tg_store_add_outbox(tg_store *st, tg_outbox *row, tg_err *err)
     sqlite3_bind_int64(s, 1, row->ticket_id);
     const char *texts[] = {row->channel,     row->kind,        row->recipient, row->recipient_name,
                            row->sender,      row->sender_name, row->subject,   row->body,
-                           row->in_reply_to, row->references,  row->thread,    row->lang};
+                           row->in_reply_to, row->references,  row->thread,    row->lang,
+                           row->msg_id};
     for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
         bind_text(s, (int)i + 2, texts[i]);
-    sqlite3_bind_int64(s, 14, row->created_at);
+    sqlite3_bind_int64(s, 15, row->created_at);
     int rc = run(st, s, err, "queue reply");
     if (rc == TG_OK)
         row->id = sqlite3_last_insert_rowid(st->db);
     return rc;
+}
+
+/* read_outbox - the OUTBOX_COLS of the current row; the strings live until the next step. */
+static void read_outbox(sqlite3_stmt *s, tg_outbox *row)
+{
+#define T(i) ((const char *)sqlite3_column_text(s, i))
+    *row = (tg_outbox){
+        .id = sqlite3_column_int64(s, 0),
+        .ticket_id = sqlite3_column_int64(s, 1),
+        .channel = T(2),
+        .kind = T(3),
+        .recipient = T(4),
+        .recipient_name = T(5),
+        .sender = T(6),
+        .sender_name = T(7),
+        .subject = T(8),
+        .body = T(9),
+        .in_reply_to = T(10),
+        .references = T(11),
+        .thread = T(12),
+        .lang = T(13),
+        .status = T(14),
+        .attempts = sqlite3_column_int64(s, 15),
+        .created_at = sqlite3_column_int64(s, 16),
+        .msg_id = T(17),
+        .last_error = T(18),
+    };
+#undef T
 }
 
 int tg_store_list_outbox(tg_store *st, int64_t ticket_id, tg_outbox_cb cb, void *ud, tg_err *err)
@@ -734,33 +789,78 @@ int tg_store_list_outbox(tg_store *st, int64_t ticket_id, tg_outbox_cb cb, void 
         return err->code;
     sqlite3_bind_int64(s, 1, ticket_id);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-#define T(i) ((const char *)sqlite3_column_text(s, i))
-        tg_outbox row = {
-            .id = sqlite3_column_int64(s, 0),
-            .ticket_id = sqlite3_column_int64(s, 1),
-            .channel = T(2),
-            .kind = T(3),
-            .recipient = T(4),
-            .recipient_name = T(5),
-            .sender = T(6),
-            .sender_name = T(7),
-            .subject = T(8),
-            .body = T(9),
-            .in_reply_to = T(10),
-            .references = T(11),
-            .thread = T(12),
-            .lang = T(13),
-            .status = T(14),
-            .attempts = sqlite3_column_int64(s, 15),
-            .created_at = sqlite3_column_int64(s, 16),
-        };
-#undef T
+        tg_outbox row;
+        read_outbox(s, &row);
         if (cb(&row, ud))
             break;
     }
     rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? TG_OK : fail(st, err, "list outbox");
     sqlite3_reset(s);
     return rc;
+}
+
+int tg_store_claim_outbox(tg_store *st, const char *channel, int64_t now, int64_t lease_until,
+                          tg_outbox *out, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_CLAIM_OUTBOX, err);
+    if (!s)
+        return err->code;
+    bind_text(s, 1, channel);
+    sqlite3_bind_int64(s, 2, now);
+    sqlite3_bind_int64(s, 3, lease_until);
+    int rc = sqlite3_step(s);
+    if (rc == SQLITE_ROW) {
+        tg_outbox row;
+        read_outbox(s, &row);
+        *out = row;
+        const char **strs[] = {&out->channel,        &out->kind,   &out->recipient,
+                               &out->recipient_name, &out->sender, &out->sender_name,
+                               &out->subject,        &out->body,   &out->in_reply_to,
+                               &out->references,     &out->thread, &out->lang,
+                               &out->status,         &out->msg_id, &out->last_error};
+        for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
+            *strs[i] = g_strdup(*strs[i]);
+        rc = 1;
+    } else {
+        rc = rc == SQLITE_DONE ? 0 : fail(st, err, "claim outbox row");
+    }
+    /* The update happened at the first step; the reset ends the statement. */
+    sqlite3_reset(s);
+    return rc;
+}
+
+void tg_outbox_clear(tg_outbox *row)
+{
+    const char *strs[] = {row->channel,     row->kind,        row->recipient, row->recipient_name,
+                          row->sender,      row->sender_name, row->subject,   row->body,
+                          row->in_reply_to, row->references,  row->thread,    row->lang,
+                          row->status,      row->msg_id,      row->last_error};
+    for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
+        g_free((char *)strs[i]);
+    memset(row, 0, sizeof *row);
+}
+
+int tg_store_outbox_sent(tg_store *st, int64_t id, int64_t now, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_OUTBOX_SENT, err);
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, id);
+    sqlite3_bind_int64(s, 2, now);
+    return run(st, s, err, "mark reply sent");
+}
+
+int tg_store_outbox_retry(tg_store *st, int64_t id, const char *error, int64_t next_attempt,
+                          int give_up, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_OUTBOX_RETRY, err);
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, id);
+    bind_text(s, 2, error);
+    sqlite3_bind_int64(s, 3, next_attempt);
+    sqlite3_bind_int(s, 4, give_up != 0);
+    return run(st, s, err, "mark reply for retry");
 }
 
 int tg_store_count_outbox(tg_store *st, const char *status, int64_t *count, tg_err *err)

@@ -45,7 +45,9 @@ typedef struct tg_outbox {
     const char *kind;    /* "autoreply", "relay", "notify" */
     const char *recipient, *recipient_name, *sender, *sender_name;
     const char *subject, *body, *in_reply_to, *references, *thread, *lang;
+    const char *msg_id; /* Message-ID (email, without <>) or stanza id */
     const char *status; /* "pending", "sent", "failed" */
+    const char *last_error;
     int64_t attempts, created_at;
 } tg_outbox;
 
@@ -90,6 +92,9 @@ int tg_store_find_message(tg_store *st, const char *channel, const char *msg_id,
 /* tg_store_find_thread - ticket of any message, ours or the customer's, with this id. */
 int tg_store_find_thread(tg_store *st, const char *channel, const char *msg_id, int64_t *ticket_id,
                          tg_err *err);
+/* tg_store_find_own_message - ticket of the message we sent (direction out) with this id. */
+int tg_store_find_own_message(tg_store *st, const char *channel, const char *msg_id,
+                              int64_t *ticket_id, tg_err *err);
 int tg_store_add_thread_address(tg_store *st, int64_t ticket_id, const char *address, tg_err *err);
 int tg_store_is_thread_address(tg_store *st, int64_t ticket_id, const char *address, tg_err *err);
 typedef int (*tg_message_cb)(const tg_message *m, void *ud);
@@ -106,6 +111,17 @@ int tg_store_list_events(tg_store *st, int64_t ticket_id, tg_event_cb cb, void *
 int tg_store_add_outbox(tg_store *st, tg_outbox *row, tg_err *err);
 typedef int (*tg_outbox_cb)(const tg_outbox *row, void *ud);
 int tg_store_list_outbox(tg_store *st, int64_t ticket_id, tg_outbox_cb cb, void *ud, tg_err *err);
+/* tg_store_claim_outbox - take the oldest due pending row of channel and hide it from other
+ * senders until lease_until: 1 with *out (caller frees it with tg_outbox_clear), 0 none due.
+ * Mark the row with tg_store_outbox_sent or _retry; a crash leaves it to go out after the lease. */
+int tg_store_claim_outbox(tg_store *st, const char *channel, int64_t now, int64_t lease_until,
+                          tg_outbox *out, tg_err *err);
+void tg_outbox_clear(tg_outbox *row); /* only for rows from tg_store_claim_outbox */
+int tg_store_outbox_sent(tg_store *st, int64_t id, int64_t now, tg_err *err);
+/* tg_store_outbox_retry - count a failed attempt: try again at next_attempt, or mark the row
+ * failed (give_up); error is kept either way. */
+int tg_store_outbox_retry(tg_store *st, int64_t id, const char *error, int64_t next_attempt,
+                          int give_up, tg_err *err);
 int tg_store_count_outbox(tg_store *st, const char *status, int64_t *count, tg_err *err);
 int tg_store_count_autoreplies(tg_store *st, const char *address, int64_t since, int64_t *count,
                                tg_err *err);

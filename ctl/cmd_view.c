@@ -171,13 +171,16 @@ static int show_outbox(const tg_outbox *o, void *ud)
         json_kv_str(ss->out, &first, "recipient", o->recipient);
         json_kv_str(ss->out, &first, "subject", o->subject);
         json_kv_str(ss->out, &first, "body", o->body);
+        json_kv_str(ss->out, &first, "message_id", o->msg_id);
         json_kv_str(ss->out, &first, "status", o->status);
         json_kv_int(ss->out, &first, "attempts", o->attempts);
+        json_kv_str(ss->out, &first, "last_error", o->last_error);
         g_string_append_c(ss->out, '}');
     } else {
-        g_string_append_printf(ss->out, "  %-9s %-5s to %s: %s [%s]\n", o->kind, o->channel,
+        g_string_append_printf(ss->out, "  %-9s %-5s to %s: %s [%s%s%s]\n", o->kind, o->channel,
                                o->recipient, o->subject && *o->subject ? o->subject : "(chat)",
-                               o->status);
+                               o->status, o->last_error ? ": " : "",
+                               o->last_error ? o->last_error : "");
     }
     return 0;
 }

@@ -214,6 +214,70 @@ START_TEST(test_agent_answer)
 }
 END_TEST
 
+/* The auto-reply is stored with its Message-ID: an answer naming it joins the ticket, and the
+ * auto-reply itself coming back through the MTA is ignored. */
+START_TEST(test_own_reply_threads_and_never_makes_tickets)
+{
+    tg_decision d;
+    tg_err err = {0};
+    tg_outbox row;
+    ck_assert_int_eq(ingest("Eve <eve@customer.ru>", "Question", "q1@customer.ru", NULL, &d), 0);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(tg_store_claim_outbox(st, "email", NOW, NOW + 60, &row, &err), 1);
+    ck_assert_str_eq(row.in_reply_to, "q1@customer.ru");
+    ck_assert_ptr_nonnull(strstr(row.msg_id, "@example.org"));
+    char *irt = g_strdup_printf("In-Reply-To: <%s>\n", row.msg_id);
+    ck_assert_int_eq(ingest("eve@customer.ru", "Re: Question", "q2@customer.ru", irt, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_FOLLOWUP);
+    ck_assert_str_eq(d.ref, "SUP-1");
+    tg_decision_clear(&d);
+    ck_assert_int_eq(ingest("support@example.org", "Re: Question", row.msg_id, NULL, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_DUPLICATE);
+    ck_assert_ptr_nonnull(strstr(d.note, "our own message"));
+    tg_decision_clear(&d);
+    ck_assert_int_eq(ticket_count(), 1);
+    g_free(irt);
+    tg_outbox_clear(&row);
+}
+END_TEST
+
+/* Claiming hides a row until it is marked; retries come back when due; give-up keeps the error. */
+START_TEST(test_outbox_claim_and_retry)
+{
+    tg_decision d;
+    tg_err err = {0};
+    tg_outbox row, again;
+    int64_t n;
+    ck_assert_int_eq(ingest("a@customer.ru", "One", "o1@customer.ru", NULL, &d), 0);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(ingest("b@customer.ru", "Two", "o2@customer.ru", NULL, &d), 0);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(tg_store_claim_outbox(st, "xmpp", NOW, NOW + 60, &row, &err), 0);
+    ck_assert_int_eq(tg_store_claim_outbox(st, "email", NOW, NOW + 60, &row, &err), 1);
+    ck_assert_str_eq(row.recipient, "a@customer.ru");
+    ck_assert_int_eq(tg_store_claim_outbox(st, "email", NOW, NOW + 60, &again, &err), 1);
+    ck_assert_str_eq(again.recipient, "b@customer.ru");
+    tg_outbox none;
+    ck_assert_int_eq(tg_store_claim_outbox(st, "email", NOW, NOW + 60, &none, &err), 0);
+    ck_assert_int_eq(tg_store_outbox_sent(st, row.id, NOW, &err), 0);
+    ck_assert_int_eq(tg_store_outbox_retry(st, again.id, "sendmail exit 75", NOW + 30, 0, &err), 0);
+    tg_outbox_clear(&again);
+    /* a claimed row left unmarked (a crash) goes out once its lease ends */
+    ck_assert_int_eq(tg_store_claim_outbox(st, "email", NOW + 29, NOW + 90, &again, &err), 0);
+    ck_assert_int_eq(tg_store_claim_outbox(st, "email", NOW + 30, NOW + 90, &again, &err), 1);
+    ck_assert_int_eq(again.attempts, 1);
+    ck_assert_str_eq(again.last_error, "sendmail exit 75");
+    tg_outbox_clear(&row);
+    ck_assert_int_eq(tg_store_outbox_retry(st, again.id, "sendmail exit 1", 0, 1, &err), 0);
+    tg_outbox_clear(&again);
+    ck_assert_int_eq(tg_store_count_outbox(st, "sent", &n, &err), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(tg_store_count_outbox(st, "failed", &n, &err), 0);
+    ck_assert_int_eq(n, 1);
+    ck_assert_int_eq(tg_store_claim_outbox(st, "email", NOW + 10000, NOW + 10060, &none, &err), 0);
+}
+END_TEST
+
 static const struct no_reply_case {
     const char *from, *subject, *extra, *want;
 } no_reply_cases[] = {
@@ -352,6 +416,8 @@ int main(void)
     tcase_add_test(tc, test_followups_and_entitlement);
     tcase_add_test(tc, test_closed_ticket);
     tcase_add_test(tc, test_agent_answer);
+    tcase_add_test(tc, test_own_reply_threads_and_never_makes_tickets);
+    tcase_add_test(tc, test_outbox_claim_and_retry);
     tcase_add_loop_test(tc, test_no_auto_reply, 0, G_N_ELEMENTS(no_reply_cases));
     tcase_add_test(tc, test_rate_limit);
     tcase_add_test(tc, test_assignment_balances_and_reports_full);

@@ -69,7 +69,7 @@ ru = [x for x in t if x["subject"] == "Ошибка при оплате"][0]
 assert ru["lang"] == "ru" and ru["category"] == "technical" and ru["requester_name"] == "Пётр Иванов", ru
 '
 "$CTL" "${C[@]}" show SUP-1 | grep -q 'follow-up' || fail "show SUP-1"
-"$CTL" "${C[@]}" show --json sup-1 | python3 -c 'import json,sys; t=json.load(sys.stdin); assert len(t["messages"]) == 2 and t["outbox"][0]["kind"] == "autoreply"'
+"$CTL" "${C[@]}" show --json sup-1 | python3 -c 'import json,sys; t=json.load(sys.stdin); m = [x["direction"] for x in t["messages"]]; assert m == ["in", "out", "in"], m; assert t["outbox"][0]["kind"] == "autoreply" and t["outbox"][0]["message_id"] == t["messages"][1]["message_id"], t'
 set +e; "$CTL" "${C[@]}" show SUP-999 2>/dev/null; rc=$?; set -e
 [ $rc = 66 ] || fail "show unknown ref exit $rc"
 

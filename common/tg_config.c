@@ -10,7 +10,7 @@
 #include "tg_keyfile.h"
 #include "tg_template.h"
 
-typedef enum { T_STRING, T_PATH, T_LIST, T_INT, T_SIZE, T_DURATION, T_BOOL, T_ENUM } dtype;
+typedef enum { T_STRING, T_PATH, T_LIST, T_INT, T_SIZE, T_DURATION, T_BOOL, T_ENUM, T_MODE } dtype;
 
 typedef struct directive {
     const char *section, *key;
@@ -43,6 +43,20 @@ static const directive directives[] = {
     {"limits", "regex_match_limit", T_INT, "1000000", 1000, 1000000000, NULL, C(regex_match_limit)},
     {"limits", "regex_depth_limit", T_INT, "10000", 100, 10000000, NULL, C(regex_depth_limit)},
     {"mail", "fallback_charsets", T_LIST, "utf-8;windows-1251", 0, 0, NULL, C(fallback_charsets)},
+    {"milter", "socket", T_STRING, "unix:/run/ticketgate/milter.sock", 0, 0, NULL, C(milter_socket)},
+    {"milter", "socket_mode", T_MODE, "0660", 0, 0777, NULL, C(milter_socket_mode)},
+    {"milter", "socket_group", T_STRING, NULL, 0, 0, NULL, C(milter_socket_group)},
+    {"milter", "user", T_STRING, NULL, 0, 0, NULL, C(milter_user)},
+    {"milter", "pidfile", T_PATH, NULL, 0, 0, NULL, C(milter_pidfile)},
+    {"milter", "on_store_error", T_ENUM, "tempfail", 0, 0, "tempfail|accept", C(on_store_error)},
+    {"milter", "subject_tag", T_ENUM, "start", 0, 0, "start|end|off", C(subject_tag)},
+    {"milter", "read_limit", T_SIZE, "1M", 64 << 10, 64 << 20, NULL, C(read_limit)},
+    {"mailer", "command", T_STRING, "/usr/sbin/sendmail", 0, 0, NULL, C(mailer_command)},
+    {"mailer", "timeout", T_DURATION, "60s", 1, 3600, NULL, C(mailer_timeout)},
+    {"mailer", "max_attempts", T_INT, "10", 1, 1000, NULL, C(mailer_max_attempts)},
+    {"mailer", "retry_delay", T_DURATION, "1m", 1, 86400, NULL, C(mailer_retry_delay)},
+    {"mailer", "retry_max_delay", T_DURATION, "1h", 1, 7 * 86400, NULL, C(mailer_retry_max_delay)},
+    {"mailer", "poll_interval", T_DURATION, "5s", 1, 3600, NULL, C(mailer_poll_interval)},
     {"queue", "addresses", T_LIST, NULL, 0, 0, NULL, Q(addresses)},
     {"queue", "xmpp", T_LIST, NULL, 0, 0, NULL, Q(xmpp)},
     {"queue", "prefix", T_STRING, NULL, 0, 0, NULL, Q(prefix)},
@@ -150,6 +164,14 @@ static int set_value(tg_keyfile *kf, const char *group, const directive *d, cons
             return tg_keyfile_fail(kf, err, group, d->key,
                                    "\"%s\" is not a size such as 512K, 25M or 1048576", raw);
         break;
+    case T_MODE: {
+        char *end;
+        n = g_ascii_strtoll(raw, &end, 8);
+        if (end == raw || *end)
+            return tg_keyfile_fail(kf, err, group, d->key, "\"%s\" is not an octal mode such as 0660",
+                                   raw);
+        break;
+    }
     case T_DURATION:
         if (tg_parse_duration(raw, &n) != TG_OK)
             return tg_keyfile_fail(kf, err, group, d->key,
@@ -556,20 +578,23 @@ static int load_sections(tg_config *cfg, tg_keyfile *kf, const char *kind, secti
     return rc;
 }
 
+/* The sections of the directive table that appear once, unnamed. */
+static const char *const fixed_sections[] = {"general", "store",  "rules",  "limits",
+                                             "mail",    "milter", "mailer", NULL};
+
 static int check_groups(tg_keyfile *kf, tg_err *err)
 {
-    static const char *const fixed[] = {"general", "store", "rules", "limits", "mail", NULL};
     static const char *const named[] = {"queue ", "agent ", "calendar ", "sla ", "template ", NULL};
     char **groups = g_key_file_get_groups(kf->kf, NULL);
     int rc = TG_OK;
 
     for (char **g = groups; *g && rc == TG_OK; g++) {
-        int ok = g_strv_contains(fixed, *g);
+        int ok = g_strv_contains(fixed_sections, *g);
         for (const char *const *p = named; *p && !ok; p++)
             ok = g_str_has_prefix(*g, *p);
         if (!ok)
             rc = tg_keyfile_fail(kf, err, *g, NULL,
-                                 "unknown section (general, store, rules, limits, mail, queue X, "
+                                 "unknown section (general, store, rules, limits, mail, milter, mailer, queue X, "
                                  "agent X, calendar X, sla X, template X)");
     }
     g_strfreev(groups);
@@ -592,11 +617,10 @@ tg_config *tg_config_load(const char *path, tg_err *err)
     cfg->policies = g_ptr_array_new_with_free_func((GDestroyNotify)tg_sla_policy_free);
     cfg->templates = g_ptr_array_new_with_free_func(template_free);
 
-    static const char *const fixed[] = {"general", "store", "rules", "limits", "mail"};
     if ((rc = check_groups(kf, err)) != TG_OK)
         goto out;
-    for (size_t i = 0; i < G_N_ELEMENTS(fixed); i++)
-        if ((rc = read_section(kf, fixed[i], fixed[i], cfg, err)) != TG_OK)
+    for (const char *const *f = fixed_sections; *f; f++)
+        if ((rc = read_section(kf, *f, *f, cfg, err)) != TG_OK)
             goto out;
     {
         tg_calendar *probe = tg_calendar_new("probe", cfg->timezone, 1, NULL);
@@ -693,6 +717,12 @@ void tg_config_unref(tg_config *cfg)
 }
 
 /* ---- lookups ---- */
+
+tg_store_opts tg_config_store_opts(const tg_config *cfg)
+{
+    return (tg_store_opts){.busy_timeout_ms = cfg->busy_timeout * 1000,
+                           .synchronous_full = strcmp(cfg->synchronous, "full") == 0};
+}
 
 const tg_queue *tg_config_queue(const tg_config *cfg, const char *name)
 {

@@ -12,6 +12,7 @@
 #include "tg_err.h"
 #include "tg_rules.h"
 #include "tg_sla.h"
+#include "tg_store.h"
 
 typedef struct tg_queue {
     char *name;
@@ -56,6 +57,16 @@ typedef struct tg_config {
     int64_t regex_match_limit, regex_depth_limit;
     /* [mail] */
     char **fallback_charsets;
+    /* [milter] */
+    char *milter_socket, *milter_socket_group, *milter_user, *milter_pidfile;
+    int64_t milter_socket_mode;
+    char *on_store_error; /* "tempfail" or "accept" */
+    char *subject_tag;    /* "start", "end" or "off" */
+    int64_t read_limit;   /* bytes of a message kept for intake */
+    /* [mailer] */
+    char *mailer_command;
+    int64_t mailer_timeout, mailer_max_attempts, mailer_retry_delay, mailer_retry_max_delay;
+    int64_t mailer_poll_interval;
 
     GPtrArray *queues, *agents, *calendars, *policies, *templates;
     tg_rules *rules;
@@ -65,6 +76,9 @@ typedef struct tg_config {
 tg_config *tg_config_load(const char *path, tg_err *err);
 tg_config *tg_config_ref(tg_config *cfg);
 void tg_config_unref(tg_config *cfg); /* NULL-safe; frees on the last reference */
+
+/* tg_config_store_opts - the [store] settings as tg_store_open takes them. */
+tg_store_opts tg_config_store_opts(const tg_config *cfg);
 
 const tg_queue *tg_config_queue(const tg_config *cfg, const char *name);
 /* tg_config_queue_for - the queue whose address (email) or local part (xmpp) is address;

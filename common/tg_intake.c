@@ -107,6 +107,10 @@ static int store_inbound(run *r, int64_t ticket, const char *direction)
     if (rc == TG_OK && r->in->text_truncated)
         rc = eventf(r, ticket, "truncated", "message %s: text cut at %zu bytes of a %zu-byte mail",
                     r->in->message_id, strlen(r->in->text), r->in->original_size);
+    if (rc == TG_OK && r->in->read_cut)
+        rc = eventf(r, ticket, "truncated",
+                    "message %s: %zu bytes; only the first part was read, the rest was counted",
+                    r->in->message_id, r->in->original_size);
     return rc;
 }
 

@@ -423,7 +423,8 @@ int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inb
     }
 
     tg_inbound *in = tg_inbound_new("email");
-    in->original_size = len;
+    in->original_size = MAX(len, o->full_size);
+    in->read_cut = o->full_size > len;
     in->envelope_sender = g_strdup(o->envelope_sender);
     in->recipient = o->recipient ? g_utf8_strdown(o->recipient, -1) : NULL;
 

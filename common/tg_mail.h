@@ -16,6 +16,7 @@ typedef struct tg_mail_opts {
     const char *const *fallback_charsets; /* for undeclared 8-bit text; NULL: utf-8, windows-1251 */
     size_t max_text_size;                 /* cap on kept text, bytes; 0: 256 KiB */
     size_t max_headers;                   /* header fields kept for rules; 0: 500 */
+    size_t full_size; /* when data is only the first part of a bigger mail: its whole size */
 } tg_mail_opts;
 
 /* tg_mail_parse - normalize a message. Never fails on odd input (that is what mail is); only

@@ -45,7 +45,7 @@ int ctl_exit_for(int rc)
 
 tg_store *ctl_open_store(const tg_config *cfg, int *status)
 {
-    tg_store_opts opts = {cfg->busy_timeout * 1000, strcmp(cfg->synchronous, "full") == 0};
+    tg_store_opts opts = tg_config_store_opts(cfg);
     tg_store *st = NULL;
     tg_err err = {0};
     int rc = tg_store_open(cfg->store_path, &opts, &st, &err);

@@ -1,0 +1,271 @@
+/* main.c - ticketgate-milter: options, configuration and reload, privileges, the socket, and
+ * the libmilter main loop. Options follow OpenDKIM's: -c -p -u -P -f -n -V. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "milter.h"
+#include "tg_log.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/ticketgate/ticketgate.conf"
+
+static GMutex config_lock;
+static tg_config *current;
+static char *config_path;
+
+tg_config *milter_config(void)
+{
+    g_mutex_lock(&config_lock);
+    tg_config *cfg = tg_config_ref(current);
+    g_mutex_unlock(&config_lock);
+    return cfg;
+}
+
+/* reload - a new snapshot from the same file; on error the old one stays. */
+static void reload(void)
+{
+    tg_err err = {0};
+    tg_config *cfg = tg_config_load(config_path, &err);
+    if (!cfg) {
+        tg_error("reload failed, keeping the running configuration: %s", err.msg);
+        return;
+    }
+    g_mutex_lock(&config_lock);
+    tg_config *old = current;
+    current = cfg;
+    g_mutex_unlock(&config_lock);
+    tg_config_unref(old);
+    tg_info("configuration reloaded from %s", config_path);
+}
+
+/* signal_main - libmilter owns SIGHUP/SIGTERM/SIGINT (all mean stop); SIGUSR1 is ours. */
+static gpointer signal_main(gpointer set)
+{
+    for (;;) {
+        int sig;
+        if (sigwait(set, &sig) == 0 && sig == SIGUSR1)
+            reload();
+    }
+    return NULL;
+}
+
+/* ---- privileges, socket, pid file ---- */
+
+/* drop_privileges - become user[:group] (initgroups, then gid, then uid). */
+static int drop_privileges(const char *spec)
+{
+    char **parts = g_strsplit(spec, ":", 2);
+    struct passwd *pw = getpwnam(parts[0]);
+    int rc = -1;
+    if (!pw) {
+        tg_error("-u %s: no such user", parts[0]);
+        goto out;
+    }
+    gid_t gid = pw->pw_gid;
+    if (parts[1]) {
+        struct group *gr = getgrnam(parts[1]);
+        if (!gr) {
+            tg_error("-u %s: no such group %s", spec, parts[1]);
+            goto out;
+        }
+        gid = gr->gr_gid;
+    }
+    if (getuid() == pw->pw_uid && getgid() == gid) {
+        rc = 0;
+        goto out;
+    }
+    if (initgroups(pw->pw_name, gid) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0) {
+        tg_error("cannot become %s: %s (run as root, or drop -u)", spec, g_strerror(errno));
+        goto out;
+    }
+    rc = 0;
+out:
+    g_strfreev(parts);
+    return rc;
+}
+
+/* unix_socket_path - the path of a unix:/local: socket spec, or NULL for inet. */
+static const char *unix_socket_path(const char *spec)
+{
+    if (g_str_has_prefix(spec, "unix:"))
+        return spec + 5;
+    if (g_str_has_prefix(spec, "local:"))
+        return spec + 6;
+    return spec[0] == '/' ? spec : NULL;
+}
+
+/* clear_stale_socket - remove a unix socket left by a dead milter, never a live one. */
+static int clear_stale_socket(const char *path)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return 0;
+    if (!S_ISSOCK(sb.st_mode)) {
+        tg_error("%s exists and is not a socket", path);
+        return -1;
+    }
+    if (strlen(path) >= sizeof sa.sun_path) {
+        tg_error("%s: socket path too long", path);
+        return -1;
+    }
+    strcpy(sa.sun_path, path); /* length checked above */
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    int live = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    int refused = errno == ECONNREFUSED;
+    if (fd >= 0)
+        close(fd);
+    if (live) {
+        tg_error("%s: another milter is listening there", path);
+        return -1;
+    }
+    if (refused && unlink(path) == 0)
+        tg_info("removed stale socket %s", path);
+    return 0;
+}
+
+/* set_socket_access - mode and group so that the MTA (user postfix) may connect. */
+static void set_socket_access(const char *path, const tg_config *cfg)
+{
+    if (chmod(path, (mode_t)cfg->milter_socket_mode) != 0)
+        tg_warn("chmod %s: %s", path, g_strerror(errno));
+    if (cfg->milter_socket_group) {
+        struct group *gr = getgrnam(cfg->milter_socket_group);
+        if (!gr)
+            tg_warn("[milter] socket_group %s: no such group", cfg->milter_socket_group);
+        else if (chown(path, (uid_t)-1, gr->gr_gid) != 0)
+            tg_warn("chgrp %s %s: %s (is the milter's user in that group?)",
+                    cfg->milter_socket_group, path, g_strerror(errno));
+    }
+}
+
+static int write_pidfile(const char *path)
+{
+    char pid[32];
+    snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    GError *error = NULL;
+    if (!g_file_set_contents(path, pid, -1, &error)) {
+        tg_error("pid file: %s", error->message);
+        g_error_free(error);
+        return -1;
+    }
+    return 0;
+}
+
+/* check_store - open the store once at startup: a store this binary cannot use is fatal now,
+ * not a stream of 451s later. A busy store is only worth a warning. */
+static int check_store(const tg_config *cfg)
+{
+    tg_err err = {0};
+    tg_store *st = pool_take(cfg, &err);
+    if (!st) {
+        tg_log(err.code == TG_ETEMP ? TG_LOG_WARN : TG_LOG_ERR, "%s", err.msg);
+        return err.code == TG_ETEMP ? 0 : -1;
+    }
+    pool_give(cfg, st, 1);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    char *conf = NULL, *sock = NULL, *user = NULL, *pidfile = NULL;
+    gboolean foreground = FALSE, check_only = FALSE, version = FALSE;
+    GOptionEntry entries[] = {
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &conf, "configuration file", "FILE"},
+        {"socket", 'p', 0, G_OPTION_ARG_STRING, &sock,
+         "listen on unix:/path or inet:port@host (overrides [milter] socket)", "SOCKET"},
+        {"user", 'u', 0, G_OPTION_ARG_STRING, &user, "run as user[:group]", "USER"},
+        {"pidfile", 'P', 0, G_OPTION_ARG_FILENAME, &pidfile, "write the process id here", "FILE"},
+        {"foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground,
+         "stay in the foreground, log to stderr", NULL},
+        {"check", 'n', 0, G_OPTION_ARG_NONE, &check_only, "check the configuration and exit", NULL},
+        {"version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL},
+        {NULL}};
+    GOptionContext *oc = g_option_context_new("- turn support mail into tickets");
+    GError *error = NULL;
+    int status = EX_OK;
+    g_option_context_add_main_entries(oc, entries, NULL);
+    if (!g_option_context_parse(oc, &argc, &argv, &error)) {
+        fprintf(stderr, "ticketgate-milter: %s (see --help)\n", error->message);
+        return EX_USAGE;
+    }
+    g_option_context_free(oc);
+    if (version) {
+        unsigned major, minor, patch;
+        smfi_version(&major, &minor, &patch);
+        printf("ticketgate-milter %s (libmilter %u.%u.%u)\n", PACKAGE_VERSION, major, minor, patch);
+        return EX_OK;
+    }
+
+    tg_log_open("ticketgate-milter", foreground || check_only, TG_LOG_INFO);
+    config_path = conf ? conf : g_strdup(DEFAULT_CONFIG);
+    tg_err err = {0};
+    if (!(current = tg_config_load(config_path, &err))) {
+        fprintf(stderr, "ticketgate-milter: %s\n", err.msg);
+        return EX_CONFIG;
+    }
+    if (check_only) {
+        printf("%s: OK\n", config_path);
+        return EX_OK;
+    }
+    /* Copies: a reload frees the snapshot these came from. */
+    char *spec = g_strdup(sock ? sock : current->milter_socket);
+    char *run_as = g_strdup(user ? user : current->milter_user);
+    char *pid_path = g_strdup(pidfile ? pidfile : current->milter_pidfile);
+    const char *sock_path = unix_socket_path(spec);
+
+    if (smfi_register(milter_callbacks) == MI_FAILURE || smfi_setconn(spec) == MI_FAILURE) {
+        fprintf(stderr, "ticketgate-milter: cannot use socket %s\n", spec);
+        return EX_USAGE;
+    }
+    if (!foreground && daemon(0, 0) != 0) {
+        fprintf(stderr, "ticketgate-milter: daemon: %s\n", g_strerror(errno));
+        return EX_OSERR;
+    }
+    if ((run_as && drop_privileges(run_as) != 0) || (sock_path && clear_stale_socket(sock_path))) {
+        status = EX_NOPERM;
+        goto out;
+    }
+    if (smfi_opensocket(false) == MI_FAILURE) {
+        tg_error("cannot listen on %s (does its directory exist and is it writable?)", spec);
+        status = EX_UNAVAILABLE;
+        goto out;
+    }
+    if (sock_path)
+        set_socket_access(sock_path, current);
+    if ((pid_path && write_pidfile(pid_path) != 0) || check_store(current) != 0) {
+        status = EX_CONFIG;
+        goto out;
+    }
+
+    /* Block SIGUSR1 before any thread starts, so that only the signal thread receives it. */
+    static sigset_t usr1;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+    g_thread_unref(g_thread_new("signals", signal_main, &usr1));
+    if (mailer_start(&err) != TG_OK) {
+        tg_error("%s", err.msg);
+        status = EX_OSERR;
+        goto out;
+    }
+    tg_info("ticketgate-milter %s listening on %s (config %s)", PACKAGE_VERSION, spec, config_path);
+    if (smfi_main() != MI_SUCCESS)
+        status = EX_SOFTWARE;
+    tg_info("stopping");
+    mailer_stop();
+out:
+    if (pid_path)
+        unlink(pid_path);
+    pool_close_all();
+    return status;
+}

@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# ticketgate-milter inside a real Postfix: what a customer, an agent and the support mailbox see.
+set -uo pipefail
+RIG_PORT=10025
+. "${srcdir:-.}/tests/rig/rig.sh"
+DATA="$srcdir/tests/data/mail"
+
+rig_init
+rig_start_postfix
+rig_start_milter
+
+plain_support_mail() {
+    reset_state
+    send customer@example.test support@example.org --header "Subject: Printer is broken" \
+        --header "Message-Id: <plain-1@example.test>" --body "It prints blank pages." || fail swaks
+    wait_mail 2
+    check 'len(d) == 1 and d[0]["headers"]["subject"] == ["[SUP-1] Printer is broken"]
+        and d[0]["headers"]["x-ticket-id"] == ["SUP-1"] and d[0]["headers"]["x-ticket-queue"] == ["support"]
+        and d[0]["headers"]["x-ticket-priority"] == ["normal"] and "x-ticket-due" in d[0]["headers"]' \
+        mailbox support@example.org
+    check 'len(d) == 1 and d[0]["headers"]["auto-submitted"] == ["auto-replied"]
+        and d[0]["headers"]["in-reply-to"] == ["<plain-1@example.test>"]
+        and d[0]["headers"]["return-path"] == ["<>"]
+        and d[0]["headers"]["subject"] == ["Re: [SUP-1] Printer is broken"]
+        and d[0]["headers"]["x-ticket-id"] == ["SUP-1"]
+        and "registered as SUP-1" in d[0]["body"]
+        and re.search(r"We will answer by .*\d\d:\d\d", d[0]["body"])' \
+        mailbox customer@example.test
+    check 'len(d) == 1 and d[0]["ref"] == "SUP-1" and d[0]["channel"] == "email"
+        and d[0]["requester"] == "customer@example.test" and d[0]["subject"] == "Printer is broken"' \
+        "$CTL" "${C[@]}" list --json
+    # the reply is marked sent, and its due time is the ticket's
+    [ "$(sql "SELECT status FROM outbox")" = sent ] || fail "outbox row not sent"
+    grep -q 'SUP-1 rule=technical decision=new reply=queued' "$RIG/milter.log" || fail "log line"
+}
+
+russian_mail() {
+    reset_state
+    send_file petr@customer.ru support@example.org "$DATA/03-cp1251-body-koi8-subject.eml" || fail swaks
+    send_file shop@customer.example support@example.org "$DATA/02-html-only.eml" || fail swaks
+    wait_mail 4
+    check 'sorted(t["subject"] for t in d) == ["Вопрос по заказу", "Ошибка при оплате"]
+        and all(t["lang"] == "ru" for t in d)' "$CTL" "${C[@]}" list --json
+    check 'len(d) == 1 and "Пётр Иванов" in d[0]["headers"]["to"][0]
+        and "Ваше обращение зарегистрировано под номером SUP-1" in d[0]["body"]
+        and d[0]["headers"]["subject"] == ["Re: [SUP-1] Ошибка при оплате"]' mailbox petr@customer.ru
+    check 'd["messages"][0]["body"].startswith("Здравствуйте!\nПри оплате картой выходит ошибка 0x51.")' \
+        "$CTL" "${C[@]}" show --json SUP-1
+}
+
+machine_mail() {
+    reset_state
+    send_file kate@customer.example support@example.org "$DATA/05-outlook-out-of-office.eml" || fail
+    send_file announce@lists.vendor.example support@example.org "$DATA/06-mailing-list.eml" || fail
+    send_file '' support@example.org "$DATA/07-dsn-bounce.eml" || fail
+    wait_mail 3
+    sleep 2 # a reply would have gone out by now (the mailer polls every second)
+    [ "$(mail_count)" = 3 ] || fail "an auto-reply went to a machine: $(mail_count) mails"
+    check 'len(d) == 3' "$CTL" "${C[@]}" list --json
+    [ "$(sql "SELECT count(*) FROM outbox")" = 0 ] || fail "outbox rows for machine mail"
+    [ "$(sql "SELECT count(*) FROM events WHERE kind = 'no-auto-reply'")" = 3 ] || fail "no events"
+}
+
+followups() {
+    reset_state
+    send customer@example.test support@example.org --header "Subject: VPN down" \
+        --header "Message-Id: <f-1@example.test>" --body "first" || fail swaks
+    wait_mail 2
+    send customer@example.test support@example.org --header "Subject: Re: [SUP-1] VPN down" \
+        --header "Message-Id: <f-2@example.test>" --body "more details" || fail swaks
+    send stranger@example.test support@example.org --header "Subject: Re: [SUP-1] VPN down" \
+        --header "Message-Id: <f-3@example.test>" --body "me too" || fail swaks
+    wait_mail 5 # 3 delivered copies + 2 auto-replies (first mail, stranger's new ticket)
+    check 'len(d["messages"]) == 3 and d["messages"][2]["body"].strip() == "more details"
+        and d["requester"] == "customer@example.test"' "$CTL" "${C[@]}" show --json SUP-1
+    check 'd["requester"] == "stranger@example.test"
+        and any(e["kind"] == "reference-refused" for e in d["events"])' \
+        "$CTL" "${C[@]}" show --json SUP-2
+    check 'sorted(m["headers"]["x-ticket-id"][0] for m in d) == ["SUP-1", "SUP-1", "SUP-2"]
+        and sum(m["headers"]["subject"][0].count("[SUP-") for m in d) == 4' \
+        mailbox support@example.org
+}
+
+same_message_twice() {
+    reset_state
+    for _ in 1 2; do
+        send customer@example.test support@example.org --header "Subject: Twice" \
+            --header "Message-Id: <twice@example.test>" --body "same" || fail swaks
+    done
+    wait_mail 3
+    sleep 2
+    check 'len(d) == 1' "$CTL" "${C[@]}" list --json
+    check 'len(d) == 1' mailbox customer@example.test
+    check 'len(d) == 2 and all(m["headers"]["subject"] == ["[SUP-1] Twice"] for m in d)' \
+        mailbox support@example.org
+}
+
+not_for_support() {
+    reset_state
+    send customer@example.test someone@example.org --header "Subject: Hello" \
+        --header "X-Ticket-ID: SUP-99" --body "not a ticket" || fail swaks
+    wait_mail 1
+    check 'len(d) == 1 and d[0]["headers"]["subject"] == ["Hello"]
+        and d[0]["headers"]["x-ticket-id"] == ["SUP-99"]' mailbox someone@example.org
+    [ "$(sql "SELECT (SELECT count(*) FROM tickets) + (SELECT count(*) FROM events)")" = 0 ] ||
+        fail "a trace in the store"
+}
+
+forged_headers_replaced() {
+    reset_state
+    send customer@example.test 'Support+billing@Example.ORG' --header "Subject: Invoice" \
+        --header "X-Ticket-Priority: urgent" --header "X-Ticket-ID: SUP-42" --body "x" || fail swaks
+    wait_mail 2
+    check 'len(d) == 1 and d[0]["headers"]["x-ticket-priority"] == ["normal"]
+        and d[0]["headers"]["x-ticket-id"] == ["SUP-1"]' mailbox support+billing@example.org
+}
+
+agent_answer() {
+    reset_state
+    send customer@example.test support@example.org --header "Subject: Reset my password" \
+        --header "Message-Id: <a-1@example.test>" --body "please" || fail swaks
+    wait_mail 2
+    send ann@example.org support@example.org --header "Subject: Re: [SUP-1] Reset my password" \
+        --body "Done: check your inbox." || fail swaks
+    wait_mail 4 # the agent's mail to the support mailbox, and the relay to the customer
+    check 'len(d) == 1 and d[0]["status"] == "pending" and d[0]["first_response_at"]
+        and d[0]["assignee"] == "ann"' "$CTL" "${C[@]}" list --json
+    check 'len(d) == 2 and "Done: check your inbox." in d[1]["body"]
+        and "auto-submitted" not in d[1]["headers"] and "[SUP-1]" in d[1]["headers"]["subject"][0]
+        and d[1]["headers"]["return-path"] == ["<support@example.org>"]' \
+        mailbox customer@example.test
+}
+
+own_reply_never_a_ticket() {
+    reset_state
+    # A requester whose address is another queue's: no auto-reply goes to it, but an agent's
+    # answer is relayed, and passes the milter again (non_smtpd_milters) to a support address.
+    send sales@example.org support@example.org --header "Subject: From sales" --body "x" || fail
+    wait_mail 1
+    send ann@example.org support@example.org --header "Subject: Re: [SUP-1] From sales" \
+        --body "answer" || fail
+    wait_mail 3
+    sleep 2
+    check 'len(d) == 1' "$CTL" "${C[@]}" list --json
+    [ "$(mail_count)" = 3 ] || fail "mail loop: $(mail_count) mails"
+    grep -q 'decision=duplicate reply=none elapsed=[0-9.]*ms note=our own message' "$RIG/milter.log" ||
+        fail "our relay was not recognized"
+}
+
+reload_keeps_old_on_error() {
+    reset_state
+    cp "$CONF" "$RIG/good.conf"
+    echo "[queue broken" >> "$CONF"
+    kill -USR1 "$MILTER_PID"
+    for _ in $(seq 50); do grep -q 'reload failed' "$RIG/milter.log" && break; sleep 0.1; done
+    grep -q "reload failed, keeping the running configuration: $CONF:" "$RIG/milter.log" ||
+        fail "bad reload not reported"
+    send customer@example.test support@example.org --header "Subject: still works" --body x || fail
+    wait_mail 2
+    # a good reload takes effect: new mail to sales is now a sales ticket with prefix HR
+    sed 's/^\[queue sales\]$/[queue sales]\nprefix = HR/' "$RIG/good.conf" > "$CONF"
+    kill -USR1 "$MILTER_PID"
+    for _ in $(seq 50); do grep -q 'configuration reloaded' "$RIG/milter.log" && break; sleep 0.1; done
+    send customer@example.test sales@example.org --header "Subject: price" --body x || fail
+    wait_mail 4
+    check 'sorted(t["ref"] for t in d) == ["HR-2", "SUP-1"]' "$CTL" "${C[@]}" list --json
+    cp "$RIG/good.conf" "$CONF"
+}
+
+scenario plain_support_mail
+scenario russian_mail
+scenario machine_mail
+scenario followups
+scenario same_message_twice
+scenario not_for_support
+scenario forged_headers_replaced
+scenario agent_answer
+scenario own_reply_never_a_ticket
+scenario reload_keeps_old_on_error
+rig_summary

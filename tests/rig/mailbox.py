@@ -1,0 +1,29 @@
+#!/usr/bin/python3
+"""mailbox.py MAILDIR [ADDRESS] - the mails delivered to ADDRESS (all when omitted) as JSON:
+a list of {file, headers: {name: [decoded values]}, raw_headers: {...}, body: text}.
+Used by the integration tests to assert what a user would see in a mailbox."""
+import email
+import email.policy
+import json
+import os
+import sys
+
+maildir, address = sys.argv[1], (sys.argv[2].lower() if len(sys.argv) > 2 else None)
+out = []
+new = os.path.join(maildir, "new")
+for name in sorted(os.listdir(new)) if os.path.isdir(new) else []:
+    path = os.path.join(new, name)
+    with open(path, "rb") as f:
+        raw = f.read()
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    if address and str(msg.get("Delivered-To", "")).lower() != address:
+        continue
+    headers, raw_headers = {}, {}
+    for k, v in msg.items():
+        headers.setdefault(k.lower(), []).append(str(v))
+    for k, v in email.message_from_bytes(raw, policy=email.policy.compat32).items():
+        raw_headers.setdefault(k.lower(), []).append(v)
+    part = msg.get_body(preferencelist=("plain", "html"))
+    body = part.get_content() if part is not None else ""
+    out.append({"file": path, "headers": headers, "raw_headers": raw_headers, "body": body})
+json.dump(out, sys.stdout, ensure_ascii=False)

@@ -1,0 +1,229 @@
+# rig.sh - sourced by the integration tests: a private Postfix and ticketgate-milter on loopback
+# in a temporary directory, started and stopped by PID. Needs root (Postfix's master), the
+# postfix and swaks packages, and RIG_PORT set to a port no other test uses.
+# Scenarios: `scenario NAME` runs the shell function NAME in a subshell and counts the result;
+# `rig_summary` prints "N passed, M failed" (the line .ci/run sums) and sets the exit status.
+
+top_builddir=$(cd "${top_builddir:-.}" && pwd)
+srcdir=$(cd "${srcdir:-.}" && pwd)
+RIG_SRC="$srcdir/tests/rig"
+MILTER="$top_builddir/milter/ticketgate-milter"
+CTL="$top_builddir/ctl/ticketgatectl"
+PY=/usr/bin/python3 # the Debian python, which has the test modules
+: "${RIG_PORT:?set RIG_PORT}"
+RIG_PASSED=0
+RIG_FAILED=0
+POSTFIX_PID=
+MILTER_PID=
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+log() { echo "--- $*"; }
+
+rig_require() {
+    local missing=
+    [ "$(id -u)" = 0 ] || missing="root"
+    for f in /usr/lib/postfix/sbin/master /usr/sbin/postfix /usr/bin/swaks; do
+        [ -x "$f" ] || missing="$missing $f"
+    done
+    if [ -n "$missing" ]; then
+        # CI has all of this: a missing piece is a failure there, not a skip.
+        echo "integration test needs:$missing (see .ci/install-deps)"
+        echo "0 passed, 1 failed"
+        exit 1
+    fi
+}
+
+# rig_init - the directory tree and a Postfix configuration for this test.
+rig_init() {
+    rig_require
+    RIG=$(mktemp -d /tmp/tg-rig-XXXXXX)
+    chmod 755 "$RIG"
+    trap rig_cleanup EXIT
+    mkdir -p "$RIG/postfix-conf" "$RIG/postfix-log" "$RIG/postfix-mail" "$RIG/milter" "$RIG/store" \
+        "$RIG/postfix-spool"
+    install -d -o postfix "$RIG/postfix-data"
+    chown nobody:nogroup "$RIG/postfix-mail"
+    sed "s|@RIG@|$RIG|g" "$RIG_SRC/postfix-main.cf" > "$RIG/postfix-conf/main.cf"
+    sed "s|@PORT@|$RIG_PORT|g" "$RIG_SRC/postfix-master.cf" > "$RIG/postfix-conf/master.cf"
+    cat >> "$RIG/postfix-conf/main.cf" <<EOF
+smtpd_milters = unix:$RIG/milter/milter.sock
+non_smtpd_milters = \$smtpd_milters
+milter_default_action = tempfail
+milter_protocol = 6
+EOF
+    /usr/sbin/postfix -c "$RIG/postfix-conf" check 2> "$RIG/postfix-check.log" ||
+        fail "postfix check: $(cat "$RIG/postfix-check.log")"
+    MAILDIR="$RIG/postfix-mail/Maildir"
+    CONF="$RIG/ticketgate.conf"
+    C=(-c "$CONF")
+    rig_config
+}
+
+# rig_config [EXTRA] - the ticketgate configuration; EXTRA is appended (more sections).
+rig_config() {
+    cat > "$CONF" <<EOF
+[general]
+company = Example Ltd
+timezone = Europe/Moscow
+[store]
+path = $RIG/store/tickets.db
+busy_timeout = 2s
+[rules]
+file = $srcdir/contrib/rules.conf
+[milter]
+socket = unix:$RIG/milter/milter.sock
+socket_mode = 0666
+read_limit = 256K
+[mailer]
+command = /usr/sbin/sendmail -C $RIG/postfix-conf
+retry_delay = 1s
+poll_interval = 1s
+[queue support]
+addresses = support@example.org
+group = l1
+from_name = Example Support
+[queue sales]
+addresses = sales@example.org
+[agent ann]
+name = Ann Agent
+email = ann@example.org
+groups = l1
+${1:-}
+EOF
+}
+
+rig_start_postfix() {
+    /usr/lib/postfix/sbin/master -c "$RIG/postfix-conf" -s &
+    POSTFIX_PID=$!
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$RIG_PORT") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "postfix did not listen on 127.0.0.1:$RIG_PORT: $(tail -5 "$RIG/postfix-log/maillog")"
+}
+
+# rig_start_milter [OPTIONS] - start the milter in the foreground, logging to milter.log.
+rig_start_milter() {
+    ${MILTER_WRAPPER:-} "$MILTER" "${C[@]}" -f -P "$RIG/milter.pid" "$@" >> "$RIG/milter.log" 2>&1 &
+    MILTER_PID=$!
+    for _ in $(seq 300); do
+        grep -q 'listening on' "$RIG/milter.log" 2>/dev/null && return 0
+        kill -0 "$MILTER_PID" 2>/dev/null || fail "milter died: $(cat "$RIG/milter.log")"
+        sleep 0.1
+    done
+    fail "milter did not start: $(cat "$RIG/milter.log")"
+}
+
+# rig_stop_milter [SIGNAL] - stop it (TERM by default) and wait until the process is gone.
+rig_stop_milter() {
+    [ -n "$MILTER_PID" ] || return 0
+    kill "-${1:-TERM}" "$MILTER_PID" 2>/dev/null || true
+    for _ in $(seq 200); do
+        kill -0 "$MILTER_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$MILTER_PID" 2>/dev/null && fail "milter $MILTER_PID still running"
+    wait "$MILTER_PID" 2>/dev/null || true
+    MILTER_PID=
+}
+
+rig_cleanup() {
+    local status=$?
+    rig_stop_milter KILL >/dev/null 2>&1 || true
+    if [ -n "$POSTFIX_PID" ]; then
+        kill "$POSTFIX_PID" 2>/dev/null || true
+        for _ in $(seq 100); do
+            kill -0 "$POSTFIX_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+    fi
+    if [ "$status" != 0 ] || [ "$RIG_FAILED" != 0 ] || [ -n "${RIG_KEEP:-}" ]; then
+        echo "=== milter.log"; tail -50 "$RIG/milter.log" 2>/dev/null
+        echo "=== maillog"; tail -50 "$RIG/postfix-log/maillog" 2>/dev/null
+    fi
+    [ -n "${RIG_KEEP:-}" ] || rm -rf "$RIG"
+}
+
+# send FROM TO [SWAKS OPTIONS] - one SMTP transaction; prints swaks' transcript to swaks.log.
+send() {
+    local from=$1 to=$2
+    shift 2
+    swaks --server "127.0.0.1:$RIG_PORT" --from "$from" --to "$to" --helo client.test \
+        --timeout 60 "$@" >> "$RIG/swaks.log" 2>&1
+}
+
+# send_file FROM TO FILE - send a whole message file as its DATA.
+send_file() {
+    send "$1" "$2" --data "$3"
+}
+
+mail_count() {
+    find "$MAILDIR/new" -type f 2>/dev/null | wc -l
+}
+
+# wait_mail N [SECONDS] - until at least N mails have been delivered.
+wait_mail() {
+    local n=$1 i
+    for i in $(seq $((${2:-20} * 10))); do
+        [ "$(mail_count)" -ge "$n" ] && return 0
+        sleep 0.1
+    done
+    fail "expected $n delivered mails, have $(mail_count)"
+}
+
+# mailbox [ADDRESS] - the delivered mails (to ADDRESS) as JSON, see mailbox.py.
+mailbox() {
+    "$PY" "$RIG_SRC/mailbox.py" "$MAILDIR" "$@"
+}
+
+# queue_empty - true when Postfix holds no mail.
+queue_empty() {
+    [ -z "$(find "$RIG/postfix-spool/incoming" "$RIG/postfix-spool/active" \
+        "$RIG/postfix-spool/deferred" "$RIG/postfix-spool/maildrop" -type f 2>/dev/null)" ]
+}
+
+sql() {
+    sqlite3 "$RIG/store/tickets.db" "$1"
+}
+
+# reset_mail - forget delivered mail and tickets between scenarios (daemons keep running).
+reset_state() {
+    rm -f "$MAILDIR"/new/* "$MAILDIR"/cur/* 2>/dev/null || true
+    sql "DELETE FROM outbox; DELETE FROM events; DELETE FROM messages; DELETE FROM thread_addresses;
+         DELETE FROM autoreply_log; DELETE FROM agents; DELETE FROM tickets;
+         DELETE FROM sqlite_sequence;" 2>/dev/null || true
+}
+
+# check PYTHON-EXPR JSON-PRODUCING-COMMAND... - assert on JSON; `d` is the parsed value.
+check() {
+    local expr=$1
+    shift
+    "$@" | "$PY" -c "
+import json, re, sys
+d = json.load(sys.stdin)
+ok = ($expr)
+if not ok:
+    print('assertion failed: ' + '''$expr''' + '\n' + json.dumps(d, ensure_ascii=False, indent=1)[:4000])
+    sys.exit(1)
+" || fail "check: $expr"
+}
+
+scenario() {
+    log "scenario $1"
+    if ("$1"); then
+        RIG_PASSED=$((RIG_PASSED + 1))
+        echo "PASS: $1"
+    else
+        RIG_FAILED=$((RIG_FAILED + 1))
+        echo "FAIL: $1"
+    fi
+}
+
+rig_summary() {
+    echo "$RIG_PASSED passed, $RIG_FAILED failed"
+    [ "$RIG_FAILED" = 0 ]
+}

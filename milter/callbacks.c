@@ -196,7 +196,8 @@ static sfsistat on_eom(SMFICTX *ctx)
     tg_store *st = pool_take(cfg, &err);
     int rc = st ? tg_intake_process(cfg, st, in, g_get_real_time() / G_USEC_PER_SEC, &d, &err)
                 : err.code;
-    pool_give(cfg, st, rc == TG_OK || rc == TG_ETEMP);
+    /* After a failure open afresh: a connection opened while the store was read-only stays so. */
+    pool_give(cfg, st, rc == TG_OK);
     if (rc != TG_OK) {
         result = store_failed(ctx, c, qid, in, &err);
         goto out;

@@ -88,14 +88,17 @@ static char *run_command(char **argv, GBytes *input, int64_t timeout_s)
     g_main_context_pop_thread_default(ctx);
     g_main_context_unref(ctx);
 
+    /* The exit status says more than a broken pipe from a command that did not read. */
     char *why = NULL, *said = first_line(cr.err_out);
-    if (cr.error)
-        why = g_strdup_printf("%s: %s", argv[0], cr.error->message);
-    else if (!g_subprocess_get_if_exited(proc))
-        why = g_strdup_printf("%s killed by signal %d (timeout %llds) %s", argv[0],
-                              g_subprocess_get_term_sig(proc), (long long)timeout_s, said);
+    const char *sep = *said ? ": " : "";
+    if (!g_subprocess_get_if_exited(proc))
+        why = g_strdup_printf("%s killed by signal %d (timeout %llds)%s%s", argv[0],
+                              g_subprocess_get_term_sig(proc), (long long)timeout_s, sep, said);
     else if (g_subprocess_get_exit_status(proc) != 0)
-        why = g_strdup_printf("%s exited %d %s", argv[0], g_subprocess_get_exit_status(proc), said);
+        why = g_strdup_printf("%s exited %d%s%s", argv[0], g_subprocess_get_exit_status(proc), sep,
+                              said);
+    else if (cr.error)
+        why = g_strdup_printf("%s: %s", argv[0], cr.error->message);
     g_free(said);
     g_clear_error(&cr.error);
     if (cr.err_out)
@@ -171,8 +174,8 @@ static int64_t retry_at(const tg_config *cfg, int64_t attempts, int64_t now)
     return now + MIN(delay, cfg->mailer_retry_max_delay);
 }
 
-/* send_due - send every row due now; stops early when asked to stop or the store fails. */
-static void send_due(const tg_config *cfg, tg_store *st)
+/* send_due - send every row due now; stops early when asked to stop. 0 if the store failed. */
+static int send_due(const tg_config *cfg, tg_store *st)
 {
     tg_err err = {0};
     for (;;) {
@@ -180,7 +183,7 @@ static void send_due(const tg_config *cfg, tg_store *st)
         int stop = stopping;
         g_mutex_unlock(&lock);
         if (stop)
-            return;
+            return 1;
         int64_t now = g_get_real_time() / G_USEC_PER_SEC;
         tg_outbox row;
         int rc =
@@ -188,7 +191,7 @@ static void send_due(const tg_config *cfg, tg_store *st)
         if (rc <= 0) {
             if (rc < 0)
                 tg_warn("mailer: %s", err.msg);
-            return;
+            return rc == 0;
         }
         char *why = deliver(cfg, st, &row, now);
         int64_t attempts = row.attempts + 1;
@@ -210,24 +213,20 @@ static void send_due(const tg_config *cfg, tg_store *st)
         g_free(why);
         tg_outbox_clear(&row);
         if (rc != TG_OK)
-            return;
+            return 0;
     }
 }
 
 static gpointer mailer_main(gpointer unused)
 {
-    tg_store *st = NULL;
     for (;;) {
         tg_config *cfg = milter_config();
         tg_err err = {0};
-        if (!st)
-            st = pool_take(cfg, &err);
+        tg_store *st = pool_take(cfg, &err); /* each round: a reload may name another store */
         if (st)
-            send_due(cfg, st);
+            pool_give(cfg, st, send_due(cfg, st));
         else
             tg_warn("mailer: %s", err.msg);
-        pool_give(cfg, st, 1); /* so a reload naming another store is noticed */
-        st = NULL;
 
         gint64 until = g_get_monotonic_time() + cfg->mailer_poll_interval * G_USEC_PER_SEC;
         tg_config_unref(cfg);

@@ -247,11 +247,18 @@ int main(int argc, char **argv)
         goto out;
     }
 
-    /* Block SIGUSR1 before any thread starts, so that only the signal thread receives it. */
+    /* Block the signals before any thread starts, so that they reach only the threads that
+     * wait for them: SIGUSR1 ours, the stop signals libmilter's (else the default action of
+     * SIGTERM, delivered to our mailer thread, would kill the process mid-message). */
     static sigset_t usr1;
+    sigset_t all;
     sigemptyset(&usr1);
     sigaddset(&usr1, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &usr1, NULL);
+    all = usr1;
+    sigaddset(&all, SIGHUP);
+    sigaddset(&all, SIGTERM);
+    sigaddset(&all, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
     g_thread_unref(g_thread_new("signals", signal_main, &usr1));
     if (mailer_start(&err) != TG_OK) {
         tg_error("%s", err.msg);
@@ -263,6 +270,8 @@ int main(int argc, char **argv)
         status = EX_SOFTWARE;
     tg_info("stopping");
     mailer_stop();
+    if (sock_path)
+        unlink(sock_path); /* ours: a clean stop leaves nothing to look stale */
 out:
     if (pid_path)
         unlink(pid_path);

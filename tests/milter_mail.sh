@@ -151,7 +151,7 @@ reload_keeps_old_on_error() {
     reset_state
     cp "$CONF" "$RIG/good.conf"
     echo "[queue broken" >> "$CONF"
-    kill -USR1 "$MILTER_PID"
+    kill -USR1 "$(milter_pid)"
     for _ in $(seq 50); do grep -q 'reload failed' "$RIG/milter.log" && break; sleep 0.1; done
     grep -q "reload failed, keeping the running configuration: $CONF:" "$RIG/milter.log" ||
         fail "bad reload not reported"
@@ -159,7 +159,7 @@ reload_keeps_old_on_error() {
     wait_mail 2
     # a good reload takes effect: new mail to sales is now a sales ticket with prefix HR
     sed 's/^\[queue sales\]$/[queue sales]\nprefix = HR/' "$RIG/good.conf" > "$CONF"
-    kill -USR1 "$MILTER_PID"
+    kill -USR1 "$(milter_pid)"
     for _ in $(seq 50); do grep -q 'configuration reloaded' "$RIG/milter.log" && break; sleep 0.1; done
     send customer@example.test sales@example.org --header "Subject: price" --body x || fail
     wait_mail 4

@@ -14,7 +14,6 @@ PY=/usr/bin/python3 # the Debian python, which has the test modules
 RIG_PASSED=0
 RIG_FAILED=0
 POSTFIX_PID=
-MILTER_PID=
 
 fail() {
     echo "FAIL: $*" >&2
@@ -40,7 +39,7 @@ rig_require() {
 # rig_init - the directory tree and a Postfix configuration for this test.
 rig_init() {
     rig_require
-    RIG=$(mktemp -d /tmp/tg-rig-XXXXXX)
+    RIG=$(mktemp -d /var/tmp/tg-rig-XXXXXX) # on disk: the tests use chattr
     chmod 755 "$RIG"
     trap rig_cleanup EXIT
     mkdir -p "$RIG/postfix-conf" "$RIG/postfix-log" "$RIG/postfix-mail" "$RIG/milter" "$RIG/store" \
@@ -107,28 +106,37 @@ rig_start_postfix() {
 }
 
 # rig_start_milter [OPTIONS] - start the milter in the foreground, logging to milter.log.
+# Its PID is kept in a file: scenarios run in subshells and may restart it.
 rig_start_milter() {
-    ${MILTER_WRAPPER:-} "$MILTER" "${C[@]}" -f -P "$RIG/milter.pid" "$@" >> "$RIG/milter.log" 2>&1 &
-    MILTER_PID=$!
+    local before
+    before=$(grep -c 'listening on' "$RIG/milter.log" 2>/dev/null)
+    ${MILTER_WRAPPER:-} "$MILTER" "${C[@]}" -f -P "$RIG/milter/milter.pid" "$@" >> "$RIG/milter.log" 2>&1 &
+    echo $! > "$RIG/milter-pid"
     for _ in $(seq 300); do
-        grep -q 'listening on' "$RIG/milter.log" 2>/dev/null && return 0
-        kill -0 "$MILTER_PID" 2>/dev/null || fail "milter died: $(cat "$RIG/milter.log")"
+        [ "$(grep -c 'listening on' "$RIG/milter.log")" -gt "${before:-0}" ] && return 0
+        kill -0 "$(milter_pid)" 2>/dev/null || fail "milter died: $(tail -5 "$RIG/milter.log")"
         sleep 0.1
     done
-    fail "milter did not start: $(cat "$RIG/milter.log")"
+    fail "milter did not start: $(tail -5 "$RIG/milter.log")"
+}
+
+milter_pid() {
+    cat "$RIG/milter-pid" 2>/dev/null
 }
 
 # rig_stop_milter [SIGNAL] - stop it (TERM by default) and wait until the process is gone.
 rig_stop_milter() {
-    [ -n "$MILTER_PID" ] || return 0
-    kill "-${1:-TERM}" "$MILTER_PID" 2>/dev/null || true
-    for _ in $(seq 200); do
-        kill -0 "$MILTER_PID" 2>/dev/null || break
+    local pid
+    pid=$(milter_pid)
+    [ -n "$pid" ] || return 0
+    kill "-${1:-TERM}" "$pid" 2>/dev/null || true
+    for _ in $(seq 300); do
+        kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    kill -0 "$MILTER_PID" 2>/dev/null && fail "milter $MILTER_PID still running"
-    wait "$MILTER_PID" 2>/dev/null || true
-    MILTER_PID=
+    kill -0 "$pid" 2>/dev/null && fail "milter $pid still running"
+    wait "$pid" 2>/dev/null || true
+    rm -f "$RIG/milter-pid"
 }
 
 rig_cleanup() {

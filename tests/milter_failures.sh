@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# ticketgate-milter when things go wrong: a store that cannot be written, a killed milter, a
+# mailer command that fails, replies left behind by a crash. Nothing may be lost or doubled.
+set -uo pipefail
+RIG_PORT=10026
+. "${srcdir:-.}/tests/rig/rig.sh"
+
+rig_init
+rig_start_postfix
+rig_start_milter
+
+# expect_451 - the last swaks transaction was refused with a temporary error at end of data.
+expect_451() {
+    tail -20 "$RIG/swaks.log" | grep -q "^<\*\* *$1" || fail "no $1 at the SMTP client: $(tail -5 "$RIG/swaks.log")"
+}
+
+store_read_only() {
+    reset_state
+    send customer@example.test support@example.org --header "Subject: before" --body x || fail
+    wait_mail 2
+    # read-only from now on, even for connections already open (chattr affects open files)
+    chattr +i "$RIG/store/tickets.db" "$RIG/store/tickets.db-wal" || fail chattr
+    send customer@example.test support@example.org --header "Subject: during" \
+        --header "Message-Id: <ro-1@example.test>" --body "keep me"
+    chattr -i "$RIG/store/tickets.db" "$RIG/store/tickets.db-wal"
+    expect_451 '451 4.3.0 Ticket store temporarily unavailable'
+    grep -q 'store error, tempfail' "$RIG/milter.log" || fail "no log line"
+    [ "$(sql "SELECT count(*) FROM tickets")" = 1 ] || fail "a ticket from the refused mail"
+    [ "$(mail_count)" = 2 ] || fail "the refused mail was delivered"
+    # the client retries the same message once the store is writable
+    send customer@example.test support@example.org --header "Subject: during" \
+        --header "Message-Id: <ro-1@example.test>" --body "keep me" || fail "retry refused"
+    wait_mail 4
+    sleep 1
+    check 'sorted(t["subject"] for t in d) == ["before", "during"]' "$CTL" "${C[@]}" list --json
+    [ "$(mail_count)" = 4 ] || fail "expected 4 mails, have $(mail_count)"
+}
+
+store_locked() {
+    reset_state
+    # another writer holds the store longer than busy_timeout (2 s)
+    sqlite3 "$RIG/store/tickets.db" "BEGIN IMMEDIATE; SELECT 1; SELECT count(*) FROM tickets;" \
+        ".system sleep 4" "COMMIT;" > /dev/null &
+    local locker=$!
+    sleep 0.5
+    send customer@example.test support@example.org --header "Subject: locked" \
+        --header "Message-Id: <lock-1@example.test>" --body x
+    expect_451 '451 4.3.0'
+    wait $locker
+    send customer@example.test support@example.org --header "Subject: locked" \
+        --header "Message-Id: <lock-1@example.test>" --body x || fail "retry refused"
+    wait_mail 2
+    check 'len(d) == 1 and d[0]["subject"] == "locked"' "$CTL" "${C[@]}" list --json
+}
+
+sendmail_submission_queued() {
+    reset_state
+    # Local submission (sendmail(1), non_smtpd_milters): the mail waits in Postfix's queue
+    # while the store is read-only and is delivered once after a flush.
+    chattr +i "$RIG/store/tickets.db" "$RIG/store/tickets.db-wal" || fail chattr
+    printf 'From: local@example.test\nTo: support@example.org\nSubject: queued\nMessage-Id: <q-1@example.test>\n\nbody\n' |
+        /usr/sbin/sendmail -C "$RIG/postfix-conf" -f local@example.test support@example.org
+    sleep 2
+    [ "$(mail_count)" = 0 ] || fail "delivered while the store was read-only"
+    chattr -i "$RIG/store/tickets.db" "$RIG/store/tickets.db-wal"
+    /usr/sbin/postqueue -c "$RIG/postfix-conf" -f
+    /usr/sbin/postfix -c "$RIG/postfix-conf" flush 2> /dev/null
+    wait_mail 2 90
+    check 'len(d) == 1 and d[0]["subject"] == "queued"' "$CTL" "${C[@]}" list --json
+    check 'len(d) == 1 and d[0]["headers"]["x-ticket-id"] == ["SUP-1"]' mailbox support@example.org
+}
+
+kill_9() {
+    reset_state
+    rig_stop_milter KILL
+    send customer@example.test support@example.org --header "Subject: while down" \
+        --header "Message-Id: <k-1@example.test>" --body x
+    expect_451 '4[0-9][0-9] 4\.'
+    [ "$(sql "SELECT count(*) FROM tickets")" = 0 ] || fail "ticket without milter"
+    [ -S "$RIG/milter/milter.sock" ] || fail "test expects the dead milter's socket left behind"
+    rig_start_milter
+    grep -q 'removed stale socket' "$RIG/milter.log" || fail "stale socket not reported"
+    send customer@example.test support@example.org --header "Subject: while down" \
+        --header "Message-Id: <k-1@example.test>" --body x || fail "after restart"
+    wait_mail 2
+    check 'len(d) == 1' "$CTL" "${C[@]}" list --json
+}
+
+live_socket_kept() {
+    # a second milter on the same socket must refuse, not steal it
+    if "$MILTER" "${C[@]}" -f > "$RIG/second.log" 2>&1; then
+        fail "second milter started"
+    fi
+    grep -q 'another milter is listening there' "$RIG/second.log" || fail "$(cat "$RIG/second.log")"
+    kill -0 "$(milter_pid)" || fail "first milter gone"
+}
+
+replies_left_by_a_crash() {
+    reset_state
+    rig_stop_milter KILL
+    # tickets taken in while no mailer runs (ticketgatectl ingest, or a milter that died
+    # before sending): their replies are in the outbox
+    for i in 1 2 3; do
+        printf 'From: c%s@example.test\nTo: support@example.org\nSubject: offline %s\nMessage-Id: <off-%s@example.test>\n\nx\n' \
+            "$i" "$i" "$i" | "$CTL" "${C[@]}" ingest - > /dev/null || fail ingest
+    done
+    [ "$(sql "SELECT count(*) FROM outbox WHERE status = 'pending'")" = 3 ] || fail "outbox"
+    rig_start_milter
+    wait_mail 3
+    check 'len(d) == 1 and "offline 2" in d[0]["headers"]["subject"][0]' mailbox c2@example.test
+    [ "$(sql "SELECT count(*) FROM outbox WHERE status = 'sent'")" = 3 ] || fail "not marked sent"
+}
+
+mailer_retries_then_gives_up() {
+    reset_state
+    # a command that fails once, then works
+    cat > "$RIG/flaky-sendmail" <<EOF
+#!/bin/sh
+if [ ! -e $RIG/milter/flaky.once ]; then
+    touch $RIG/milter/flaky.once
+    echo "flaky: queue file write error" >&2
+    exit 75
+fi
+exec /usr/sbin/sendmail -C $RIG/postfix-conf "\$@"
+EOF
+    chmod 755 "$RIG/flaky-sendmail"
+    cp "$CONF" "$RIG/good.conf"
+    sed -i "s|^command = .*|command = $RIG/flaky-sendmail|" "$CONF"
+    kill -USR1 "$(milter_pid)"
+    sleep 0.5
+    send customer@example.test support@example.org --header "Subject: flaky" --body x || fail
+    wait_mail 2 20
+    check 'len(d) == 1' mailbox customer@example.test
+    [ "$(sql "SELECT attempts || ' ' || status || ' ' || ifnull(last_error, '-') FROM outbox")" = "2 sent -" ] ||
+        fail "outbox: $(sql "SELECT * FROM outbox")"
+    grep -q 'attempt 1 of 10: .*flaky-sendmail exited 75: flaky: queue file write error; will retry' \
+        "$RIG/milter.log" || fail "retry not logged"
+
+    # a command that always fails: marked failed after max_attempts, error kept
+    sed -i "s|^command = .*|command = /bin/false|; s|^\[mailer\]$|[mailer]\nmax_attempts = 2|" "$CONF"
+    kill -USR1 "$(milter_pid)"
+    sleep 0.5
+    send other@example.test support@example.org --header "Subject: never" --body x || fail
+    for _ in $(seq 100); do
+        [ "$(sql "SELECT status FROM outbox WHERE recipient = 'other@example.test'")" = failed ] && break
+        sleep 0.1
+    done
+    [ "$(sql "SELECT attempts || ' ' || status || ' ' || last_error FROM outbox WHERE recipient = 'other@example.test'")" = "2 failed /bin/false exited 1" ] ||
+        fail "outbox: $(sql "SELECT * FROM outbox")"
+    "$CTL" "${C[@]}" show SUP-2 | grep -q 'failed: /bin/false exited 1' || fail "show"
+    cp "$RIG/good.conf" "$CONF"
+    kill -USR1 "$(milter_pid)"
+}
+
+# -u: privileges are dropped before the socket is opened; the store is the user's.
+runs_as_user() {
+    reset_state
+    rig_stop_milter
+    chown -R nobody:nogroup "$RIG/store" "$RIG/milter"
+    rig_start_milter -u nobody:nogroup
+    [ "$(awk '/^Uid:/ {print $2}' "/proc/$(milter_pid)/status")" = 65534 ] || fail "still root"
+    [ "$(stat -c %U:%a "$RIG/milter/milter.sock")" = nobody:666 ] || fail "socket owner/mode"
+    send customer@example.test support@example.org --header "Subject: as nobody" --body x || fail
+    wait_mail 1
+    check 'len(d) == 1' "$CTL" "${C[@]}" list --json
+    rig_stop_milter
+    chown -R root:root "$RIG/store" "$RIG/milter"
+    rig_start_milter
+}
+
+clean_shutdown() {
+    rig_stop_milter TERM
+    grep -q 'stopping' "$RIG/milter.log" || fail "no clean stop"
+    [ ! -e "$RIG/milter/milter.pid" ] || fail "pid file left"
+    [ ! -e "$RIG/milter/milter.sock" ] || fail "socket left"
+    rig_start_milter
+}
+
+scenario store_read_only
+scenario store_locked
+scenario sendmail_submission_queued
+scenario kill_9
+scenario live_socket_kept
+scenario replies_left_by_a_crash
+scenario mailer_retries_then_gives_up
+scenario runs_as_user
+scenario clean_shutdown
+rig_summary

@@ -276,5 +276,13 @@ out:
     if (pid_path)
         unlink(pid_path);
     pool_close_all();
+    tg_config_unref(current);
+    g_free(spec);
+    g_free(run_as);
+    g_free(pid_path);
+    g_free(sock);
+    g_free(user);
+    g_free(pidfile);
+    g_free(config_path);
     return status;
 }

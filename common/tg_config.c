@@ -43,7 +43,8 @@ static const directive directives[] = {
     {"limits", "regex_match_limit", T_INT, "1000000", 1000, 1000000000, NULL, C(regex_match_limit)},
     {"limits", "regex_depth_limit", T_INT, "10000", 100, 10000000, NULL, C(regex_depth_limit)},
     {"mail", "fallback_charsets", T_LIST, "utf-8;windows-1251", 0, 0, NULL, C(fallback_charsets)},
-    {"milter", "socket", T_STRING, "unix:/run/ticketgate/milter.sock", 0, 0, NULL, C(milter_socket)},
+    {"milter", "socket", T_STRING, "unix:/run/ticketgate/milter.sock", 0, 0, NULL,
+     C(milter_socket)},
     {"milter", "socket_mode", T_MODE, "0660", 0, 0777, NULL, C(milter_socket_mode)},
     {"milter", "socket_group", T_STRING, NULL, 0, 0, NULL, C(milter_socket_group)},
     {"milter", "user", T_STRING, NULL, 0, 0, NULL, C(milter_user)},
@@ -168,8 +169,8 @@ static int set_value(tg_keyfile *kf, const char *group, const directive *d, cons
         char *end;
         n = g_ascii_strtoll(raw, &end, 8);
         if (end == raw || *end)
-            return tg_keyfile_fail(kf, err, group, d->key, "\"%s\" is not an octal mode such as 0660",
-                                   raw);
+            return tg_keyfile_fail(kf, err, group, d->key,
+                                   "\"%s\" is not an octal mode such as 0660", raw);
         break;
     }
     case T_DURATION:
@@ -593,9 +594,10 @@ static int check_groups(tg_keyfile *kf, tg_err *err)
         for (const char *const *p = named; *p && !ok; p++)
             ok = g_str_has_prefix(*g, *p);
         if (!ok)
-            rc = tg_keyfile_fail(kf, err, *g, NULL,
-                                 "unknown section (general, store, rules, limits, mail, milter, mailer, queue X, "
-                                 "agent X, calendar X, sla X, template X)");
+            rc = tg_keyfile_fail(
+                kf, err, *g, NULL,
+                "unknown section (general, store, rules, limits, mail, milter, mailer, queue X, "
+                "agent X, calendar X, sla X, template X)");
     }
     g_strfreev(groups);
     return rc;

@@ -589,6 +589,46 @@ int tg_intake_process(const tg_config *cfg, tg_store *st, const tg_inbound *in, 
     return process(cfg, st, in, now, dec, 0, err);
 }
 
+size_t tg_intake_process_batch(const tg_config *cfg, tg_store *st, tg_intake_job **jobs, size_t n)
+{
+    tg_err err = {0};
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++)
+        memset(&jobs[i]->dec, 0, sizeof jobs[i]->dec);
+    int rc = tg_store_begin(st, &err);
+    for (size_t i = 0; i < n && rc == TG_OK; i++) {
+        tg_intake_job *j = jobs[i];
+        run r = {cfg, st, j->in, j->now, &j->dec, &j->err};
+        j->rc = tg_store_savepoint(st, &j->err);
+        if (j->rc == TG_OK && (j->rc = pipeline(&r)) == TG_OK)
+            j->rc = tg_store_release(st, &j->err);
+        if (j->rc != TG_OK) {
+            tg_decision_clear(&j->dec);
+            /* Some errors (disk full, I/O) end the whole transaction: then all fail. */
+            if (!tg_store_in_transaction(st)) {
+                rc = j->rc;
+                err = j->err;
+                break;
+            }
+            tg_store_rollback_to(st);
+        }
+    }
+    if (rc == TG_OK)
+        rc = tg_store_commit(st, &err);
+    else
+        tg_store_rollback(st);
+    for (size_t i = 0; i < n; i++) {
+        tg_intake_job *j = jobs[i];
+        if (rc != TG_OK) {
+            j->rc = rc;
+            j->err = err;
+            tg_decision_clear(&j->dec);
+        }
+        ok += j->rc == TG_OK;
+    }
+    return ok;
+}
+
 int tg_intake_explain(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
                       tg_decision *dec, tg_err *err)
 {

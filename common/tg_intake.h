@@ -41,6 +41,20 @@ typedef struct tg_decision {
 int tg_intake_process(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
                       tg_decision *dec, tg_err *err);
 
+/* One message of a batch: input, and what became of it. */
+typedef struct tg_intake_job {
+    const tg_inbound *in;
+    int64_t now;
+    tg_decision dec; /* filled when rc is TG_OK; caller clears */
+    int rc;
+    tg_err err;
+} tg_intake_job;
+
+/* tg_intake_process_batch - tg_intake_process for n messages in ONE transaction, each in its
+ * own savepoint: one fsync for all (group commit). A message that fails is undone alone; if
+ * the commit fails, every job fails with its code. Returns the number of jobs that succeeded. */
+size_t tg_intake_process_batch(const tg_config *cfg, tg_store *st, tg_intake_job **jobs, size_t n);
+
 /* tg_intake_explain - the same pipeline, rolled back: what would happen, nothing written. */
 int tg_intake_explain(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
                       tg_decision *dec, tg_err *err);

@@ -65,6 +65,9 @@ enum {
     S_BEGIN,
     S_COMMIT,
     S_ROLLBACK,
+    S_SAVEPOINT,
+    S_RELEASE,
+    S_ROLLBACK_TO,
     S_INSERT_TICKET,
     S_SET_REF,
     S_TICKET_BY_REF,
@@ -102,6 +105,9 @@ static const char *const sql[S_COUNT] = {
     [S_BEGIN] = "BEGIN IMMEDIATE",
     [S_COMMIT] = "COMMIT",
     [S_ROLLBACK] = "ROLLBACK",
+    [S_SAVEPOINT] = "SAVEPOINT unit",
+    [S_RELEASE] = "RELEASE unit",
+    [S_ROLLBACK_TO] = "ROLLBACK TO unit",
     [S_INSERT_TICKET] =
         "INSERT INTO tickets (channel, source, queue, category, priority, rule, requester,"
         " requester_name, lang, subject, status, assignee, sla_policy, tags, created_at,"
@@ -403,6 +409,31 @@ void tg_store_rollback(tg_store *st)
         if (s)
             run(st, s, NULL, "rollback");
     }
+}
+
+int tg_store_in_transaction(tg_store *st)
+{
+    return !sqlite3_get_autocommit(st->db);
+}
+
+int tg_store_savepoint(tg_store *st, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_SAVEPOINT, err);
+    return s ? run(st, s, err, "savepoint") : err->code;
+}
+
+int tg_store_release(tg_store *st, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_RELEASE, err);
+    return s ? run(st, s, err, "release savepoint") : err->code;
+}
+
+void tg_store_rollback_to(tg_store *st)
+{
+    sqlite3_stmt *s = prepare(st, S_ROLLBACK_TO, NULL);
+    if (s && run(st, s, NULL, "roll back to savepoint") == TG_OK &&
+        (s = prepare(st, S_RELEASE, NULL)))
+        run(st, s, NULL, "release savepoint");
 }
 
 /* ---- tickets ---- */

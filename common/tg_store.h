@@ -67,6 +67,11 @@ void tg_store_close(tg_store *st); /* NULL-safe */
 int tg_store_begin(tg_store *st, tg_err *err);
 int tg_store_commit(tg_store *st, tg_err *err);
 void tg_store_rollback(tg_store *st);
+/* Savepoints: units inside one transaction that can be undone alone (group commit). */
+int tg_store_savepoint(tg_store *st, tg_err *err);
+int tg_store_release(tg_store *st, tg_err *err);
+void tg_store_rollback_to(tg_store *st);   /* undo the unit and end it */
+int tg_store_in_transaction(tg_store *st); /* false after an error that rolled everything back */
 
 /* Tickets. Lookups return 1 found, 0 not found, or a negative code. */
 int tg_store_insert_ticket(tg_store *st, tg_ticket *t, const char *prefix, tg_err *err);

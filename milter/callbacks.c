@@ -193,15 +193,12 @@ static sfsistat on_eom(SMFICTX *ctx)
     }
     in->auth_user = g_strdup(m->auth_user);
 
-    tg_store *st = pool_take(cfg, &err);
-    int rc = st ? tg_intake_process(cfg, st, in, g_get_real_time() / G_USEC_PER_SEC, &d, &err)
-                : err.code;
-    /* After a failure open afresh: a connection opened while the store was read-only stays so. */
-    pool_give(cfg, st, rc == TG_OK);
-    if (rc != TG_OK) {
-        result = store_failed(ctx, c, qid, in, &err);
+    tg_intake_job job = {.in = in, .now = g_get_real_time() / G_USEC_PER_SEC};
+    if (committer_process(cfg, &job) != TG_OK) {
+        result = store_failed(ctx, c, qid, in, &job.err);
         goto out;
     }
+    d = job.dec;
     mark_copy(ctx, c, in, &d);
     log_decision(qid, m, in, &d, (double)(g_get_monotonic_time() - m->started) / 1000.0);
     if (d.reply_queued || d.kind == TG_INTAKE_AGENT_REPLY)

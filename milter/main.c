@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "milter.h"
+#include "nodelay.h"
 #include "tg_log.h"
 
 #define DEFAULT_CONFIG SYSCONFDIR "/ticketgate/ticketgate.conf"
@@ -242,6 +243,8 @@ int main(int argc, char **argv)
     }
     if (sock_path)
         set_socket_access(sock_path, current);
+    else if (tg_milter_nodelay_listeners() == 0)
+        tg_warn("%s: could not set TCP_NODELAY: expect ~40 ms per message", spec);
     if ((pid_path && write_pidfile(pid_path) != 0) || check_store(current) != 0) {
         status = EX_CONFIG;
         goto out;

@@ -6,6 +6,7 @@
 #include <mfapi.h>
 
 #include "tg_config.h"
+#include "tg_intake.h"
 #include "tg_store.h"
 
 /* milter_config - a reference to the current snapshot; caller tg_config_unref()s it. */
@@ -16,6 +17,10 @@ tg_config *milter_config(void);
 tg_store *pool_take(const tg_config *cfg, tg_err *err);
 void pool_give(const tg_config *cfg, tg_store *st, int ok);
 void pool_close_all(void);
+
+/* committer_process - run job through intake together with the other connection threads'
+ * messages (group commit); returns job->rc. Blocks until its batch is committed. */
+int committer_process(const tg_config *cfg, tg_intake_job *job);
 
 /* The mailer thread: sends the email rows of the outbox. mailer_kick wakes it at once (a
  * reply was queued); otherwise it looks every [mailer] poll_interval. */

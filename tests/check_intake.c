@@ -374,6 +374,67 @@ START_TEST(test_store_failure_leaves_nothing)
 }
 END_TEST
 
+static tg_inbound *parse_mail(const char *from, const char *subject, const char *id)
+{
+    char *mail = g_strdup_printf("From: %s\nTo: support@example.org\nSubject: %s\n"
+                                 "Message-ID: <%s>\n\nbody\n",
+                                 from, subject, id);
+    tg_inbound *in = NULL;
+    tg_mail_opts opts = {.recipient = "support@example.org"};
+    ck_assert_int_eq(tg_mail_parse(mail, strlen(mail), &opts, &in, NULL), 0);
+    g_free(mail);
+    return in;
+}
+
+/* A batch is one transaction: a message twice in it is one ticket; a failed commit (here: the
+ * write lock never comes) fails every job and writes nothing. */
+START_TEST(test_batch_group_commit)
+{
+    tg_inbound *ins[3] = {parse_mail("a@customer.ru", "one", "b1@c"),
+                          parse_mail("b@customer.ru", "two", "b2@c"),
+                          parse_mail("a@customer.ru", "one", "b1@c")};
+    tg_intake_job jobs[3], *ptrs[3];
+    for (int i = 0; i < 3; i++) {
+        jobs[i] = (tg_intake_job){.in = ins[i], .now = NOW};
+        ptrs[i] = &jobs[i];
+    }
+    ck_assert_uint_eq(tg_intake_process_batch(cfg, st, ptrs, 3), 3);
+    ck_assert_int_eq(jobs[0].dec.kind, TG_INTAKE_NEW);
+    ck_assert_int_eq(jobs[1].dec.kind, TG_INTAKE_NEW);
+    ck_assert_int_eq(jobs[2].dec.kind, TG_INTAKE_DUPLICATE);
+    ck_assert_str_eq(jobs[2].dec.ref, jobs[0].dec.ref);
+    for (int i = 0; i < 3; i++)
+        tg_decision_clear(&jobs[i].dec);
+    ck_assert_int_eq(ticket_count(), 2);
+
+    sqlite3 *other;
+    ck_assert_int_eq(sqlite3_open(cfg->store_path, &other), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(other, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    tg_store_opts opts = {.busy_timeout_ms = 50};
+    tg_store *impatient;
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_open(cfg->store_path, &opts, &impatient, &err), 0);
+    tg_inbound *more[2] = {parse_mail("c@customer.ru", "three", "b3@c"),
+                           parse_mail("d@customer.ru", "four", "b4@c")};
+    for (int i = 0; i < 2; i++) {
+        jobs[i] = (tg_intake_job){.in = more[i], .now = NOW};
+        ptrs[i] = &jobs[i];
+    }
+    ck_assert_uint_eq(tg_intake_process_batch(cfg, impatient, ptrs, 2), 0);
+    ck_assert_int_eq(jobs[0].rc, TG_ETEMP);
+    ck_assert_int_eq(jobs[1].rc, TG_ETEMP);
+    ck_assert_ptr_nonnull(strstr(jobs[1].err.msg, "locked"));
+    sqlite3_exec(other, "ROLLBACK", NULL, NULL, NULL);
+    sqlite3_close(other);
+    tg_store_close(impatient);
+    ck_assert_int_eq(ticket_count(), 2);
+    for (int i = 0; i < 3; i++)
+        tg_inbound_free(ins[i]);
+    for (int i = 0; i < 2; i++)
+        tg_inbound_free(more[i]);
+}
+END_TEST
+
 START_TEST(test_explain_writes_nothing)
 {
     tg_inbound *in = NULL;
@@ -422,6 +483,7 @@ int main(void)
     tcase_add_test(tc, test_rate_limit);
     tcase_add_test(tc, test_assignment_balances_and_reports_full);
     tcase_add_test(tc, test_store_failure_leaves_nothing);
+    tcase_add_test(tc, test_batch_group_commit);
     tcase_add_test(tc, test_explain_writes_nothing);
     tcase_add_test(tc, test_newer_schema_refused);
     suite_add_tcase(s, tc);

@@ -58,6 +58,17 @@ static const directive directives[] = {
     {"mailer", "retry_delay", T_DURATION, "1m", 1, 86400, NULL, C(mailer_retry_delay)},
     {"mailer", "retry_max_delay", T_DURATION, "1h", 1, 7 * 86400, NULL, C(mailer_retry_max_delay)},
     {"mailer", "poll_interval", T_DURATION, "5s", 1, 3600, NULL, C(mailer_poll_interval)},
+    {"xmpp", "server", T_STRING, "127.0.0.1", 0, 0, NULL, C(xmpp_server)},
+    {"xmpp", "port", T_INT, "5347", 1, 65535, NULL, C(xmpp_port)},
+    {"xmpp", "domain", T_STRING, NULL, 0, 0, NULL, C(xmpp_domain)},
+    {"xmpp", "secret", T_STRING, NULL, 0, 0, NULL, C(xmpp_secret)},
+    {"xmpp", "secret_file", T_PATH, NULL, 0, 0, NULL, C(xmpp_secret_file)},
+    {"xmpp", "user", T_STRING, NULL, 0, 0, NULL, C(xmpp_user)},
+    {"xmpp", "pidfile", T_PATH, NULL, 0, 0, NULL, C(xmpp_pidfile)},
+    {"xmpp", "reconnect_max", T_DURATION, "60s", 1, 3600, NULL, C(xmpp_reconnect_max)},
+    {"xmpp", "max_body", T_SIZE, "16K", 256, 1 << 20, NULL, C(xmpp_max_body)},
+    {"xmpp", "rate_limit", T_INT, "20", 1, 100000, NULL, C(xmpp_rate_limit)},
+    {"xmpp", "rate_window", T_DURATION, "1m", 1, 86400, NULL, C(xmpp_rate_window)},
     {"queue", "addresses", T_LIST, NULL, 0, 0, NULL, Q(addresses)},
     {"queue", "xmpp", T_LIST, NULL, 0, 0, NULL, Q(xmpp)},
     {"queue", "prefix", T_STRING, NULL, 0, 0, NULL, Q(prefix)},
@@ -580,8 +591,8 @@ static int load_sections(tg_config *cfg, tg_keyfile *kf, const char *kind, secti
 }
 
 /* The sections of the directive table that appear once, unnamed. */
-static const char *const fixed_sections[] = {"general", "store",  "rules",  "limits",
-                                             "mail",    "milter", "mailer", NULL};
+static const char *const fixed_sections[] = {"general", "store",  "rules",  "limits", "mail",
+                                             "milter",  "mailer", "xmpp",   NULL};
 
 static int check_groups(tg_keyfile *kf, tg_err *err)
 {
@@ -596,7 +607,7 @@ static int check_groups(tg_keyfile *kf, tg_err *err)
         if (!ok)
             rc = tg_keyfile_fail(
                 kf, err, *g, NULL,
-                "unknown section (general, store, rules, limits, mail, milter, mailer, queue X, "
+                "unknown section (general, store, rules, limits, mail, milter, mailer, xmpp, queue X, "
                 "agent X, calendar X, sla X, template X)");
     }
     g_strfreev(groups);
@@ -758,14 +769,29 @@ const tg_queue *tg_config_queue_for(const tg_config *cfg, const char *channel, c
         return NULL;
     int xmpp = channel && strcmp(channel, "xmpp") == 0;
     char *plain = strip_detail(address);
+    char *at = strchr(plain, '@');
+    if (xmpp && at) /* a JID: the local part names the queue */
+        *at = '\0';
+    else if (xmpp) /* the bare component domain: the default queue */
+        *plain = '\0';
     const tg_queue *found = NULL;
     for (guint i = 0; !found && i < cfg->queues->len; i++) {
         const tg_queue *q = g_ptr_array_index(cfg->queues, i);
-        if (g_strv_contains((const char *const *)(xmpp ? q->xmpp : q->addresses), plain))
+        char **names = xmpp ? q->xmpp : q->addresses;
+        if (names && g_strv_contains((const char *const *)names, plain))
             found = q;
     }
     g_free(plain);
     return found;
+}
+
+char *tg_config_queue_jid(const tg_config *cfg, const tg_queue *q)
+{
+    if (!cfg->xmpp_domain)
+        return NULL;
+    if (q && q->xmpp && q->xmpp[0])
+        return g_strdup_printf("%s@%s", q->xmpp[0], cfg->xmpp_domain);
+    return g_strdup(cfg->xmpp_domain);
 }
 
 int tg_config_is_support_address(const tg_config *cfg, const char *address)

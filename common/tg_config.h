@@ -67,6 +67,9 @@ typedef struct tg_config {
     char *mailer_command;
     int64_t mailer_timeout, mailer_max_attempts, mailer_retry_delay, mailer_retry_max_delay;
     int64_t mailer_poll_interval;
+    /* [xmpp] */
+    char *xmpp_server, *xmpp_domain, *xmpp_secret, *xmpp_secret_file, *xmpp_user, *xmpp_pidfile;
+    int64_t xmpp_port, xmpp_reconnect_max, xmpp_max_body, xmpp_rate_limit, xmpp_rate_window;
 
     GPtrArray *queues, *agents, *calendars, *policies, *templates;
     tg_rules *rules;
@@ -85,6 +88,9 @@ const tg_queue *tg_config_queue(const tg_config *cfg, const char *name);
  * NULL when none. Case-insensitive; a +detail in the local part is ignored. */
 const tg_queue *tg_config_queue_for(const tg_config *cfg, const char *channel, const char *address);
 const tg_queue *tg_config_default_queue(const tg_config *cfg);
+/* tg_config_queue_jid - the queue's chat address: first xmpp local part @ [xmpp] domain, or
+ * the bare domain; NULL when [xmpp] domain is not set. Caller g_free()s. */
+char *tg_config_queue_jid(const tg_config *cfg, const tg_queue *q);
 /* tg_config_is_support_address - address is one of our own queue addresses. */
 int tg_config_is_support_address(const tg_config *cfg, const char *address);
 /* tg_config_agent_for - the agent with this e-mail address or (bare) JID, or NULL. */

@@ -191,7 +191,7 @@ static int append_followup(run *r, tg_ticket *t)
 /* queue_outgoing - put row in the outbox with a fresh message id, and keep a copy in the
  * ticket's messages so that an answer naming that id joins the ticket and our own mail coming
  * back through the MTA is recognized. */
-static int queue_outgoing(run *r, tg_outbox *row)
+static int queue_outgoing(run *r, tg_outbox *row, int keep_copy)
 {
     const char *domain = row->sender ? tg_address_domain(row->sender) : "";
     char *msg_id = strcmp(row->channel, "email") == 0
@@ -199,7 +199,7 @@ static int queue_outgoing(run *r, tg_outbox *row)
                        : g_uuid_string_random();
     row->msg_id = msg_id;
     int rc = tg_store_add_outbox(r->st, row, r->err);
-    if (rc == TG_OK) {
+    if (rc == TG_OK && keep_copy) {
         tg_message m = {.ticket_id = row->ticket_id,
                         .direction = "out",
                         .channel = row->channel,
@@ -262,12 +262,13 @@ static int agent_answer(run *r, tg_ticket *t, const tg_agent *agent)
     char *subject = tg_template_render(subject_t, vars, G_N_ELEMENTS(vars));
     char *body = tg_template_render(body_t, vars, G_N_ELEMENTS(vars));
     char *refs = join_references(r->in);
+    char *jid = tg_config_queue_jid(r->cfg, queue);
     tg_outbox row = {.ticket_id = t->id,
                      .channel = t->channel,
                      .kind = "relay",
                      .recipient = t->requester,
                      .recipient_name = t->requester_name,
-                     .sender = strcmp(t->channel, "email") == 0 ? queue_address(queue) : NULL,
+                     .sender = strcmp(t->channel, "email") == 0 ? queue_address(queue) : jid,
                      .sender_name = queue && queue->from_name ? queue->from_name : r->cfg->company,
                      .subject = subject,
                      .body = body,
@@ -275,7 +276,8 @@ static int agent_answer(run *r, tg_ticket *t, const tg_agent *agent)
                      .references = refs,
                      .lang = t->lang,
                      .created_at = r->now};
-    rc = queue_outgoing(r, &row);
+    rc = queue_outgoing(r, &row, 1);
+    g_free(jid);
     g_free(subject);
     g_free(body);
     g_free(refs);
@@ -336,6 +338,56 @@ static int assign(run *r, tg_ticket *t, const tg_rule_action *action, const tg_q
     if (t->assignee && (rc = tg_store_set_assignee(r->st, t->id, t->assignee, r->now, r->err)))
         return rc;
     return event(r, t->id, t->assignee ? "assigned" : "unassigned", r->dec->assign_note);
+}
+
+/* excerpt - the first lines of text, for a notification. */
+static char *excerpt(const char *text)
+{
+    GString *out = g_string_new(NULL);
+    int lines = 0;
+    for (const char *p = text; *p && lines < 5 && out->len < 400; p++) {
+        g_string_append_c(out, *p);
+        lines += *p == '\n';
+    }
+    while (out->len && (out->str[out->len - 1] == '\n' || out->str[out->len - 1] == ' '))
+        g_string_truncate(out, out->len - 1);
+    if (!g_utf8_validate(out->str, -1, NULL)) { /* cut inside a character */
+        char *valid = g_utf8_make_valid(out->str, -1);
+        g_string_assign(out, valid);
+        g_free(valid);
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* notify_assignee - a chat message to the agent a new ticket went to, when the agent has a JID
+ * and the site runs the XMPP component (else the row could never be sent). */
+static int notify_assignee(run *r, const tg_ticket *t, GTimeZone *zone)
+{
+    const tg_agent *a = t->assignee ? tg_config_agent(r->cfg, t->assignee) : NULL;
+    if (!a || !a->jid || !r->cfg->xmpp_domain)
+        return TG_OK;
+    const char *subject_t, *body_t;
+    char *due = tg_format_due(t->first_response_due, zone, "en");
+    char *lines = excerpt(r->in->text);
+    tg_template_var vars[] = {{"ref", t->ref},           {"subject", t->subject},
+                              {"priority", t->priority}, {"queue", t->queue},
+                              {"due", due},              {"requester", t->requester},
+                              {"excerpt", lines},        {"company", r->cfg->company}};
+    tg_config_template(r->cfg, "notify", "en", &subject_t, &body_t);
+    char *body = tg_template_render(body_t, vars, G_N_ELEMENTS(vars));
+    tg_outbox row = {.ticket_id = t->id,
+                     .channel = "xmpp",
+                     .kind = "notify",
+                     .recipient = a->jid,
+                     .recipient_name = a->name,
+                     .sender = r->cfg->xmpp_domain,
+                     .body = body,
+                     .created_at = r->now};
+    int rc = queue_outgoing(r, &row, 0);
+    g_free(body);
+    g_free(lines);
+    g_free(due);
+    return rc;
 }
 
 /* no_reply_reason - why the new ticket gets no auto-reply, or NULL to send one. */
@@ -404,7 +456,7 @@ static int queue_autoreply(run *r, const tg_ticket *t, const tg_queue *queue, GT
                      .thread = in->thread_id,
                      .lang = t->lang,
                      .created_at = r->now};
-    int rc = queue_outgoing(r, &row);
+    int rc = queue_outgoing(r, &row, 1);
     g_free(refs);
     if (rc == TG_OK)
         rc = tg_store_log_autoreply(r->st, in->sender, r->now, r->err);
@@ -474,6 +526,8 @@ static int new_ticket(run *r, const tg_queue *queue, const char *refused)
     }
     if (rc == TG_OK)
         rc = assign(r, &t, action, queue);
+    if (rc == TG_OK)
+        rc = notify_assignee(r, &t, zone);
     if (rc == TG_OK)
         rc = no_reply_reason(r, action, &r->dec->no_reply_reason);
     if (rc == TG_OK && r->dec->no_reply_reason)

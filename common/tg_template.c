@@ -7,10 +7,12 @@
 const char *const tg_template_var_names[] = {
     "ref",      "subject",  "due",     "due_resolution", "queue",
     "priority", "category", "company", "requester",      "requester_name",
-    "text",     "agent",    NULL,
+    "text",     "agent",    "excerpt", "limit",          NULL,
 };
 
-const char *const tg_template_names[] = {"autoreply", "autoreply_chat", "relay", NULL};
+const char *const tg_template_names[] = {"autoreply",      "autoreply_chat",   "relay",
+                                         "notify",         "chat_store_error", "chat_too_long",
+                                         "chat_rate_limit", NULL};
 
 static const struct builtin {
     const char *name, *lang, *subject, *body;
@@ -35,6 +37,33 @@ static const struct builtin {
      "{{text}}\n\n-- \n{{agent}}, {{company}} support\n"},
     {"relay", "ru", "Re: [{{ref}}] {{subject}}",
      "{{text}}\n\n-- \n{{agent}}, служба поддержки {{company}}\n"},
+    /* to an agent's chat client when a ticket is assigned */
+    {"notify", "en", "",
+     "New ticket {{ref}} for you: {{subject}}\n"
+     "Priority {{priority}}, queue {{queue}}, first response due {{due}}.\n"
+     "From {{requester}}:\n{{excerpt}}\n\n"
+     "Answer with: reply {{ref}} <text>"},
+    {"notify", "ru", "",
+     "Вам назначено обращение {{ref}}: {{subject}}\n"
+     "Приоритет {{priority}}, очередь {{queue}}, ответить до {{due}}.\n"
+     "От {{requester}}:\n{{excerpt}}\n\n"
+     "Ответ: reply {{ref}} <текст>"},
+    /* to a chat customer */
+    {"chat_store_error", "en", "",
+     "Sorry, we could not register your request just now. Please try again in a few minutes."},
+    {"chat_store_error", "ru", "",
+     "К сожалению, сейчас не удалось зарегистрировать ваше обращение. Пожалуйста, повторите "
+     "через несколько минут."},
+    {"chat_too_long", "en", "",
+     "Your message was long: we kept its first {{limit}} characters."},
+    {"chat_too_long", "ru", "",
+     "Ваше сообщение слишком длинное: мы сохранили первые {{limit}} символов."},
+    {"chat_rate_limit", "en", "",
+     "You are sending messages faster than we can take them; please wait a minute. Messages "
+     "sent meanwhile are not registered."},
+    {"chat_rate_limit", "ru", "",
+     "Вы отправляете сообщения слишком часто; пожалуйста, подождите минуту. Сообщения, "
+     "отправленные за это время, не регистрируются."},
 };
 
 int tg_template_builtin(const char *name, const char *lang, const char **subject, const char **body)

@@ -591,8 +591,8 @@ static int load_sections(tg_config *cfg, tg_keyfile *kf, const char *kind, secti
 }
 
 /* The sections of the directive table that appear once, unnamed. */
-static const char *const fixed_sections[] = {"general", "store",  "rules",  "limits", "mail",
-                                             "milter",  "mailer", "xmpp",   NULL};
+static const char *const fixed_sections[] = {"general", "store",  "rules", "limits", "mail",
+                                             "milter",  "mailer", "xmpp",  NULL};
 
 static int check_groups(tg_keyfile *kf, tg_err *err)
 {
@@ -605,10 +605,10 @@ static int check_groups(tg_keyfile *kf, tg_err *err)
         for (const char *const *p = named; *p && !ok; p++)
             ok = g_str_has_prefix(*g, *p);
         if (!ok)
-            rc = tg_keyfile_fail(
-                kf, err, *g, NULL,
-                "unknown section (general, store, rules, limits, mail, milter, mailer, xmpp, queue X, "
-                "agent X, calendar X, sla X, template X)");
+            rc = tg_keyfile_fail(kf, err, *g, NULL,
+                                 "unknown section (general, store, rules, limits, mail, milter, "
+                                 "mailer, xmpp, queue X, "
+                                 "agent X, calendar X, sla X, template X)");
     }
     g_strfreev(groups);
     return rc;

@@ -32,6 +32,7 @@ void tg_inbound_free(tg_inbound *in)
     g_strfreev(in->references);
     g_free(in->subject_tag);
     g_free(in->thread_id);
+    g_free(in->stanza_type);
     g_free(in->lang);
     g_free(in->machine_reason);
     g_free(in->auth_user);

@@ -30,6 +30,7 @@ typedef struct tg_inbound {
     char **references;    /* NULL-terminated, without <>, or NULL */
     char *subject_tag;    /* "SUP-1042" from "[SUP-1042]" in the subject, or NULL */
     char *thread_id;      /* XMPP <thread> or NULL */
+    char *stanza_type;    /* XMPP message type ("chat", "normal") or NULL */
     char *lang;           /* "ru", "en", ... */
     int machine;          /* machine-generated: never auto-reply */
     char *machine_reason; /* why, or NULL */

@@ -369,10 +369,14 @@ static int notify_assignee(run *r, const tg_ticket *t, GTimeZone *zone)
     const char *subject_t, *body_t;
     char *due = tg_format_due(t->first_response_due, zone, "en");
     char *lines = excerpt(r->in->text);
-    tg_template_var vars[] = {{"ref", t->ref},           {"subject", t->subject},
-                              {"priority", t->priority}, {"queue", t->queue},
-                              {"due", due},              {"requester", t->requester},
-                              {"excerpt", lines},        {"company", r->cfg->company}};
+    tg_template_var vars[] = {{"ref", t->ref},
+                              {"subject", t->subject},
+                              {"priority", t->priority},
+                              {"queue", t->queue},
+                              {"due", due},
+                              {"requester", t->requester},
+                              {"excerpt", lines},
+                              {"company", r->cfg->company}};
     tg_config_template(r->cfg, "notify", "en", &subject_t, &body_t);
     char *body = tg_template_render(body_t, vars, G_N_ELEMENTS(vars));
     tg_outbox row = {.ticket_id = t->id,
@@ -454,6 +458,7 @@ static int queue_autoreply(run *r, const tg_ticket *t, const tg_queue *queue, GT
                      .in_reply_to = in->message_id_synthetic ? NULL : in->message_id,
                      .references = refs,
                      .thread = in->thread_id,
+                     .stanza_type = in->stanza_type,
                      .lang = t->lang,
                      .created_at = r->now};
     int rc = queue_outgoing(r, &row, 1);

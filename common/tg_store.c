@@ -9,7 +9,8 @@
 
 #define OUTBOX_COLS                                                                                \
     "id, ticket_id, channel, kind, recipient, recipient_name, sender, sender_name, subject,"       \
-    " body, in_reply_to, refs, thread, lang, status, attempts, created_at, msg_id, last_error"
+    " body, in_reply_to, refs, thread, lang, status, attempts, created_at, msg_id, last_error,"    \
+    " stanza_type"
 
 /* Each migration brings the schema from version i to i + 1 and sets user_version itself. */
 static const char *const migrations[] = {
@@ -54,6 +55,9 @@ static const char *const migrations[] = {
     "CREATE TABLE autoreply_log (address TEXT NOT NULL, at INTEGER NOT NULL);"
     "CREATE INDEX autoreply_log_address ON autoreply_log(address, at);"
     "PRAGMA user_version = 1;",
+    /* 2: XMPP replies keep the type of the message they answer (chat or normal). */
+    "ALTER TABLE outbox ADD COLUMN stanza_type TEXT;"
+    "PRAGMA user_version = 2;",
 };
 
 #define TICKET_COLS                                                                                \
@@ -157,8 +161,8 @@ static const char *const sql[S_COUNT] = {
     [S_ADD_OUTBOX] =
         "INSERT INTO outbox (ticket_id, channel, kind, recipient, recipient_name,"
         " sender, sender_name, subject, body, in_reply_to, refs, thread, lang,"
-        " msg_id, created_at, next_attempt_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15)",
+        " msg_id, stanza_type, created_at, next_attempt_at)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
     [S_LIST_OUTBOX] = "SELECT " OUTBOX_COLS " FROM outbox WHERE ticket_id = ?1 ORDER BY id",
     [S_COUNT_OUTBOX] = "SELECT count(*) FROM outbox WHERE ?1 IS NULL OR status = ?1",
     /* One statement, so two senders never claim the same row; the lease (next_attempt_at in
@@ -774,10 +778,10 @@ int tg_store_add_outbox(tg_store *st, tg_outbox *row, tg_err *err)
     const char *texts[] = {row->channel,     row->kind,        row->recipient, row->recipient_name,
                            row->sender,      row->sender_name, row->subject,   row->body,
                            row->in_reply_to, row->references,  row->thread,    row->lang,
-                           row->msg_id};
+                           row->msg_id,      row->stanza_type};
     for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
         bind_text(s, (int)i + 2, texts[i]);
-    sqlite3_bind_int64(s, 15, row->created_at);
+    sqlite3_bind_int64(s, 16, row->created_at);
     int rc = run(st, s, err, "queue reply");
     if (rc == TG_OK)
         row->id = sqlite3_last_insert_rowid(st->db);
@@ -808,6 +812,7 @@ static void read_outbox(sqlite3_stmt *s, tg_outbox *row)
         .created_at = sqlite3_column_int64(s, 16),
         .msg_id = T(17),
         .last_error = T(18),
+        .stanza_type = T(19),
     };
 #undef T
 }
@@ -844,11 +849,11 @@ int tg_store_claim_outbox(tg_store *st, const char *channel, int64_t now, int64_
         tg_outbox row;
         read_outbox(s, &row);
         *out = row;
-        const char **strs[] = {&out->channel,        &out->kind,   &out->recipient,
-                               &out->recipient_name, &out->sender, &out->sender_name,
-                               &out->subject,        &out->body,   &out->in_reply_to,
-                               &out->references,     &out->thread, &out->lang,
-                               &out->status,         &out->msg_id, &out->last_error};
+        const char **strs[] = {
+            &out->channel,     &out->kind,        &out->recipient,  &out->recipient_name,
+            &out->sender,      &out->sender_name, &out->subject,    &out->body,
+            &out->in_reply_to, &out->references,  &out->thread,     &out->lang,
+            &out->status,      &out->msg_id,      &out->last_error, &out->stanza_type};
         for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
             *strs[i] = g_strdup(*strs[i]);
         rc = 1;
@@ -862,10 +867,10 @@ int tg_store_claim_outbox(tg_store *st, const char *channel, int64_t now, int64_
 
 void tg_outbox_clear(tg_outbox *row)
 {
-    const char *strs[] = {row->channel,     row->kind,        row->recipient, row->recipient_name,
-                          row->sender,      row->sender_name, row->subject,   row->body,
-                          row->in_reply_to, row->references,  row->thread,    row->lang,
-                          row->status,      row->msg_id,      row->last_error};
+    const char *strs[] = {row->channel,     row->kind,        row->recipient,  row->recipient_name,
+                          row->sender,      row->sender_name, row->subject,    row->body,
+                          row->in_reply_to, row->references,  row->thread,     row->lang,
+                          row->status,      row->msg_id,      row->last_error, row->stanza_type};
     for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
         g_free((char *)strs[i]);
     memset(row, 0, sizeof *row);

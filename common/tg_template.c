@@ -10,9 +10,9 @@ const char *const tg_template_var_names[] = {
     "text",     "agent",    "excerpt", "limit",          NULL,
 };
 
-const char *const tg_template_names[] = {"autoreply",      "autoreply_chat",   "relay",
-                                         "notify",         "chat_store_error", "chat_too_long",
-                                         "chat_rate_limit", NULL};
+const char *const tg_template_names[] = {
+    "autoreply",        "autoreply_chat", "relay",           "notify",
+    "chat_store_error", "chat_too_long",  "chat_rate_limit", NULL};
 
 static const struct builtin {
     const char *name, *lang, *subject, *body;
@@ -54,8 +54,7 @@ static const struct builtin {
     {"chat_store_error", "ru", "",
      "К сожалению, сейчас не удалось зарегистрировать ваше обращение. Пожалуйста, повторите "
      "через несколько минут."},
-    {"chat_too_long", "en", "",
-     "Your message was long: we kept its first {{limit}} characters."},
+    {"chat_too_long", "en", "", "Your message was long: we kept its first {{limit}} characters."},
     {"chat_too_long", "ru", "",
      "Ваше сообщение слишком длинное: мы сохранили первые {{limit}} символов."},
     {"chat_rate_limit", "en", "",

@@ -27,5 +27,9 @@ int cmd_ingest(tg_config *cfg, int argc, char **argv);
 int cmd_list(tg_config *cfg, int argc, char **argv);
 int cmd_show(tg_config *cfg, int argc, char **argv);
 int cmd_explain(tg_config *cfg, int argc, char **argv);
+int cmd_reply(tg_config *cfg, int argc, char **argv);
+int cmd_take(tg_config *cfg, int argc, char **argv);
+int cmd_resolve(tg_config *cfg, int argc, char **argv);
+int cmd_close(tg_config *cfg, int argc, char **argv);
 
 #endif

@@ -21,6 +21,10 @@ static void usage(FILE *to)
             "  show [--json] REF     a ticket with its messages, events and replies\n"
             "  explain [--rcpt ADDR] [--json] FILE\n"
             "                 what intake would do with a mail, writing nothing\n"
+            "  reply --agent ID REF TEXT...|-\n"
+            "                 answer the customer (relayed by e-mail or chat, as they wrote)\n"
+            "  take|resolve|close --agent ID REF\n"
+            "                 assign a ticket to yourself, resolve or close it\n"
             "  check-config   validate the configuration and the rules\n"
             "\n"
             "-c FILE defaults to %s\n",
@@ -116,10 +120,9 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(tg_config *, int, char **);
     } commands[] = {
-        {"ingest", cmd_ingest},
-        {"list", cmd_list},
-        {"show", cmd_show},
-        {"explain", cmd_explain},
+        {"ingest", cmd_ingest},   {"list", cmd_list},   {"show", cmd_show},
+        {"explain", cmd_explain}, {"reply", cmd_reply}, {"take", cmd_take},
+        {"resolve", cmd_resolve}, {"close", cmd_close},
     };
 
     tg_err err = {0};

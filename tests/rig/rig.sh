@@ -1,6 +1,8 @@
-# rig.sh - sourced by the integration tests: a private Postfix and ticketgate-milter on loopback
-# in a temporary directory, started and stopped by PID. Needs root (Postfix's master), the
-# postfix and swaks packages, and RIG_PORT set to a port no other test uses.
+# rig.sh - sourced by the integration tests: a private Postfix with ticketgate-milter, and/or a
+# private Prosody with ticketgate-xmpp, on loopback in a temporary directory, started and
+# stopped by PID. Needs root (Postfix's master), the postfix, swaks, prosody and
+# python3-slixmpp packages, and RIG_PORT set to a base port no other test uses (the test uses
+# RIG_PORT and RIG_PORT + 1000, + 1001).
 # Scenarios: `scenario NAME` runs the shell function NAME in a subshell and counts the result;
 # `rig_summary` prints "N passed, M failed" (the line .ci/run sums) and sets the exit status.
 
@@ -22,10 +24,11 @@ fail() {
 
 log() { echo "--- $*"; }
 
+# rig_require FILE... - root and these programs, or fail (never skip).
 rig_require() {
     local missing=
     [ "$(id -u)" = 0 ] || missing="root"
-    for f in /usr/lib/postfix/sbin/master /usr/sbin/postfix /usr/bin/swaks; do
+    for f in "$@"; do
         [ -x "$f" ] || missing="$missing $f"
     done
     if [ -n "$missing" ]; then
@@ -36,14 +39,22 @@ rig_require() {
     fi
 }
 
-# rig_init - the directory tree and a Postfix configuration for this test.
-rig_init() {
-    rig_require
+# rig_dir - the test's directory, removed at exit (kept with RIG_KEEP=1).
+rig_dir() {
+    [ -n "${RIG:-}" ] && return 0
     RIG=$(mktemp -d /var/tmp/tg-rig-XXXXXX) # on disk: the tests use chattr
     chmod 755 "$RIG"
     trap rig_cleanup EXIT
-    mkdir -p "$RIG/postfix-conf" "$RIG/postfix-log" "$RIG/postfix-mail" "$RIG/milter" "$RIG/store" \
-        "$RIG/postfix-spool"
+    mkdir -p "$RIG/milter" "$RIG/store"
+    CONF="$RIG/ticketgate.conf"
+    C=(-c "$CONF")
+}
+
+# rig_init - the directory tree and a Postfix configuration for this test.
+rig_init() {
+    rig_require /usr/lib/postfix/sbin/master /usr/sbin/postfix /usr/bin/swaks
+    rig_dir
+    mkdir -p "$RIG/postfix-conf" "$RIG/postfix-log" "$RIG/postfix-mail" "$RIG/postfix-spool"
     install -d -o postfix "$RIG/postfix-data"
     chown nobody:nogroup "$RIG/postfix-mail"
     sed "s|@RIG@|$RIG|g" "$RIG_SRC/postfix-main.cf" > "$RIG/postfix-conf/main.cf"
@@ -57,8 +68,6 @@ EOF
     /usr/sbin/postfix -c "$RIG/postfix-conf" check 2> "$RIG/postfix-check.log" ||
         fail "postfix check: $(cat "$RIG/postfix-check.log")"
     MAILDIR="$RIG/postfix-mail/Maildir"
-    CONF="$RIG/ticketgate.conf"
-    C=(-c "$CONF")
     rig_config
 }
 
@@ -142,6 +151,8 @@ rig_stop_milter() {
 rig_cleanup() {
     local status=$?
     rig_stop_milter KILL >/dev/null 2>&1 || true
+    rig_stop_xmpp KILL >/dev/null 2>&1 || true
+    rig_stop_prosody >/dev/null 2>&1 || true
     if [ -n "$POSTFIX_PID" ]; then
         kill "$POSTFIX_PID" 2>/dev/null || true
         for _ in $(seq 100); do
@@ -150,8 +161,10 @@ rig_cleanup() {
         done
     fi
     if [ "$status" != 0 ] || [ "$RIG_FAILED" != 0 ] || [ -n "${RIG_KEEP:-}" ]; then
-        echo "=== milter.log"; tail -50 "$RIG/milter.log" 2>/dev/null
-        echo "=== maillog"; tail -50 "$RIG/postfix-log/maillog" 2>/dev/null
+        [ -f "$RIG/milter.log" ] && { echo "=== milter.log"; tail -50 "$RIG/milter.log"; }
+        [ -f "$RIG/xmpp.log" ] && { echo "=== xmpp.log"; tail -50 "$RIG/xmpp.log"; }
+        [ -d "$RIG/postfix-log" ] && { echo "=== maillog"; tail -50 "$RIG/postfix-log/maillog"; }
+        [ -f "$RIG/prosody/prosody.log" ] && { echo "=== prosody.log"; tail -30 "$RIG/prosody/prosody.log"; }
     fi
     [ -n "${RIG_KEEP:-}" ] || rm -rf "$RIG"
 }
@@ -210,17 +223,21 @@ reset_state() {
 check() {
     local expr=$1
     shift
-    "$@" | "$PY" -c "
-import json, re, sys
+    # EXPR may start with statements: "x = d[0]; x['a'] == 1"
+    "$@" | CHECK_EXPR="$expr" "$PY" -c "
+import json, os, re, sys
 d = json.load(sys.stdin)
-ok = ($expr)
-if not ok:
-    print('assertion failed: ' + '''$expr''' + '\n' + json.dumps(d, ensure_ascii=False, indent=1)[:4000])
+*pre, last = os.environ['CHECK_EXPR'].split(';')
+exec(';'.join(x.strip() for x in pre))
+if not eval('(' + last.strip() + ')'):
+    print('assertion failed: ' + os.environ['CHECK_EXPR'] + '\\n' + json.dumps(d, ensure_ascii=False, indent=1)[:4000])
     sys.exit(1)
 " || fail "check: $expr"
 }
 
 scenario() {
+    # ONLY="name ..." runs just those scenarios (when debugging)
+    [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $1 "* ]] && return 0
     log "scenario $1"
     if ("$1"); then
         RIG_PASSED=$((RIG_PASSED + 1))
@@ -234,4 +251,84 @@ scenario() {
 rig_summary() {
     echo "$RIG_PASSED passed, $RIG_FAILED failed"
     [ "$RIG_FAILED" = 0 ]
+}
+
+# ---- XMPP: Prosody and ticketgate-xmpp ----
+
+C2S_PORT=$((RIG_PORT + 1000))
+COMPONENT_PORT=$((RIG_PORT + 1001))
+COMPONENT=support.localhost
+
+# rig_init_prosody USER... - a Prosody configuration with these users (password "pw").
+rig_init_prosody() {
+    rig_require /usr/bin/prosody /usr/bin/prosodyctl "$PY"
+    "$PY" -c 'import slixmpp' 2> /dev/null || fail "python3-slixmpp is not installed"
+    rig_dir
+    mkdir -p "$RIG/prosody/data" "$RIG/prosody/certs"
+    sed -e "s|@RIG@|$RIG|g" -e "s|@C2S_PORT@|$C2S_PORT|" -e "s|@COMPONENT_PORT@|$COMPONENT_PORT|" \
+        "$RIG_SRC/prosody.cfg.lua" > "$RIG/prosody/prosody.cfg.lua"
+    for user in "$@"; do
+        prosodyctl --config "$RIG/prosody/prosody.cfg.lua" register "$user" localhost pw ||
+            fail "prosodyctl register $user"
+    done
+}
+
+rig_start_prosody() {
+    prosody -F --config "$RIG/prosody/prosody.cfg.lua" > "$RIG/prosody/console.log" 2>&1 &
+    echo $! > "$RIG/prosody-pid"
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$COMPONENT_PORT") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "prosody did not listen: $(tail -5 "$RIG/prosody/console.log")"
+}
+
+rig_stop_prosody() {
+    local pid
+    pid=$(cat "$RIG/prosody-pid" 2>/dev/null) || return 0
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$RIG/prosody-pid"
+}
+
+# rig_start_xmpp - the component in the foreground; returns once it has connected.
+rig_start_xmpp() {
+    local before
+    before=$(grep -c 'connected to' "$RIG/xmpp.log" 2>/dev/null)
+    ${XMPP_WRAPPER:-} "$top_builddir/xmpp/ticketgate-xmpp" "${C[@]}" -f -P "$RIG/milter/xmpp.pid" "$@" \
+        >> "$RIG/xmpp.log" 2>&1 &
+    echo $! > "$RIG/xmpp-pid"
+    for _ in $(seq 300); do
+        [ "$(grep -c 'connected to' "$RIG/xmpp.log")" -gt "${before:-0}" ] && return 0
+        kill -0 "$(cat "$RIG/xmpp-pid")" 2>/dev/null || fail "ticketgate-xmpp died: $(tail -5 "$RIG/xmpp.log")"
+        sleep 0.1
+    done
+    fail "ticketgate-xmpp did not connect: $(tail -5 "$RIG/xmpp.log")"
+}
+
+xmpp_pid() {
+    cat "$RIG/xmpp-pid" 2>/dev/null
+}
+
+rig_stop_xmpp() {
+    local pid
+    pid=$(xmpp_pid)
+    [ -n "$pid" ] || return 0
+    kill "-${1:-TERM}" "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && fail "ticketgate-xmpp $pid still running"
+    wait "$pid" 2>/dev/null || true
+    rm -f "$RIG/xmpp-pid"
+}
+
+# chat USER STEPS-JSON - run the scripted client as USER@localhost; prints its JSON.
+chat() {
+    "$PY" "$RIG_SRC/chat.py" "$C2S_PORT" "$1@localhost" pw "$2" 2>> "$RIG/chat.err"
 }

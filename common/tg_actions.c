@@ -1,0 +1,176 @@
+/* tg_actions.c - agent actions on tickets (see tg_actions.h). */
+#include <string.h>
+
+#include "tg_actions.h"
+
+int tg_ticket_for_agent(tg_store *st, const char *ref, const tg_agent *agent, tg_ticket *t,
+                        tg_err *err)
+{
+    char *upper = g_ascii_strup(ref, -1);
+    int rc = tg_store_ticket_by_ref(st, upper, t, err);
+    if (rc == 0)
+        rc = tg_err_set(err, TG_ENOTFOUND, "there is no ticket %s", upper);
+    else if (rc == 1 && t->assignee && strcmp(t->assignee, agent->id) != 0)
+        rc = tg_err_set(err, TG_EPERM, "%s is assigned to %s, not to you", t->ref, t->assignee);
+    else if (rc == 1)
+        rc = TG_OK;
+    if (rc != TG_OK)
+        tg_ticket_clear(t);
+    g_free(upper);
+    return rc;
+}
+
+static int apply(tg_store *st, tg_ticket *t, const tg_agent *agent, tg_action action, int64_t now,
+                 char **done, tg_err *err)
+{
+    static const char *const target[] = {NULL, "resolved", "closed"};
+    int rc = TG_OK;
+    if (strcmp(t->status, "closed") == 0)
+        return tg_err_set(err, TG_EINVAL, "%s is closed", t->ref);
+    if (action == TG_ACT_TAKE) {
+        if (t->assignee) {
+            *done = g_strdup_printf("%s is already yours", t->ref);
+            return TG_OK;
+        }
+        if ((rc = tg_store_set_assignee(st, t->id, agent->id, now, err)) == TG_OK)
+            rc = tg_store_add_event(st, t->id, now, "assigned", agent->id, err);
+        *done = g_strdup_printf("%s is now yours", t->ref);
+        return rc;
+    }
+    const char *status = target[action];
+    if (strcmp(t->status, status) == 0) {
+        *done = g_strdup_printf("%s is already %s", t->ref, status);
+        return TG_OK;
+    }
+    char *detail = g_strdup_printf("%s -> %s (by %s)", t->status, status, agent->id);
+    if ((rc = tg_store_set_status(st, t->id, status, now, err)) == TG_OK)
+        rc = tg_store_add_event(st, t->id, now, "status", detail, err);
+    if (rc == TG_OK && !t->assignee)
+        rc = tg_store_set_assignee(st, t->id, agent->id, now, err);
+    g_free(detail);
+    *done = g_strdup_printf("%s is now %s", t->ref, status);
+    return rc;
+}
+
+int tg_ticket_act(tg_store *st, const char *ref, const tg_agent *agent, tg_action action,
+                  int64_t now, char **done, tg_err *err)
+{
+    tg_ticket t = {0};
+    *done = NULL;
+    int rc = tg_store_begin(st, err);
+    if (rc != TG_OK)
+        return rc;
+    if ((rc = tg_ticket_for_agent(st, ref, agent, &t, err)) == TG_OK)
+        rc = apply(st, &t, agent, action, now, done, err);
+    if (rc == TG_OK)
+        rc = tg_store_commit(st, err);
+    else
+        tg_store_rollback(st);
+    if (rc != TG_OK) {
+        g_free(*done);
+        *done = NULL;
+    }
+    tg_ticket_clear(&t);
+    return rc;
+}
+
+int tg_agent_reply(const tg_config *cfg, tg_store *st, const tg_agent *agent, const char *channel,
+                   const char *ref, const char *text, const char *msg_id, int64_t now,
+                   tg_decision *dec, tg_err *err)
+{
+    tg_ticket t = {0};
+    memset(dec, 0, sizeof *dec);
+    if (!text || !*text)
+        return tg_err_set(err, TG_EINVAL, "the reply has no text");
+    int rc = tg_ticket_for_agent(st, ref, agent, &t, err);
+    if (rc != TG_OK)
+        return rc;
+    tg_inbound *in = tg_inbound_new(channel);
+    in->sender = g_strdup(agent->jid && strcmp(channel, "xmpp") == 0 ? agent->jid
+                          : agent->email                             ? agent->email
+                                                                     : agent->id);
+    in->subject = g_strdup(t.subject);
+    in->subject_tag = g_strdup(t.ref); /* names the ticket, as a tag in a mail subject does */
+    in->text = g_utf8_make_valid(text, -1);
+    in->lang = g_strdup(t.lang);
+    in->recipients = g_new0(char *, 1);
+    in->auth_user = g_strdup(agent->id);
+    in->message_id = msg_id ? g_strdup(msg_id) : g_uuid_string_random();
+    in->message_id_synthetic = !msg_id;
+    rc = tg_intake_process(cfg, st, in, now, dec, err);
+    if (rc == TG_OK && dec->kind != TG_INTAKE_AGENT_REPLY && dec->kind != TG_INTAKE_DUPLICATE) {
+        tg_decision_clear(dec);
+        rc = tg_err_set(err, TG_ESTORE, "%s: the reply was not taken as an answer", t.ref);
+    }
+    tg_inbound_free(in);
+    tg_ticket_clear(&t);
+    return rc;
+}
+
+typedef struct collect {
+    GPtrArray *out;
+    int64_t now;
+} collect;
+
+static int keep_open(const tg_ticket *t, void *ud)
+{
+    collect *c = ud;
+    if (strcmp(t->status, "resolved") == 0 || strcmp(t->status, "closed") == 0)
+        return 0;
+    tg_ticket *copy = g_new0(tg_ticket, 1);
+    char **dst[] = {
+        &copy->ref,      &copy->channel, &copy->source,    &copy->queue,          &copy->category,
+        &copy->priority, &copy->rule,    &copy->requester, &copy->requester_name, &copy->lang,
+        &copy->subject,  &copy->status,  &copy->assignee,  &copy->sla_policy,     &copy->tags};
+    const char *src[] = {t->ref,      t->channel, t->source,    t->queue,          t->category,
+                         t->priority, t->rule,    t->requester, t->requester_name, t->lang,
+                         t->subject,  t->status,  t->assignee,  t->sla_policy,     t->tags};
+    for (size_t i = 0; i < G_N_ELEMENTS(src); i++)
+        *dst[i] = g_strdup(src[i]);
+    copy->id = t->id;
+    copy->created_at = t->created_at;
+    copy->updated_at = t->updated_at;
+    copy->first_response_due = t->first_response_due;
+    copy->resolution_due = t->resolution_due;
+    copy->first_response_at = t->first_response_at;
+    copy->resolved_at = t->resolved_at;
+    g_ptr_array_add(c->out, copy);
+    return 0;
+}
+
+/* next_due - the deadline the agent must meet next: first response, then resolution. */
+static int64_t next_due(const tg_ticket *t)
+{
+    return t->first_response_at <= 0 && t->first_response_due > 0 ? t->first_response_due
+                                                                  : t->resolution_due;
+}
+
+static gint by_urgency(gconstpointer a, gconstpointer b, gpointer now_p)
+{
+    const tg_ticket *x = *(tg_ticket *const *)a, *y = *(tg_ticket *const *)b;
+    int64_t now = *(int64_t *)now_p, dx = next_due(x), dy = next_due(y);
+    int ox = dx > 0 && dx<now, oy = dy> 0 && dy < now;
+    if (ox != oy)
+        return oy - ox;
+    if (dx != dy)
+        return dx <= 0 ? 1 : dy <= 0 ? -1 : (dx < dy ? -1 : 1);
+    return x->id < y->id ? -1 : 1;
+}
+
+static void ticket_free(gpointer t)
+{
+    tg_ticket_clear(t);
+    g_free(t);
+}
+
+GPtrArray *tg_agent_open_tickets(tg_store *st, const tg_agent *agent, int64_t now, tg_err *err)
+{
+    collect c = {g_ptr_array_new_with_free_func(ticket_free), now};
+    tg_ticket_filter f = {.assignee = agent->id};
+    if (tg_store_list_tickets(st, &f, keep_open, &c, err) != TG_OK) {
+        g_ptr_array_unref(c.out);
+        return NULL;
+    }
+    g_ptr_array_sort_with_data(c.out, by_urgency, &now);
+    return c.out;
+}

@@ -1,0 +1,40 @@
+/* tg_actions.h - what an agent does to a ticket besides answering it: take, resolve, close.
+ * Each action is one store transaction with its event. The chat component and ticketgatectl
+ * call these, so the rules ("not yours", "already closed") are said in one place. */
+#ifndef TG_ACTIONS_H
+#define TG_ACTIONS_H
+
+#include <stdint.h>
+
+#include "tg_config.h"
+#include "tg_err.h"
+#include "tg_intake.h"
+#include "tg_store.h"
+
+typedef enum { TG_ACT_TAKE, TG_ACT_RESOLVE, TG_ACT_CLOSE } tg_action;
+
+/* tg_ticket_for_agent - ticket ref for agent, who may act on it when it is theirs or nobody's:
+ * 0 with *t, TG_ENOTFOUND, TG_EPERM (another agent's), or a store error; err says which. */
+int tg_ticket_for_agent(tg_store *st, const char *ref, const tg_agent *agent, tg_ticket *t,
+                        tg_err *err);
+
+/* tg_ticket_act - apply action to ticket ref for agent at now; *done describes the outcome
+ * ("SUP-12 is now resolved"; caller g_free()s). Errors as tg_ticket_for_agent, and TG_EINVAL
+ * for a closed ticket. */
+int tg_ticket_act(tg_store *st, const char *ref, const tg_agent *agent, tg_action action,
+                  int64_t now, char **done, tg_err *err);
+
+/* tg_agent_reply - agent answers ticket ref with text, entered through intake as the agent's
+ * message (kept on the ticket, first response set once, status pending, relayed to the
+ * customer on the ticket's channel). channel says where the answer came from ("xmpp", "ctl");
+ * msg_id (unique for that channel, or NULL) makes a repeated command harmless. On success
+ * *dec is filled (kind TG_INTAKE_AGENT_REPLY, or DUPLICATE); caller clears it. */
+int tg_agent_reply(const tg_config *cfg, tg_store *st, const tg_agent *agent, const char *channel,
+                   const char *ref, const char *text, const char *msg_id, int64_t now,
+                   tg_decision *dec, tg_err *err);
+
+/* tg_agent_open_tickets - the agent's unresolved tickets, overdue first, then by due time.
+ * Caller frees with g_ptr_array_unref (elements are tg_ticket *, cleared and freed). */
+GPtrArray *tg_agent_open_tickets(tg_store *st, const tg_agent *agent, int64_t now, tg_err *err);
+
+#endif

@@ -1,0 +1,162 @@
+#!/usr/bin/python3
+"""chat.py PORT JID PASSWORD STEPS-JSON - a scripted XMPP client (slixmpp) for the tests.
+
+Logs in on 127.0.0.1:PORT without TLS, runs the steps in order, and prints one JSON object:
+{"messages": [{from, body, type, thread, lang}...], "iq": [...], "errors": [...]}.
+Steps: {"send": {to, body, body_file?, type?, lang?, thread?, id?}}, {"expect": N, "timeout": S} (wait
+until N messages in all have arrived), {"until": TEXT, "timeout": S} (until one contains TEXT), {"flood": {to, count, body}}, {"disco": TO},
+{"items": TO}, {"ping": TO}, {"version": TO}, {"unknown_iq": TO}, {"subscribe": TO},
+{"sleep": S}, {"quiet": S} (wait S seconds and fail if a message arrives).
+Exit status 0, or 1 when a step timed out or the login failed (the JSON says why)."""
+import asyncio
+import json
+import sys
+
+import slixmpp
+from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.xmlstream import ET
+
+port, jid, password, steps = int(sys.argv[1]), sys.argv[2], sys.argv[3], json.loads(sys.argv[4])
+out = {"messages": [], "iq": [], "presence": [], "errors": []}
+
+
+class Client(slixmpp.ClientXMPP):
+    def __init__(self):
+        super().__init__(jid, password)
+        for plugin in ("xep_0030", "xep_0092", "xep_0199"):
+            self.register_plugin(plugin)
+        self["feature_mechanisms"].unencrypted_plain = True
+        self.ready = asyncio.Event()
+        self.arrived = asyncio.Event()
+        self.add_event_handler("session_start", self.on_start)
+        self.add_event_handler("message", self.on_message)
+        self.add_event_handler("presence", self.on_presence)
+        self.add_event_handler("failed_auth", lambda _: self.fail("login failed"))
+
+    def fail(self, why):
+        out["errors"].append(why)
+        self.ready.set()
+
+    async def on_start(self, _):
+        self.send_presence()
+        self.ready.set()
+
+    def on_message(self, msg):
+        if msg["type"] in ("chat", "normal", "error") and (msg["body"] or msg["type"] == "error"):
+            out["messages"].append({"from": str(msg["from"]), "body": msg["body"],
+                                    "type": msg["type"], "thread": msg["thread"] or None,
+                                    "lang": msg["lang"] or None,
+                                    "error": msg["error"]["condition"] if msg["type"] == "error" else None})
+            self.arrived.set()
+
+    def on_presence(self, p):
+        if str(p["from"].bare) != self.boundjid.bare:
+            out["presence"].append({"from": str(p["from"]), "type": p["type"], "show": p["show"],
+                                    "status": p["status"]})
+
+
+async def iq(client, kind, to):
+    try:
+        if kind == "disco":
+            r = await client["xep_0030"].get_info(jid=to, timeout=10)
+            info = r["disco_info"]
+            return {"identities": [list(i) for i in info["identities"]],
+                    "features": sorted(info["features"])}
+        if kind == "items":
+            r = await client["xep_0030"].get_items(jid=to, timeout=10)
+            return {"items": [list(i) for i in r["disco_items"]["items"]]}
+        if kind == "ping":
+            await client["xep_0199"].send_ping(to, timeout=10)
+            return {"ping": "pong"}
+        if kind == "version":
+            r = await client["xep_0092"].get_version(to, timeout=10)
+            return {"name": r["software_version"]["name"], "version": r["software_version"]["version"]}
+        if kind == "unknown_iq":
+            q = client.Iq(stype="get", sto=to)
+            q.append(ET.Element("{urn:example:unknown}query"))
+            await q.send(timeout=10)
+            return {"result": "unexpected result"}
+    except IqError as e:
+        return {"error": e.iq["error"]["condition"], "from": str(e.iq["from"])}
+    except IqTimeout:
+        return {"error": "timeout"}
+
+
+async def main():
+    c = Client()
+    c.connect(address=("127.0.0.1", port), force_starttls=False, disable_starttls=True)
+    try:
+        await asyncio.wait_for(c.ready.wait(), 20)
+    except asyncio.TimeoutError:
+        out["errors"].append("no session")
+    if out["errors"]:
+        return 1
+    status = 0
+    for step in steps:
+        if "send" in step:
+            s = step["send"]
+            body = s.get("body", "")
+            if "body_file" in s:
+                with open(s["body_file"], encoding="utf-8") as f:
+                    body += f.read()
+            m = c.make_message(mto=s["to"], mbody=body, mtype=s.get("type", "chat"))
+            if "lang" in s:
+                m["lang"] = s["lang"]
+            if "thread" in s:
+                m["thread"] = s["thread"]
+            if "id" in s:
+                m["id"] = s["id"]
+            m.send()
+        elif "flood" in step:
+            f = step["flood"]
+            for i in range(f["count"]):
+                c.make_message(mto=f["to"], mbody=f"{f['body']} {i}", mtype="chat").send()
+        elif "expect" in step:
+            deadline = asyncio.get_event_loop().time() + step.get("timeout", 20)
+            while len(out["messages"]) < step["expect"]:
+                c.arrived.clear()
+                left = deadline - asyncio.get_event_loop().time()
+                try:
+                    await asyncio.wait_for(c.arrived.wait(), max(left, 0.01))
+                except asyncio.TimeoutError:
+                    out["errors"].append(f"expected {step['expect']} messages, got {len(out['messages'])}")
+                    status = 1
+                    break
+            if status:
+                break
+        elif "until" in step:
+            deadline = asyncio.get_event_loop().time() + step.get("timeout", 20)
+            while not any(step["until"] in m["body"] for m in out["messages"]):
+                c.arrived.clear()
+                left = deadline - asyncio.get_event_loop().time()
+                try:
+                    await asyncio.wait_for(c.arrived.wait(), max(left, 0.01))
+                except asyncio.TimeoutError:
+                    out["errors"].append(f"no message containing {step['until']!r}")
+                    status = 1
+                    break
+            if status:
+                break
+        elif "quiet" in step:
+            before = len(out["messages"])
+            await asyncio.sleep(step["quiet"])
+            if len(out["messages"]) != before:
+                out["errors"].append("unexpected message")
+                status = 1
+                break
+        elif "sleep" in step:
+            await asyncio.sleep(step["sleep"])
+        elif "subscribe" in step:
+            c.send_presence(pto=step["subscribe"], ptype="subscribe")
+            await asyncio.sleep(1)
+        else:
+            kind = next(iter(step))
+            out["iq"].append({"kind": kind, **(await iq(c, kind, step[kind]))})
+    c.disconnect()
+    await asyncio.sleep(0.2)
+    return status
+
+
+status = asyncio.new_event_loop().run_until_complete(main())
+json.dump(out, sys.stdout, ensure_ascii=False)
+sys.exit(status)

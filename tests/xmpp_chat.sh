@@ -1,0 +1,197 @@
+#!/usr/bin/env bash
+# ticketgate-xmpp with a real Prosody and real clients (slixmpp): what customers and agents see.
+set -uo pipefail
+RIG_PORT=10040
+. "${srcdir:-.}/tests/rig/rig.sh"
+SUPPORT="support@$COMPONENT"
+
+rig_init_prosody alice boris carol dave erin ann
+printf 's3cret\n' > "$RIG/secret"
+cat > "$CONF" <<EOF
+[general]
+company = Example Ltd
+timezone = Europe/Moscow
+[store]
+path = $RIG/store/tickets.db
+[rules]
+file = $srcdir/contrib/rules.conf
+[xmpp]
+port = $COMPONENT_PORT
+domain = $COMPONENT
+secret_file = $RIG/secret
+reconnect_max = 4s
+max_body = 4K
+rate_limit = 20
+[queue support]
+addresses = support@example.org
+xmpp = support
+group = l1
+[agent ann]
+name = Ann Agent
+email = ann@example.org
+jid = ann@localhost
+groups = l1
+EOF
+rig_start_prosody
+rig_start_xmpp
+
+reset_state() {
+    sql "DELETE FROM outbox; DELETE FROM events; DELETE FROM messages; DELETE FROM thread_addresses;
+         DELETE FROM autoreply_log; DELETE FROM agents; DELETE FROM tickets;"
+}
+
+first_message_and_follow_up() {
+    reset_state
+    chat alice "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"My printer is broken\\nIt prints blank pages\", \"thread\": \"t-1\"}},
+                 {\"expect\": 1}, {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"It is an HP 1020\", \"thread\": \"t-1\"}},
+                 {\"quiet\": 2}]" > "$RIG/alice.json" || fail "client: $(cat "$RIG/alice.json")"
+    check 'len(d["messages"]) == 1 and "registered as SUP-1" in d["messages"][0]["body"]
+        and re.search(r"answer by .*\d\d:\d\d", d["messages"][0]["body"])
+        and d["messages"][0]["from"] == "support@support.localhost"
+        and d["messages"][0]["type"] == "chat" and d["messages"][0]["thread"] == "t-1"' cat "$RIG/alice.json"
+    check 'len(d) == 1 and d[0]["channel"] == "xmpp" and d[0]["requester"] == "alice@localhost"
+        and d[0]["subject"] == "My printer is broken"' "$CTL" "${C[@]}" list --json
+    check '[m["direction"] for m in d["messages"]] == ["in", "out", "in"]
+        and d["messages"][2]["body"] == "It is an HP 1020"' "$CTL" "${C[@]}" show --json SUP-1
+}
+
+russian_customer() {
+    reset_state
+    chat boris "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"Не печатает принтер\", \"lang\": \"ru\"}},
+                 {\"expect\": 1}]" > "$RIG/boris.json" || fail "client: $(cat "$RIG/boris.json")"
+    check '"Ваше обращение зарегистрировано под номером SUP-1" in d["messages"][0]["body"]
+        and d["messages"][0]["lang"] == "ru"' cat "$RIG/boris.json"
+    check 'd[0]["lang"] == "ru"' "$CTL" "${C[@]}" list --json
+}
+
+agent_gets_notified_and_replies() {
+    reset_state
+    # ann may first get notifications kept offline by earlier scenarios: wait for this one
+    chat ann "[{\"until\": \"VPN does not connect\", \"timeout\": 30},
+               {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"reply SUP-1 Hello Carol, fixed: try again.\"}},
+               {\"until\": \"Reply to SUP-1\"}, {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"show sup-1\"}},
+               {\"until\": \"SUP-1 [pending]\"}, {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"list\"}},
+               {\"until\": \"Your open tickets\"},
+               {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"reply SUP-99 hello\"}}, {\"until\": \"SUP-99\"},
+               {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"dance\"}}, {\"until\": \"Commands:\"}]" > "$RIG/ann.json" &
+    local ann=$!
+    sleep 2 # ann is online
+    chat carol "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"VPN does not connect\"}}, {\"expect\": 2, \"timeout\": 30}]" \
+        > "$RIG/carol.json" || fail "carol: $(cat "$RIG/carol.json")"
+    wait $ann || fail "ann: $(cat "$RIG/ann.json")"
+    check 'm = [x["body"] for x in d["messages"]]; m = m[[i for i, x in enumerate(m) if "VPN does not connect" in x][0]:];
+        m[0].startswith("New ticket SUP-1 for you: VPN does not connect\nPriority normal, queue support")
+        and m[1] == "Reply to SUP-1 sent to the customer (SUP-1 is now pending)."
+        and m[2].startswith("SUP-1 [pending]") and "Hello Carol, fixed" in m[2] and "--- from carol@localhost" in m[2]
+        and m[3].startswith("Your open tickets:\nSUP-1 [pending, normal] VPN does not connect")
+        and m[4] == "there is no ticket SUP-99" and m[5].startswith("Commands:")' cat "$RIG/ann.json"
+    check 'len(d["messages"]) == 2 and "Hello Carol, fixed: try again." in d["messages"][1]["body"]
+        and d["messages"][1]["from"] == "support@support.localhost"' cat "$RIG/carol.json"
+    check 'd[0]["first_response_at"] and d[0]["status"] == "pending" and d[0]["assignee"] == "ann"' \
+        "$CTL" "${C[@]}" list --json
+}
+
+agent_reply_on_email_ticket() {
+    reset_state
+    "$CTL" "${C[@]}" ingest "$srcdir/tests/data/mail/01-multipart-alternative.eml" > /dev/null || fail ingest
+    chat ann "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"reply SUP-1 Please reset your password.\"}},
+               {\"until\": \"Reply to SUP-1 sent\"}]" > "$RIG/ann.json" || fail "ann: $(cat "$RIG/ann.json")"
+    check 'r = [o for o in d["outbox"] if o["kind"] == "relay"];
+        len(r) == 1 and r[0]["channel"] == "email" and "[SUP-1]" in r[0]["subject"]
+        and r[0]["recipient"] == "john.smith@customer.example"
+        and "Please reset your password." in r[0]["body"] and r[0]["status"] == "pending"' \
+        "$CTL" "${C[@]}" show --json SUP-1
+}
+
+prosody_restart_delivers_pending_once() {
+    reset_state
+    chat dave "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"first question\"}}, {\"expect\": 1}]" > /dev/null || fail dave
+    rig_stop_prosody
+    for _ in $(seq 50); do grep -q 'disconnected from' "$RIG/xmpp.log" && break; sleep 0.1; done
+    # answers given while the server is down (from a shell; a mail relay would do the same)
+    "$CTL" "${C[@]}" reply --agent ann SUP-1 "answer one" > /dev/null || fail "ctl reply"
+    "$CTL" "${C[@]}" reply --agent ann SUP-1 "answer two" > /dev/null || fail "ctl reply"
+    sleep 1
+    [ "$(sql "SELECT count(*) FROM outbox WHERE status = 'pending' AND kind = 'relay'")" = 2 ] ||
+        fail "replies not pending: $(sql "SELECT kind, status, last_error FROM outbox")"
+    local before
+    before=$(grep -c 'connected to' "$RIG/xmpp.log")
+    rig_start_prosody
+    for _ in $(seq 150); do [ "$(grep -c 'connected to' "$RIG/xmpp.log")" -gt "$before" ] && break; sleep 0.1; done
+    [ "$(grep -c 'connected to' "$RIG/xmpp.log")" -gt "$before" ] || fail "no reconnect"
+    chat dave '[{"expect": 2, "timeout": 20}, {"quiet": 3}]' > "$RIG/dave.json" || fail "dave: $(cat "$RIG/dave.json")"
+    check '[m["body"].split("\n")[0] for m in d["messages"]] == ["answer one", "answer two"]' cat "$RIG/dave.json"
+    [ "$(sql "SELECT count(*) FROM outbox WHERE kind = 'relay' AND status = 'sent'")" = 2 ] ||
+        fail "relays not marked sent: $(sql "SELECT kind, status FROM outbox")"
+}
+
+service_discovery() {
+    chat alice "[{\"disco\": \"$COMPONENT\"}, {\"items\": \"$COMPONENT\"}, {\"ping\": \"$COMPONENT\"},
+                 {\"version\": \"$COMPONENT\"}, {\"unknown_iq\": \"$COMPONENT\"}, {\"subscribe\": \"$SUPPORT\"}]" \
+        > "$RIG/disco.json" || fail "client: $(cat "$RIG/disco.json")"
+    check 'i = {x["kind"]: x for x in d["iq"]};
+        i["disco"]["features"] == sorted(["http://jabber.org/protocol/disco#info",
+            "http://jabber.org/protocol/disco#items", "urn:xmpp:ping", "jabber:iq:version"])
+        and i["disco"]["identities"][0][0] == "component"
+        and i["items"]["items"] == [] and i["ping"]["ping"] == "pong"
+        and i["version"]["name"] == "ticketgate-xmpp"
+        and i["unknown_iq"]["error"] == "service-unavailable"' cat "$RIG/disco.json"
+    # Sunday evening and any hour outside 09-18 Moscow time: away with the next opening
+    check 'p = [x for x in d["presence"] if x["from"] == "support@support.localhost" and x["type"] != "subscribed"];
+        len(p) >= 1 and ((p[0]["show"] == "away" and "we answer from" in p[0]["status"]) or p[0]["status"] == "Open: write to us")' \
+        cat "$RIG/disco.json"
+}
+
+big_body_and_flood() {
+    reset_state
+    local rss_before rss_after
+    rss_before=$(awk '/^VmRSS:/ {print $2}' "/proc/$(xmpp_pid)/status")
+    "$PY" -c 'print("x" * (1024 * 1024))' > "$RIG/big.txt"
+    chat erin "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"big report \", \"body_file\": \"$RIG/big.txt\"}},
+                {\"expect\": 2, \"timeout\": 30},
+                {\"flood\": {\"to\": \"$SUPPORT\", \"count\": 100, \"body\": \"more\"}}, {\"sleep\": 3},
+                {\"ping\": \"$COMPONENT\"}]" > "$RIG/erin.json" || fail "erin: $(head -c 2000 "$RIG/erin.json")"
+    rss_after=$(awk '/^VmRSS:/ {print $2}' "/proc/$(xmpp_pid)/status")
+    check 'b = [m["body"] for m in d["messages"]];
+        any("registered as SUP-1" in x for x in b) and any("we kept its first 4096" in x for x in b)
+        and sum("faster than we can take them" in x for x in b) == 1 and len(b) == 3
+        and d["iq"][0]["ping"] == "pong"' cat "$RIG/erin.json"
+    check 'len(d) == 1' "$CTL" "${C[@]}" list --json
+    # 1 big + 19 of the flood within the rate limit, all on the one open conversation
+    [ "$(sql "SELECT count(*) FROM messages WHERE direction = 'in'")" = 20 ] ||
+        fail "messages kept: $(sql "SELECT count(*) FROM messages WHERE direction = 'in'")"
+    [ "$(sql "SELECT max(length(body)) FROM messages WHERE direction = 'in'")" -le 4096 ] || fail "not cut"
+    [ $((rss_after - rss_before)) -lt 20000 ] || fail "grew from $rss_before to $rss_after KB"
+}
+
+reload_and_bad_secret() {
+    sed -i 's/^rate_limit = 20$/rate_limit = 21/' "$CONF"
+    kill -USR1 "$(xmpp_pid)"
+    for _ in $(seq 50); do grep -q 'configuration reloaded' "$RIG/xmpp.log" && break; sleep 0.1; done
+    grep -q 'configuration reloaded' "$RIG/xmpp.log" || fail "no reload"
+    # a second component with the same name is refused (conflict) and says so
+    "$top_builddir/xmpp/ticketgate-xmpp" "${C[@]}" -f > "$RIG/second.log" 2>&1 &
+    local second=$!
+    for _ in $(seq 50); do grep -q 'refused component' "$RIG/second.log" && break; sleep 0.1; done
+    kill $second; wait $second
+    grep -q 'refused component support.localhost: conflict' "$RIG/second.log" || fail "$(cat "$RIG/second.log")"
+    grep -q 's3cret' "$RIG/xmpp.log" "$RIG/second.log" && fail "the secret is in a log"
+    return 0
+}
+
+clean_stop() {
+    rig_stop_xmpp TERM
+    grep -q 'stopping' "$RIG/xmpp.log" || fail "no clean stop"
+    [ ! -e "$RIG/milter/xmpp.pid" ] || fail "pid file left"
+}
+
+scenario first_message_and_follow_up
+scenario russian_customer
+scenario agent_gets_notified_and_replies
+scenario agent_reply_on_email_ticket
+scenario prosody_restart_delivers_pending_once
+scenario service_discovery
+scenario big_body_and_flood
+scenario reload_and_bad_secret
+scenario clean_stop
+rig_summary

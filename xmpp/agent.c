@@ -1,0 +1,174 @@
+/* agent.c - commands agents send to the component by chat. A reply goes through intake like
+ * an agent's e-mail answer (first response, status, relay on the ticket's channel); the other
+ * commands are tg_actions. Every command gets an answer, in plain text. */
+#include <string.h>
+
+#include "tg_actions.h"
+#include "tg_intake.h"
+#include "tg_log.h"
+#include "tg_template.h"
+#include "xmpp.h"
+
+static const char help_text[] =
+    "Commands:\n"
+    "  list              your open tickets, overdue first\n"
+    "  show REF          a ticket with its messages\n"
+    "  take REF          assign an unassigned ticket to yourself\n"
+    "  reply REF text    answer the customer (by chat or e-mail, as they wrote)\n"
+    "  resolve REF       mark it resolved\n"
+    "  close REF         close it\n"
+    "  help              this text";
+
+static void answer(component *c, xmpp_stanza_t *st, const char *text)
+{
+    char *from = component_bare(xmpp_stanza_get_to(st));
+    const char *type = xmpp_stanza_get_type(st);
+    component_send(c, component_message(c, from, xmpp_stanza_get_from(st), type ? type : "chat",
+                                        NULL, text, NULL, NULL));
+    g_free(from);
+}
+
+static char *format_time(const tg_config *cfg, int64_t t)
+{
+    GTimeZone *zone = g_time_zone_new_identifier(cfg->timezone);
+    char *s = tg_format_due(t, zone ? zone : g_time_zone_new_utc(), "en");
+    g_time_zone_unref(zone);
+    return s;
+}
+
+static void cmd_list(component *c, const tg_agent *agent, xmpp_stanza_t *st)
+{
+    tg_err err = {0};
+    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    GPtrArray *list = tg_agent_open_tickets(c->st, agent, now, &err);
+    if (!list) {
+        answer(c, st, "Sorry, the ticket store is not available now; try again shortly.");
+        tg_error("agent %s: list: %s", agent->id, err.msg);
+        return;
+    }
+    GString *out = g_string_new(list->len ? "Your open tickets:" : "You have no open tickets.");
+    for (guint i = 0; i < list->len; i++) {
+        const tg_ticket *t = list->pdata[i];
+        int64_t due = t->first_response_at <= 0 ? t->first_response_due : t->resolution_due;
+        char *when = format_time(c->cfg, due);
+        g_string_append_printf(out, "\n%s%s [%s, %s] %s (due %s)", t->ref,
+                               due > 0 && due < now ? " OVERDUE" : "", t->status, t->priority,
+                               t->subject, when);
+        g_free(when);
+    }
+    answer(c, st, out->str);
+    g_string_free(out, TRUE);
+    g_ptr_array_unref(list);
+}
+
+static int show_message(const tg_message *m, void *ud)
+{
+    GString *out = ud;
+    char *text = g_strndup(m->body ? m->body : "", 300);
+    g_string_append_printf(out, "\n--- %s %s:\n%s%s",
+                           strcmp(m->direction, "in") == 0      ? "from"
+                           : strcmp(m->direction, "agent") == 0 ? "agent"
+                                                                : "to customer,",
+                           m->sender ? m->sender : "", text,
+                           m->body && strlen(m->body) > 300 ? " [...]" : "");
+    g_free(text);
+    return 0;
+}
+
+static void cmd_show(component *c, const tg_agent *agent, xmpp_stanza_t *st, const char *ref)
+{
+    tg_ticket t = {0};
+    tg_err err = {0};
+    if (tg_ticket_for_agent(c->st, ref, agent, &t, &err) != TG_OK) {
+        answer(c, st, err.msg);
+        return;
+    }
+    char *due = format_time(c->cfg, t.first_response_due);
+    GString *out = g_string_new(NULL);
+    g_string_append_printf(out, "%s [%s] %s, %s, queue %s, from %s, first response due %s%s\n%s",
+                           t.ref, t.status, t.priority, t.channel, t.queue, t.requester, due,
+                           t.first_response_at > 0 ? " (answered)" : "", t.subject);
+    if (tg_store_list_messages(c->st, t.id, show_message, out, &err) != TG_OK)
+        g_string_append_printf(out, "\n(messages unavailable: %s)", err.msg);
+    answer(c, st, out->str);
+    g_string_free(out, TRUE);
+    g_free(due);
+    tg_ticket_clear(&t);
+}
+
+static void cmd_reply(component *c, const tg_agent *agent, xmpp_stanza_t *st, const char *ref,
+                      const char *text)
+{
+    tg_err err = {0};
+    tg_decision d = {0};
+    const char *id = xmpp_stanza_get_id(st);
+    char *msg_id = id ? g_strdup_printf("%s/%s", xmpp_stanza_get_from(st), id) : NULL;
+    int rc = tg_agent_reply(c->cfg, c->st, agent, "xmpp", ref, text, msg_id,
+                            g_get_real_time() / G_USEC_PER_SEC, &d, &err);
+    if (rc == TG_ETEMP || rc == TG_ESTORE) {
+        answer(c, st,
+               "Sorry, the ticket store is not available now; your reply was not sent. "
+               "Try again shortly.");
+        tg_error("agent %s: reply %s: %s", agent->id, ref, err.msg);
+    } else if (rc != TG_OK) {
+        answer(c, st, rc == TG_EINVAL ? "Usage: reply REF text" : err.msg);
+    } else if (d.kind == TG_INTAKE_DUPLICATE) {
+        answer(c, st, "That reply was already sent.");
+    } else {
+        char *ok = g_strdup_printf("Reply to %s sent to the customer (%s is now %s).", d.ref, d.ref,
+                                   d.status);
+        answer(c, st, ok);
+        g_free(ok);
+        tg_info("agent %s replied on %s", agent->id, d.ref);
+        c->last_drain = 0;
+    }
+    tg_decision_clear(&d);
+    g_free(msg_id);
+}
+
+static void cmd_act(component *c, const tg_agent *agent, xmpp_stanza_t *st, tg_action act,
+                    const char *ref)
+{
+    tg_err err = {0};
+    char *done = NULL;
+    int rc = tg_ticket_act(c->st, ref, agent, act, g_get_real_time() / G_USEC_PER_SEC, &done, &err);
+    answer(c, st, rc == TG_OK ? done : err.msg);
+    if (rc == TG_ETEMP || rc == TG_ESTORE)
+        tg_error("agent %s: %s", agent->id, err.msg);
+    g_free(done);
+}
+
+void agent_command(component *c, const tg_agent *agent, xmpp_stanza_t *st, const char *body)
+{
+    /* "reply REF text...": the text keeps its own line breaks and spacing. */
+    char *trimmed = g_strstrip(g_strdup(body));
+    char **words = g_regex_split_simple("\\s+", trimmed, 0, 0);
+    int n = (int)g_strv_length(words);
+    char *cmd = n ? g_ascii_strdown(words[0], -1) : g_strdup("");
+    const char *ref = n > 1 ? words[1] : NULL;
+
+    if (strcmp(cmd, "list") == 0) {
+        cmd_list(c, agent, st);
+    } else if (ref && strcmp(cmd, "show") == 0) {
+        cmd_show(c, agent, st, ref);
+    } else if (ref && strcmp(cmd, "reply") == 0) {
+        const char *text = trimmed + strlen(words[0]);
+        while (g_ascii_isspace(*text))
+            text++;
+        text += strlen(ref);
+        while (g_ascii_isspace(*text))
+            text++;
+        cmd_reply(c, agent, st, ref, text);
+    } else if (ref && strcmp(cmd, "take") == 0) {
+        cmd_act(c, agent, st, TG_ACT_TAKE, ref);
+    } else if (ref && strcmp(cmd, "resolve") == 0) {
+        cmd_act(c, agent, st, TG_ACT_RESOLVE, ref);
+    } else if (ref && strcmp(cmd, "close") == 0) {
+        cmd_act(c, agent, st, TG_ACT_CLOSE, ref);
+    } else {
+        answer(c, st, help_text);
+    }
+    g_free(cmd);
+    g_strfreev(words);
+    g_free(trimmed);
+}

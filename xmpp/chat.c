@@ -1,0 +1,217 @@
+/* chat.c - messages to the component. A customer's message is checked (body, rate, size),
+ * turned into a tg_inbound and queued; chat_flush then runs intake on everything queued in one
+ * transaction (group commit) and the auto-replies leave through the outbox. Agents' messages
+ * are commands (agent.c). */
+#include <stdio.h>
+#include <string.h>
+
+#include "tg_intake.h"
+#include "tg_log.h"
+#include "tg_template.h"
+#include "xmpp.h"
+
+/* What the component remembers about a customer between messages (memory only). */
+typedef struct customer {
+    int64_t window_start; /* seconds */
+    int64_t count;        /* messages in this window */
+    int told_rate;        /* the rate notice went out in this window */
+    int told_cut;         /* the "message was cut" notice went out (once per process) */
+} customer;
+
+typedef struct chat_msg {
+    tg_inbound *in;
+    char *reply_from, *reply_to; /* our address and the customer's full JID */
+    int cut;                     /* the body was cut at [xmpp] max_body */
+} chat_msg;
+
+static void chat_msg_free(chat_msg *m)
+{
+    tg_inbound_free(m->in);
+    g_free(m->reply_from);
+    g_free(m->reply_to);
+    g_free(m);
+}
+
+void chat_free_pending(component *c)
+{
+    for (guint i = 0; i < c->pending->len; i++)
+        chat_msg_free(c->pending->pdata[i]);
+    g_ptr_array_set_size(c->pending, 0);
+}
+
+/* notice - a message of ours to the customer outside any ticket, from a template. */
+static void notice(component *c, const chat_msg *m, const char *template, const char *limit)
+{
+    const char *subject, *body;
+    tg_config_template(c->cfg, template, m->in->lang, &subject, &body);
+    tg_template_var vars[] = {{"limit", limit}, {"company", c->cfg->company}};
+    char *text = tg_template_render(body, vars, G_N_ELEMENTS(vars));
+    component_send(c, component_message(c, m->reply_from, m->reply_to, m->in->stanza_type, NULL,
+                                        text, m->in->thread_id, m->in->lang));
+    g_free(text);
+}
+
+/* over_rate - count a message from jid; true when it is over [xmpp] rate_limit. */
+static int over_rate(component *c, const char *jid, customer **out)
+{
+    customer *cu = g_hash_table_lookup(c->customers, jid);
+    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    if (!cu) {
+        cu = g_new0(customer, 1);
+        g_hash_table_insert(c->customers, g_strdup(jid), cu);
+    }
+    if (now - cu->window_start >= c->cfg->xmpp_rate_window) {
+        cu->window_start = now;
+        cu->count = 0;
+        cu->told_rate = 0;
+    }
+    *out = cu;
+    return ++cu->count > c->cfg->xmpp_rate_limit;
+}
+
+/* first_line - the subject of a chat ticket: its first non-empty line, at most 100 chars. */
+static char *first_line(const char *text)
+{
+    while (*text == '\n' || *text == ' ' || *text == '\r')
+        text++;
+    size_t len = strcspn(text, "\r\n");
+    const char *end = text + len;
+    if (g_utf8_strlen(text, (gssize)len) > 100)
+        end = g_utf8_offset_to_pointer(text, 100);
+    return g_strndup(text, (gsize)(end - text));
+}
+
+/* to_inbound - the normalized message: sender bare JID, first line as subject, stanza id
+ * (namespaced by the sender, as ids are only unique per client) for deduplication. */
+static tg_inbound *to_inbound(component *c, xmpp_stanza_t *st, const char *from_bare,
+                              const char *to_bare, char *body, int *cut)
+{
+    tg_inbound *in = tg_inbound_new("xmpp");
+    size_t max = (size_t)c->cfg->xmpp_max_body;
+    char *valid = g_utf8_make_valid(body, -1);
+    *cut = strlen(valid) > max;
+    if (*cut) {
+        const char *end = valid + max;
+        while (end > valid && !g_utf8_validate(valid, end - valid, NULL))
+            end--;
+        valid[end - valid] = '\0';
+    }
+    in->recipient = g_strdup(to_bare);
+    in->sender = g_strdup(from_bare);
+    in->text = valid;
+    in->text_truncated = *cut;
+    in->original_size = strlen(body);
+    in->subject = first_line(valid);
+    const char *id = xmpp_stanza_get_id(st);
+    xmpp_stanza_t *origin = xmpp_stanza_get_child_by_ns(st, "urn:xmpp:sid:0");
+    if (origin && xmpp_stanza_get_attribute(origin, "id"))
+        id = xmpp_stanza_get_attribute(origin, "id");
+    if (id) {
+        in->message_id = g_strdup_printf("%s/%s", xmpp_stanza_get_from(st), id);
+    } else {
+        in->message_id = g_uuid_string_random();
+        in->message_id_synthetic = 1;
+    }
+    xmpp_stanza_t *thread = xmpp_stanza_get_child_by_name(st, "thread");
+    char *thread_text = thread ? xmpp_stanza_get_text(thread) : NULL;
+    if (thread_text) {
+        in->thread_id = g_strdup(thread_text);
+        xmpp_free(c->ctx, thread_text);
+    }
+    const char *type = xmpp_stanza_get_type(st);
+    in->stanza_type = g_strdup(type ? type : "normal");
+    const char *lang = xmpp_stanza_get_attribute(st, "xml:lang");
+    in->lang = lang && *lang ? g_ascii_strdown(lang, 2) : g_strdup(tg_guess_lang(valid));
+    in->recipients = g_new0(char *, 1);
+    return in;
+}
+
+int chat_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
+{
+    component *c = ud;
+    const char *type = xmpp_stanza_get_type(st);
+    /* Errors are never answered; groupchat and headline are not conversations with us. */
+    if (type && strcmp(type, "chat") != 0 && strcmp(type, "normal") != 0)
+        return 1;
+    char *body = xmpp_message_get_body(st);
+    if (!body || !*body) { /* chat states, receipts */
+        if (body)
+            xmpp_free(c->ctx, body);
+        return 1;
+    }
+    char *from_bare = component_bare(xmpp_stanza_get_from(st));
+    char *to_bare = component_bare(xmpp_stanza_get_to(st));
+    const tg_agent *agent = tg_config_agent_for(c->cfg, from_bare);
+    customer *cu;
+
+    if (agent) {
+        agent_command(c, agent, st, body);
+    } else if (strchr(to_bare, '@') && !tg_config_queue_for(c->cfg, "xmpp", to_bare)) {
+        component_send(c, xmpp_stanza_reply_error(st, "cancel", "item-not-found",
+                                                  "No help desk queue at this address"));
+    } else if (over_rate(c, from_bare, &cu)) {
+        if (!cu->told_rate) {
+            chat_msg m = {.reply_from = to_bare, .reply_to = (char *)xmpp_stanza_get_from(st)};
+            m.in = tg_inbound_new("xmpp");
+            m.in->lang = g_strdup(tg_guess_lang(body));
+            m.in->stanza_type = g_strdup(type ? type : "normal");
+            notice(c, &m, "chat_rate_limit", NULL);
+            tg_inbound_free(m.in);
+            cu->told_rate = 1;
+            tg_warn("%s: over the rate limit (%lld in %llds): messages dropped", from_bare,
+                    (long long)c->cfg->xmpp_rate_limit, (long long)c->cfg->xmpp_rate_window);
+        }
+    } else {
+        chat_msg *m = g_new0(chat_msg, 1);
+        m->in = to_inbound(c, st, from_bare, to_bare, body, &m->cut);
+        m->reply_from = g_strdup(to_bare);
+        m->reply_to = g_strdup(xmpp_stanza_get_from(st));
+        g_ptr_array_add(c->pending, m);
+    }
+    xmpp_free(c->ctx, body);
+    g_free(from_bare);
+    g_free(to_bare);
+    return 1;
+}
+
+void chat_flush(component *c)
+{
+    guint n = c->pending->len;
+    if (!n)
+        return;
+    tg_intake_job *jobs = g_new0(tg_intake_job, n);
+    tg_intake_job **ptrs = g_new(tg_intake_job *, n);
+    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    for (guint i = 0; i < n; i++) {
+        jobs[i].in = ((chat_msg *)c->pending->pdata[i])->in;
+        jobs[i].now = now;
+        ptrs[i] = &jobs[i];
+    }
+    tg_intake_process_batch(c->cfg, c->st, ptrs, n);
+    for (guint i = 0; i < n; i++) {
+        chat_msg *m = c->pending->pdata[i];
+        tg_decision *d = &jobs[i].dec;
+        if (jobs[i].rc != TG_OK) {
+            tg_error("%s: from=<%s> store error: %s", m->in->message_id, m->in->sender,
+                     jobs[i].err.msg);
+            notice(c, m, "chat_store_error", NULL);
+            continue;
+        }
+        tg_info("xmpp: from=<%s> to=<%s> ticket=%s rule=%s decision=%s reply=%s%s%s", m->in->sender,
+                m->in->recipient, d->ref, d->rule ? d->rule : "-", tg_intake_kind_name(d->kind),
+                d->reply_queued ? "queued" : "none", d->note ? " note=" : "",
+                d->note ? d->note : "");
+        customer *cu = g_hash_table_lookup(c->customers, m->in->sender);
+        if (m->cut && cu && !cu->told_cut) {
+            char limit[32];
+            snprintf(limit, sizeof limit, "%lld", (long long)c->cfg->xmpp_max_body);
+            notice(c, m, "chat_too_long", limit);
+            cu->told_cut = 1;
+        }
+        tg_decision_clear(d);
+    }
+    g_free(ptrs);
+    g_free(jobs);
+    chat_free_pending(c);
+    c->last_drain = 0; /* replies are waiting in the outbox */
+}

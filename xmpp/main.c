@@ -1,0 +1,238 @@
+/* main.c - ticketgate-xmpp: options, configuration and reload, privileges, and the loop that
+ * drives libstrophe, intake and the outbox in one thread. Options as ticketgate-milter's. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "tg_log.h"
+#include "xmpp.h"
+
+#define DEFAULT_CONFIG SYSCONFDIR "/ticketgate/ticketgate.conf"
+#define TICK_MS        50 /* longest wait in libstrophe before looking at signals and the queue */
+
+volatile sig_atomic_t xmpp_stop_requested, xmpp_reload_requested;
+
+static void on_signal(int sig)
+{
+    if (sig == SIGUSR1 || sig == SIGHUP) /* HUP too: no libmilter here to claim it */
+        xmpp_reload_requested = 1;
+    else
+        xmpp_stop_requested = 1;
+}
+
+/* read_secret - [xmpp] secret, or the first line of secret_file (kept out of argv and logs). */
+static char *read_secret(const tg_config *cfg, tg_err *err)
+{
+    if (cfg->xmpp_secret_file) {
+        char *text = NULL;
+        GError *error = NULL;
+        if (!g_file_get_contents(cfg->xmpp_secret_file, &text, NULL, &error)) {
+            tg_err_set(err, TG_EINVAL, "[xmpp] secret_file: %s", error->message);
+            g_error_free(error);
+            return NULL;
+        }
+        text[strcspn(text, "\r\n")] = '\0';
+        return text;
+    }
+    if (cfg->xmpp_secret)
+        return g_strdup(cfg->xmpp_secret);
+    tg_err_set(err, TG_EINVAL, "%s: [xmpp] needs secret or secret_file", cfg->path);
+    return NULL;
+}
+
+/* check_xmpp_config - what this daemon needs beyond what every program needs. */
+static tg_config *load_config(const char *path, char **secret, tg_err *err)
+{
+    tg_config *cfg = tg_config_load(path, err);
+    if (!cfg)
+        return NULL;
+    if (!cfg->xmpp_domain) {
+        tg_err_set(err, TG_EINVAL,
+                   "%s: [xmpp] domain is not set (the component's name, such as "
+                   "help.example.org)",
+                   path);
+    } else if ((*secret = read_secret(cfg, err))) {
+        return cfg;
+    }
+    tg_config_unref(cfg);
+    return NULL;
+}
+
+static int open_store(component *c, tg_err *err)
+{
+    tg_store_opts opts = tg_config_store_opts(c->cfg);
+    tg_store_close(c->st);
+    c->st = NULL;
+    return tg_store_open(c->cfg->store_path, &opts, &c->st, err);
+}
+
+/* reload - a new snapshot; the stream keeps its name and secret (a change needs a restart). */
+static void reload(component *c)
+{
+    tg_err err = {0};
+    char *secret = NULL;
+    tg_config *cfg = load_config(c->config_path, &secret, &err);
+    if (!cfg) {
+        tg_error("reload failed, keeping the running configuration: %s", err.msg);
+        return;
+    }
+    if (strcmp(cfg->xmpp_domain, c->cfg->xmpp_domain) != 0 || strcmp(secret, c->secret) != 0)
+        tg_warn("reload: [xmpp] domain and secret take effect at the next start");
+    int new_store = strcmp(cfg->store_path, c->cfg->store_path) != 0;
+    tg_config_unref(c->cfg);
+    c->cfg = cfg;
+    g_free(secret);
+    if (new_store && open_store(c, &err) != TG_OK)
+        tg_error("reload: %s", err.msg);
+    tg_info("configuration reloaded from %s", c->config_path);
+}
+
+static int drop_privileges(const char *spec)
+{
+    char **parts = g_strsplit(spec, ":", 2);
+    struct passwd *pw = getpwnam(parts[0]);
+    struct group *gr = parts[1] ? getgrnam(parts[1]) : NULL;
+    int rc = -1;
+    if (!pw || (parts[1] && !gr))
+        tg_error("-u %s: no such %s", spec, pw ? "group" : "user");
+    else if (getuid() == pw->pw_uid)
+        rc = 0;
+    else if (initgroups(pw->pw_name, gr ? gr->gr_gid : pw->pw_gid) != 0 ||
+             setgid(gr ? gr->gr_gid : pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+        tg_error("cannot become %s: %s", spec, g_strerror(errno));
+    else
+        rc = 0;
+    g_strfreev(parts);
+    return rc;
+}
+
+/* run - until SIGTERM: connect when due, let libstrophe work, then intake and the outbox. */
+static void run(component *c)
+{
+    while (!xmpp_stop_requested) {
+        if (xmpp_reload_requested) {
+            xmpp_reload_requested = 0;
+            reload(c);
+        }
+        gint64 now = g_get_monotonic_time();
+        if (!c->connected && !c->connecting && now >= c->next_connect)
+            component_connect(c);
+        xmpp_run_once(c->ctx, TICK_MS);
+        chat_flush(c);
+        /* The outbox also gets rows from other processes (ticketgatectl, the milter's relays to
+         * chat customers): look at least once a second, at once after our own intake. */
+        if (c->connected && g_get_monotonic_time() - c->last_drain >= G_USEC_PER_SEC) {
+            sender_drain(c);
+            c->last_drain = g_get_monotonic_time();
+        }
+    }
+    tg_info("stopping");
+    if (c->connected || c->connecting) {
+        xmpp_disconnect(c->conn);
+        gint64 until = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+        while ((c->connected || c->connecting) && g_get_monotonic_time() < until)
+            xmpp_run_once(c->ctx, TICK_MS);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    char *conf = NULL, *user = NULL, *pidfile = NULL;
+    gboolean foreground = FALSE, check_only = FALSE, version = FALSE;
+    GOptionEntry entries[] = {
+        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &conf, "configuration file", "FILE"},
+        {"user", 'u', 0, G_OPTION_ARG_STRING, &user, "run as user[:group]", "USER"},
+        {"pidfile", 'P', 0, G_OPTION_ARG_FILENAME, &pidfile, "write the process id here", "FILE"},
+        {"foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground,
+         "stay in the foreground, log to stderr", NULL},
+        {"check", 'n', 0, G_OPTION_ARG_NONE, &check_only, "check the configuration and exit", NULL},
+        {"version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL},
+        {NULL}};
+    GOptionContext *oc = g_option_context_new("- turn chats with the support JID into tickets");
+    GError *error = NULL;
+    g_option_context_add_main_entries(oc, entries, NULL);
+    if (!g_option_context_parse(oc, &argc, &argv, &error)) {
+        fprintf(stderr, "ticketgate-xmpp: %s (see --help)\n", error->message);
+        return EX_USAGE;
+    }
+    g_option_context_free(oc);
+    if (version) {
+        printf("ticketgate-xmpp %s (libstrophe)\n", PACKAGE_VERSION);
+        return EX_OK;
+    }
+
+    tg_log_open("ticketgate-xmpp", foreground || check_only, TG_LOG_INFO);
+    component c = {.config_path = conf ? conf : g_strdup(DEFAULT_CONFIG)};
+    tg_err err = {0};
+    if (!(c.cfg = load_config(c.config_path, &c.secret, &err))) {
+        fprintf(stderr, "ticketgate-xmpp: %s\n", err.msg);
+        return EX_CONFIG;
+    }
+    if (check_only) {
+        printf("%s: OK\n", c.config_path);
+        return EX_OK;
+    }
+    char *run_as = g_strdup(user ? user : c.cfg->xmpp_user);
+    char *pid_path = g_strdup(pidfile ? pidfile : c.cfg->xmpp_pidfile);
+    int status = EX_OK;
+    if (!foreground && daemon(0, 0) != 0) {
+        fprintf(stderr, "ticketgate-xmpp: daemon: %s\n", g_strerror(errno));
+        return EX_OSERR;
+    }
+    if (run_as && drop_privileges(run_as) != 0) {
+        status = EX_NOPERM;
+        goto out;
+    }
+    if (pid_path) {
+        char pid[32];
+        snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+        if (!g_file_set_contents(pid_path, pid, -1, &error)) {
+            tg_error("pid file: %s", error->message);
+            g_clear_error(&error);
+            g_free(pid_path);
+            pid_path = NULL;
+            status = EX_CANTCREAT;
+            goto out;
+        }
+    }
+    if (open_store(&c, &err) != TG_OK) {
+        tg_error("%s", err.msg);
+        status = err.code == TG_ETEMP ? EX_TEMPFAIL : EX_CONFIG;
+        goto out;
+    }
+    struct sigaction sa = {.sa_handler = on_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (component_init(&c, &err) != TG_OK) {
+        tg_error("%s", err.msg);
+        status = EX_SOFTWARE;
+        goto out;
+    }
+    tg_info("ticketgate-xmpp %s: component %s on %s:%lld (config %s)", PACKAGE_VERSION,
+            c.cfg->xmpp_domain, c.cfg->xmpp_server, (long long)c.cfg->xmpp_port, c.config_path);
+    run(&c);
+out:
+    if (pid_path)
+        unlink(pid_path);
+    component_free(&c);
+    tg_store_close(c.st);
+    tg_config_unref(c.cfg);
+    if (c.secret)
+        memset(c.secret, 0, strlen(c.secret));
+    g_free(c.secret);
+    g_free(c.config_path);
+    g_free(run_as);
+    g_free(pid_path);
+    g_free(user);
+    g_free(pidfile);
+    return status;
+}

@@ -1,0 +1,57 @@
+/* xmpp.h - the parts of ticketgate-xmpp and the state they share. The component is one thread
+ * around libstrophe's event loop: handlers queue what arrives, and the main loop runs intake
+ * on it in batches (one commit for all that arrived together) and sends the outbox. */
+#ifndef TG_XMPP_H
+#define TG_XMPP_H
+
+#include <glib.h>
+#include <signal.h>
+#include <strophe.h>
+
+#include "tg_config.h"
+#include "tg_inbound.h"
+#include "tg_store.h"
+
+typedef struct component {
+    xmpp_ctx_t *ctx;
+    xmpp_conn_t *conn;
+    tg_config *cfg;
+    char *config_path, *secret;
+    tg_store *st;
+    int connected;         /* the server accepted our handshake */
+    int connecting;        /* a connection attempt is under way */
+    int64_t next_connect;  /* monotonic µs of the next attempt */
+    int64_t backoff;       /* seconds before the next attempt after a failure */
+    int64_t last_drain;    /* monotonic µs of the last look at the outbox */
+    GPtrArray *pending;    /* chat_msg * waiting for intake */
+    GHashTable *customers; /* bare JID -> customer (rate limit, notices) */
+} component;
+
+extern volatile sig_atomic_t xmpp_stop_requested, xmpp_reload_requested;
+
+/* component.c - the stream: connect, reconnect with backoff, disco/ping/version, presence. */
+int component_init(component *c, tg_err *err);
+void component_connect(component *c);
+void component_free(component *c);
+/* component_send - send st with from set (libstrophe's replies drop it and Prosody needs it);
+ * dropped, and 0 returned, while disconnected. Takes ownership of st. */
+int component_send(component *c, xmpp_stanza_t *st);
+/* component_message - a chat message of the given type (chat/normal) with body, thread, lang. */
+xmpp_stanza_t *component_message(component *c, const char *from, const char *to, const char *type,
+                                 const char *id, const char *body, const char *thread,
+                                 const char *lang);
+/* component_bare - the bare JID of jid, lower case; caller g_free()s. */
+char *component_bare(const char *jid);
+
+/* chat.c - customers and agents talking to the component. */
+int chat_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud);
+void chat_flush(component *c); /* run intake on what arrived; answer store failures */
+void chat_free_pending(component *c);
+
+/* agent.c - commands from agents: help, list, show, take, reply, resolve, close. */
+void agent_command(component *c, const tg_agent *agent, xmpp_stanza_t *st, const char *body);
+
+/* sender.c - the xmpp rows of the outbox, sent only while connected. */
+void sender_drain(component *c);
+
+#endif

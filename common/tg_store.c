@@ -3,6 +3,7 @@
  * is in this file, and every value reaches SQLite through sqlite3_bind_*. */
 #include <glib.h>
 #include <sqlite3.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "tg_store.h"
@@ -167,9 +168,9 @@ static const char *const sql[S_COUNT] = {
     [S_COUNT_OUTBOX] = "SELECT count(*) FROM outbox WHERE ?1 IS NULL OR status = ?1",
     /* One statement, so two senders never claim the same row; the lease (next_attempt_at in
      * the future) hides the row until it is marked, or until the lease ends after a crash. */
-    [S_CLAIM_OUTBOX] = "UPDATE outbox SET next_attempt_at = ?3 WHERE id = ("
+    [S_CLAIM_OUTBOX] = "UPDATE outbox SET next_attempt_at = ?3 WHERE id IN ("
                        "  SELECT id FROM outbox WHERE channel = ?1 AND status = 'pending'"
-                       "  AND next_attempt_at <= ?2 ORDER BY next_attempt_at, id LIMIT 1)"
+                       "  AND next_attempt_at <= ?2 ORDER BY next_attempt_at, id LIMIT ?4)"
                        " RETURNING " OUTBOX_COLS,
     [S_OUTBOX_SENT] = "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1,"
                       " last_error = NULL WHERE id = ?1",
@@ -187,6 +188,7 @@ static const char *const sql[S_COUNT] = {
 struct tg_store {
     sqlite3 *db;
     char *path;
+    int synchronous_full; /* as opened; tg_store_set_durable may relax it for a while */
     sqlite3_stmt *stmts[S_COUNT];
 };
 
@@ -365,6 +367,7 @@ int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, t
     }
     sqlite3_busy_timeout(st->db, (int)opts->busy_timeout_ms);
     sqlite3_extended_result_codes(st->db, 1);
+    st->synchronous_full = opts->synchronous_full;
     if ((rc = enable_wal(st, opts->busy_timeout_ms, err)) != TG_OK ||
         (rc = exec_plain(st,
                          opts->synchronous_full ? "PRAGMA synchronous = FULL"
@@ -413,6 +416,14 @@ void tg_store_rollback(tg_store *st)
         if (s)
             run(st, s, NULL, "rollback");
     }
+}
+
+int tg_store_set_durable(tg_store *st, int durable, tg_err *err)
+{
+    if (!st->synchronous_full)
+        return TG_OK;
+    return exec_plain(st, durable ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL",
+                      err, "set synchronous");
 }
 
 int tg_store_in_transaction(tg_store *st)
@@ -835,34 +846,51 @@ int tg_store_list_outbox(tg_store *st, int64_t ticket_id, tg_outbox_cb cb, void 
     return rc;
 }
 
-int tg_store_claim_outbox(tg_store *st, const char *channel, int64_t now, int64_t lease_until,
-                          tg_outbox *out, tg_err *err)
+static gint by_row_id(gconstpointer a, gconstpointer b)
+{
+    int64_t x = ((const tg_outbox *)a)->id, y = ((const tg_outbox *)b)->id;
+    return x < y ? -1 : x > y;
+}
+
+int tg_store_claim_outbox_rows(tg_store *st, const char *channel, int64_t now, int64_t lease_until,
+                               tg_outbox *out, int max, tg_err *err)
 {
     sqlite3_stmt *s = prepare(st, S_CLAIM_OUTBOX, err);
+    int rc, n = 0;
     if (!s)
         return err->code;
     bind_text(s, 1, channel);
     sqlite3_bind_int64(s, 2, now);
     sqlite3_bind_int64(s, 3, lease_until);
-    int rc = sqlite3_step(s);
-    if (rc == SQLITE_ROW) {
-        tg_outbox row;
-        read_outbox(s, &row);
-        *out = row;
-        const char **strs[] = {
-            &out->channel,     &out->kind,        &out->recipient,  &out->recipient_name,
-            &out->sender,      &out->sender_name, &out->subject,    &out->body,
-            &out->in_reply_to, &out->references,  &out->thread,     &out->lang,
-            &out->status,      &out->msg_id,      &out->last_error, &out->stanza_type};
+    sqlite3_bind_int(s, 4, max);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < max) {
+        tg_outbox *o = &out[n++];
+        read_outbox(s, o);
+        const char **strs[] = {&o->channel,     &o->kind,        &o->recipient,  &o->recipient_name,
+                               &o->sender,      &o->sender_name, &o->subject,    &o->body,
+                               &o->in_reply_to, &o->references,  &o->thread,     &o->lang,
+                               &o->status,      &o->msg_id,      &o->last_error, &o->stanza_type};
         for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
             *strs[i] = g_strdup(*strs[i]);
-        rc = 1;
-    } else {
-        rc = rc == SQLITE_DONE ? 0 : fail(st, err, "claim outbox row");
     }
-    /* The update happened at the first step; the reset ends the statement. */
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        rc = fail(st, err, "claim outbox rows");
+        sqlite3_reset(s);
+        while (n > 0)
+            tg_outbox_clear(&out[--n]);
+        return rc;
+    }
+    /* The update happened at the first step; the reset ends the statement. RETURNING gives
+     * no order: oldest first, as queued. */
     sqlite3_reset(s);
-    return rc;
+    qsort(out, (size_t)n, sizeof *out, by_row_id);
+    return n;
+}
+
+int tg_store_claim_outbox(tg_store *st, const char *channel, int64_t now, int64_t lease_until,
+                          tg_outbox *out, tg_err *err)
+{
+    return tg_store_claim_outbox_rows(st, channel, now, lease_until, out, 1, err);
 }
 
 void tg_outbox_clear(tg_outbox *row)

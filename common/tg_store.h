@@ -68,6 +68,10 @@ void tg_store_close(tg_store *st); /* NULL-safe */
 int tg_store_begin(tg_store *st, tg_err *err);
 int tg_store_commit(tg_store *st, tg_err *err);
 void tg_store_rollback(tg_store *st);
+/* tg_store_set_durable - with durable off, commits skip the fsync (WAL keeps them in order, and
+ * the next durable commit makes them durable too). For bookkeeping whose loss in a power
+ * failure only repeats work, such as outbox claims and "sent" marks. Outside transactions. */
+int tg_store_set_durable(tg_store *st, int durable, tg_err *err);
 /* Savepoints: units inside one transaction that can be undone alone (group commit). */
 int tg_store_savepoint(tg_store *st, tg_err *err);
 int tg_store_release(tg_store *st, tg_err *err);
@@ -122,6 +126,10 @@ int tg_store_list_outbox(tg_store *st, int64_t ticket_id, tg_outbox_cb cb, void 
  * Mark the row with tg_store_outbox_sent or _retry; a crash leaves it to go out after the lease. */
 int tg_store_claim_outbox(tg_store *st, const char *channel, int64_t now, int64_t lease_until,
                           tg_outbox *out, tg_err *err);
+/* tg_store_claim_outbox_rows - the same for up to max rows at once, oldest first, into out[];
+ * returns how many (0: none due) or a negative code. */
+int tg_store_claim_outbox_rows(tg_store *st, const char *channel, int64_t now, int64_t lease_until,
+                               tg_outbox *out, int max, tg_err *err);
 void tg_outbox_clear(tg_outbox *row); /* only for rows from tg_store_claim_outbox */
 int tg_store_outbox_sent(tg_store *st, int64_t id, int64_t now, tg_err *err);
 /* tg_store_outbox_retry - count a failed attempt: try again at next_attempt, or mark the row

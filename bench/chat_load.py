@@ -1,0 +1,84 @@
+#!/usr/bin/python3
+"""chat_load.py PORT HOST TO SESSIONS CONCURRENCY - chat round trips through an XMPP server.
+
+Logs in SESSIONS anonymous clients (SASL ANONYMOUS: every one a distinct customer JID) on
+127.0.0.1:PORT for virtual host HOST, then has each send one chat message to TO and wait for the
+first chat message back, with at most CONCURRENCY round trips in flight. Prints one JSON line:
+{"round_trips", "seconds", "per_second", "p50_ms", "p99_ms", "failed"}. Raw XML over asyncio
+streams, so that the client is not what is measured."""
+import asyncio
+import json
+import re
+import sys
+import time
+
+port, host, to, sessions, concurrency = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+STREAM = (f"<?xml version='1.0'?><stream:stream to='{host}' xmlns='jabber:client' "
+          "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")
+
+
+class Session:
+    async def read_until(self, pattern):
+        while not re.search(pattern, self.buf):
+            data = await self.reader.read(65536)
+            if not data:
+                raise ConnectionError("closed")
+            self.buf += data.decode("utf-8", "replace")
+        m = re.search(pattern, self.buf)
+        self.buf = self.buf[m.end():]
+        return m
+
+    async def login(self):
+        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", int(port))
+        self.buf = ""
+        self.writer.write(STREAM.encode())
+        await self.read_until(r"</stream:features>")
+        self.writer.write(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>")
+        await self.read_until(r"<success[^>]*/>|<success.*?</success>")
+        self.writer.write(STREAM.encode())
+        await self.read_until(r"</stream:features>")
+        self.writer.write(b"<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
+        await self.read_until(r"<jid>[^<]+</jid>")
+        self.writer.write(b"<presence/>")
+
+    async def round_trip(self, n):
+        start = time.perf_counter()
+        self.writer.write(f"<message to='{to}' type='chat' id='m{n}'><body>Load test question {n}: "
+                          f"my printer does not print</body></message>".encode())
+        await self.read_until(r"<message[^>]*type=.chat.[^>]*>.*?<body>.*?</body>.*?</message>")
+        return time.perf_counter() - start
+
+
+async def main():
+    clients = [Session() for _ in range(sessions)]
+    gate = asyncio.Semaphore(50)
+
+    async def login(c):
+        async with gate:
+            await c.login()
+    await asyncio.gather(*(login(c) for c in clients))
+    await asyncio.sleep(1)  # presences settle
+
+    lat, failed = [], 0
+    flight = asyncio.Semaphore(concurrency)
+
+    async def one(i, c):
+        nonlocal failed
+        async with flight:
+            try:
+                lat.append(await asyncio.wait_for(c.round_trip(i), 30))
+            except (asyncio.TimeoutError, ConnectionError):
+                failed += 1
+    t0 = time.perf_counter()
+    await asyncio.gather(*(one(i, c) for i, c in enumerate(clients)))
+    took = time.perf_counter() - t0
+    for c in clients:
+        c.writer.close()
+    lat.sort()
+    pct = lambda p: round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 1) if lat else None
+    print(json.dumps({"round_trips": len(lat), "seconds": round(took, 2),
+                      "per_second": round(len(lat) / took, 1), "p50_ms": pct(0.50),
+                      "p99_ms": pct(0.99), "failed": failed}))
+
+
+asyncio.new_event_loop().run_until_complete(main())

@@ -83,6 +83,30 @@ static const directive directives[] = {
     {"agent", "active", T_BOOL, "true", 0, 0, NULL, A(active)},
 };
 
+/* ---- the table, for documentation ---- */
+
+static const char *const type_names[] = {"string",   "path",    "list",   "integer",   "size",
+                                         "duration", "boolean", "choice", "octal mode"};
+
+size_t tg_config_directive_count(void)
+{
+    return G_N_ELEMENTS(directives);
+}
+
+void tg_config_directive_info(size_t i, tg_directive_info *out)
+{
+    const directive *d = &directives[i];
+    *out = (tg_directive_info){.section = d->section,
+                               .key = d->key,
+                               .type = type_names[d->type],
+                               .def = d->def,
+                               .choices = d->choices,
+                               .min = d->min,
+                               .max = d->max,
+                               .bounded = d->type == T_INT || d->type == T_SIZE ||
+                                          d->type == T_DURATION || d->type == T_MODE};
+}
+
 /* ---- reading values ---- */
 
 static int parse_size(const char *s, int64_t *out)

@@ -80,6 +80,15 @@ tg_config *tg_config_load(const char *path, tg_err *err);
 tg_config *tg_config_ref(tg_config *cfg);
 void tg_config_unref(tg_config *cfg); /* NULL-safe; frees on the last reference */
 
+/* The directive table, for `ticketgatectl directives` and the man-page test. */
+typedef struct tg_directive_info {
+    const char *section, *key, *type, *def, *choices;
+    int64_t min, max;
+    int bounded;
+} tg_directive_info;
+size_t tg_config_directive_count(void);
+void tg_config_directive_info(size_t i, tg_directive_info *out);
+
 /* tg_config_store_opts - the [store] settings as tg_store_open takes them. */
 tg_store_opts tg_config_store_opts(const tg_config *cfg);
 

@@ -257,3 +257,21 @@ int cmd_show(tg_config *cfg, int argc, char **argv)
     tg_store_close(st);
     return status;
 }
+
+/* cmd_directives - every configuration directive with its type, default and bounds. */
+int cmd_directives(tg_config *cfg, int argc, char **argv)
+{
+    for (size_t i = 0; i < tg_config_directive_count(); i++) {
+        tg_directive_info d;
+        tg_config_directive_info(i, &d);
+        const char *named =
+            strcmp(d.section, "queue") == 0 || strcmp(d.section, "agent") == 0 ? " NAME" : "";
+        printf("[%s%s] %s = %s  (%s", d.section, named, d.key, d.def ? d.def : "", d.type);
+        if (d.choices)
+            printf(": %s", d.choices);
+        if (d.bounded)
+            printf(d.min || d.max ? ", %lld..%lld" : "", (long long)d.min, (long long)d.max);
+        printf(")\n");
+    }
+    return EX_OK;
+}

@@ -28,6 +28,7 @@ int cmd_list(tg_config *cfg, int argc, char **argv);
 int cmd_show(tg_config *cfg, int argc, char **argv);
 int cmd_explain(tg_config *cfg, int argc, char **argv);
 int cmd_reply(tg_config *cfg, int argc, char **argv);
+int cmd_directives(tg_config *cfg, int argc, char **argv);
 int cmd_take(tg_config *cfg, int argc, char **argv);
 int cmd_resolve(tg_config *cfg, int argc, char **argv);
 int cmd_close(tg_config *cfg, int argc, char **argv);

@@ -26,6 +26,7 @@ static void usage(FILE *to)
             "  take|resolve|close --agent ID REF\n"
             "                 assign a ticket to yourself, resolve or close it\n"
             "  check-config   validate the configuration and the rules\n"
+            "  directives     every configuration directive with its default and bounds\n"
             "\n"
             "-c FILE defaults to %s\n",
             DEFAULT_CONFIG);
@@ -122,7 +123,7 @@ int main(int argc, char **argv)
     } commands[] = {
         {"ingest", cmd_ingest},   {"list", cmd_list},   {"show", cmd_show},
         {"explain", cmd_explain}, {"reply", cmd_reply}, {"take", cmd_take},
-        {"resolve", cmd_resolve}, {"close", cmd_close},
+        {"resolve", cmd_resolve}, {"close", cmd_close}, {"directives", cmd_directives},
     };
 
     tg_err err = {0};

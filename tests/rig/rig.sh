@@ -39,12 +39,14 @@ rig_require() {
     fi
 }
 
-# rig_dir - the test's directory, removed at exit (kept with RIG_KEEP=1).
+# rig_dir - the test's directory, removed at exit (kept with RIG_KEEP=1). A caller that sets
+# RIG itself (the demo) owns the directory and what runs in it.
 rig_dir() {
-    [ -n "${RIG:-}" ] && return 0
-    RIG=$(mktemp -d /var/tmp/tg-rig-XXXXXX) # on disk: the tests use chattr
+    if [ -z "${RIG:-}" ]; then
+        RIG=$(mktemp -d /var/tmp/tg-rig-XXXXXX) # on disk: the tests use chattr
+        trap rig_cleanup EXIT
+    fi
     chmod 755 "$RIG"
-    trap rig_cleanup EXIT
     mkdir -p "$RIG/milter" "$RIG/store"
     CONF="$RIG/ticketgate.conf"
     C=(-c "$CONF")
@@ -107,6 +109,7 @@ EOF
 rig_start_postfix() {
     /usr/lib/postfix/sbin/master -c "$RIG/postfix-conf" -s &
     POSTFIX_PID=$!
+    echo "$POSTFIX_PID" > "$RIG/postfix-pid"
     for _ in $(seq 100); do
         (exec 3<>"/dev/tcp/127.0.0.1/$RIG_PORT") 2>/dev/null && return 0
         sleep 0.1
@@ -148,18 +151,23 @@ rig_stop_milter() {
     rm -f "$RIG/milter-pid"
 }
 
+rig_stop_postfix() {
+    local pid
+    pid=$(cat "$RIG/postfix-pid" 2>/dev/null) || return 0
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    rm -f "$RIG/postfix-pid"
+}
+
 rig_cleanup() {
     local status=$?
     rig_stop_milter KILL >/dev/null 2>&1 || true
     rig_stop_xmpp KILL >/dev/null 2>&1 || true
     rig_stop_prosody >/dev/null 2>&1 || true
-    if [ -n "$POSTFIX_PID" ]; then
-        kill "$POSTFIX_PID" 2>/dev/null || true
-        for _ in $(seq 100); do
-            kill -0 "$POSTFIX_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-    fi
+    rig_stop_postfix >/dev/null 2>&1 || true
     if [ "$status" != 0 ] || [ "$RIG_FAILED" != 0 ] || [ -n "${RIG_KEEP:-}" ]; then
         [ -f "$RIG/milter.log" ] && { echo "=== milter.log"; tail -50 "$RIG/milter.log"; }
         [ -f "$RIG/xmpp.log" ] && { echo "=== xmpp.log"; tail -50 "$RIG/xmpp.log"; }

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Every directive in the code's table is documented in ticketgate.conf(5) under its section and
+# shown in contrib/ticketgate.conf; every option of the programs is in their man page.
+set -uo pipefail
+top_builddir=${top_builddir:-.}
+srcdir=${srcdir:-.}
+CTL="$top_builddir/ctl/ticketgatectl"
+work=$(mktemp -d /tmp/tg-doc-XXXXXX)
+trap 'rm -rf "$work"' EXIT
+passed=0 failed=0
+problem() { echo "FAIL: $*"; failed=$((failed + 1)); }
+
+printf '[rules]\nfile = %s/contrib/rules.conf\n[queue q]\naddresses = q@example.org\n' \
+    "$(cd "$srcdir" && pwd)" > "$work/t.conf"
+"$CTL" -c "$work/t.conf" directives > "$work/directives" || problem "ticketgatectl directives"
+[ "$(wc -l < "$work/directives")" -gt 40 ] || problem "too few directives listed"
+
+# "[section] key" pairs documented in the man page: .SS [section] then .B key lines
+awk '/^\.SS \[/ { sub(/^\.SS /, ""); section = $0; next }
+     /^\.SH/ { section = "" }
+     section != "" && /^\.B [a-z_]+$/ { print section "|" $2 }' \
+    "$srcdir/doc/ticketgate.conf.5" > "$work/documented"
+# "[section] key" pairs in the example config, commented or not
+awk '/^\[/ { s = $0; sub(/ [^]]*\]/, " NAME]", s); if (s !~ /NAME/) s = $0; section = s; next }
+     /^#? ?[a-z_]+ = / { k = $0; sub(/^# ?/, "", k); sub(/ = .*/, "", k); print section "|" k }' \
+    "$srcdir/contrib/ticketgate.conf" > "$work/example"
+
+while IFS='|' read -r section key; do
+    grep -qxF "$section|$key" "$work/documented" || problem "$section $key is not in ticketgate.conf(5)"
+    grep -qxF "$section|$key" "$work/example" || problem "$section $key is not in contrib/ticketgate.conf"
+done < <(sed 's/^\(\[[^]]*\]\) \([a-z_]*\) = .*/\1|\2/' "$work/directives")
+[ "$failed" = 0 ] && passed=$((passed + 1))
+
+# options: every short option in --help is in the program's man page
+before=$failed
+for prog in milter/ticketgate-milter:ticketgate-milter.8 xmpp/ticketgate-xmpp:ticketgate-xmpp.8; do
+    bin="$top_builddir/${prog%%:*}" page="$srcdir/doc/${prog##*:}"
+    opts=$("$bin" --help | sed -n 's/^ *-\([a-zA-Z]\), --.*/\1/p' | grep -v '^h$')
+    [ -n "$opts" ] || problem "$bin --help lists no options"
+    for o in $opts; do
+        grep -q "^\.B.* \\\\-$o\b\|^\.BI \\\\-$o " "$page" || problem "-$o of $bin is not in $page"
+    done
+done
+for cmd in $("$CTL" --help | sed -n 's/^  \([a-z][a-z|-]*\).*/\1/p' | tr '|' ' '); do
+    grep -q "^\.B.*$(echo "$cmd" | sed 's/-/\\\\-/g')" "$srcdir/doc/ticketgatectl.1" ||
+        problem "ticketgatectl $cmd is not in ticketgatectl.1"
+done
+[ "$failed" = "$before" ] && passed=$((passed + 1))
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]

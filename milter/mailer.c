@@ -109,8 +109,10 @@ static char *run_command(char **argv, GBytes *input, int64_t timeout_s)
 
 /* ---- one row ---- */
 
-/* deliver - build row's mail and hand it to the command; NULL on success, else the error. */
-static char *deliver(const tg_config *cfg, tg_store *st, const tg_outbox *row, int64_t now)
+/* deliver - build row's mail and hand it to the command; NULL on success, else the error,
+ * with *permanent set when trying again cannot help. */
+static char *deliver(const tg_config *cfg, tg_store *st, const tg_outbox *row, int64_t now,
+                     int *permanent)
 {
     tg_ticket t = {0};
     tg_err err = {0};
@@ -118,10 +120,13 @@ static char *deliver(const tg_config *cfg, tg_store *st, const tg_outbox *row, i
     char **argv = NULL, *why = NULL;
     int argc = 0;
 
+    *permanent = 1;
     if (!row->sender)
         return g_strdup("the queue has no e-mail address to send from");
-    if (tg_store_ticket_by_id(st, row->ticket_id, &t, &err) < 0)
+    if (tg_store_ticket_by_id(st, row->ticket_id, &t, &err) < 0) {
+        *permanent = 0;
         return g_strdup(err.msg);
+    }
     int autoreply = strcmp(row->kind, "autoreply") == 0;
     tg_mail_reply r = {.from_addr = row->sender,
                        .from_name = row->sender_name,
@@ -140,6 +145,7 @@ static char *deliver(const tg_config *cfg, tg_store *st, const tg_outbox *row, i
         why = g_strdup(err.msg);
         goto out;
     }
+    *permanent = 0; /* a reload may fix the command */
     GError *error = NULL;
     if (!g_shell_parse_argv(cfg->mailer_command, &argc, &argv, &error)) {
         why = g_strdup_printf("[mailer] command: %s", error->message);
@@ -193,13 +199,14 @@ static int send_due(const tg_config *cfg, tg_store *st)
                 tg_warn("mailer: %s", err.msg);
             return rc == 0;
         }
-        char *why = deliver(cfg, st, &row, now);
+        int permanent = 0;
+        char *why = deliver(cfg, st, &row, now, &permanent);
         int64_t attempts = row.attempts + 1;
         if (!why) {
             rc = tg_store_outbox_sent(st, row.id, now, &err);
             tg_info("mailer: %s to=<%s> msgid=<%s> sent", row.kind, row.recipient, row.msg_id);
         } else {
-            int give_up = attempts >= cfg->mailer_max_attempts;
+            int give_up = permanent || attempts >= cfg->mailer_max_attempts;
             rc =
                 tg_store_outbox_retry(st, row.id, why, retry_at(cfg, attempts, now), give_up, &err);
             tg_log(give_up ? TG_LOG_ERR : TG_LOG_WARN,

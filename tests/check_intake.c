@@ -214,6 +214,33 @@ START_TEST(test_agent_answer)
 }
 END_TEST
 
+/* An agent writing from another address but logged in over SMTP (the milter's {auth_authen})
+ * is still the agent; without the login the same mail is a stranger's new ticket. */
+START_TEST(test_agent_by_smtp_login)
+{
+    tg_decision d;
+    tg_err err = {0};
+    ingest("maria@customer.ru", "Printer", "l1@c", NULL, &d);
+    tg_decision_clear(&d);
+    const char *mail = "From: Ann at home <ann.home@mail.example>\nTo: support@example.org\n"
+                       "Subject: Re: [SUP-1] Printer\nMessage-ID: <l2@c>\n\nDone.\n";
+    tg_mail_opts opts = {.recipient = "support@example.org"};
+    tg_inbound *in = NULL;
+    ck_assert_int_eq(tg_mail_parse(mail, strlen(mail), &opts, &in, NULL), 0);
+    in->auth_user = g_strdup("ann");
+    ck_assert_int_eq(tg_intake_explain(cfg, st, in, NOW, &d, &err), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_AGENT_REPLY);
+    ck_assert_str_eq(d.ref, "SUP-1");
+    tg_decision_clear(&d);
+    g_free(in->auth_user);
+    in->auth_user = NULL;
+    ck_assert_int_eq(tg_intake_explain(cfg, st, in, NOW, &d, &err), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
+    tg_decision_clear(&d);
+    tg_inbound_free(in);
+}
+END_TEST
+
 /* The auto-reply is stored with its Message-ID: an answer naming it joins the ticket, and the
  * auto-reply itself coming back through the MTA is ignored. */
 START_TEST(test_own_reply_threads_and_never_makes_tickets)
@@ -477,6 +504,7 @@ int main(void)
     tcase_add_test(tc, test_followups_and_entitlement);
     tcase_add_test(tc, test_closed_ticket);
     tcase_add_test(tc, test_agent_answer);
+    tcase_add_test(tc, test_agent_by_smtp_login);
     tcase_add_test(tc, test_own_reply_threads_and_never_makes_tickets);
     tcase_add_test(tc, test_outbox_claim_and_retry);
     tcase_add_loop_test(tc, test_no_auto_reply, 0, G_N_ELEMENTS(no_reply_cases));

@@ -227,8 +227,7 @@ START_TEST(test_config_defaults_and_lookups)
     ck_assert_int_eq(cfg->max_text_size, 256 * 1024);
     ck_assert_str_eq(tg_config_queue_for(cfg, "email", "SUPPORT+urgent@example.org")->name,
                      "support");
-    ck_assert_str_eq(tg_config_queue_for(cfg, "xmpp", "Billing@help.example.org")->name,
-                     "billing");
+    ck_assert_str_eq(tg_config_queue_for(cfg, "xmpp", "Billing@help.example.org")->name, "billing");
     ck_assert_ptr_null(tg_config_queue_for(cfg, "xmpp", "help.example.org"));
     ck_assert_ptr_null(tg_config_queue_for(cfg, "xmpp", "support@help.example.org"));
     ck_assert_ptr_null(tg_config_queue_for(cfg, "email", "sales@example.org"));

@@ -152,6 +152,34 @@ EOF
     kill -USR1 "$(milter_pid)"
 }
 
+store_error_accept() {
+    reset_state
+    cp "$CONF" "$RIG/good.conf"
+    sed -i 's/^read_limit = 256K$/read_limit = 256K\non_store_error = accept/' "$CONF"
+    kill -USR1 "$(milter_pid)"
+    sleep 0.5
+    chattr +i "$RIG/store/tickets.db" "$RIG/store/tickets.db-wal" || fail chattr
+    send customer@example.test support@example.org --header "Subject: accepted anyway" --body x
+    local rc=$?
+    chattr -i "$RIG/store/tickets.db" "$RIG/store/tickets.db-wal"
+    cp "$RIG/good.conf" "$CONF"
+    kill -USR1 "$(milter_pid)"
+    [ $rc = 0 ] || fail "refused: $(tail -5 "$RIG/swaks.log")"
+    wait_mail 1
+    grep -q 'store error, accepted without a ticket' "$RIG/milter.log" || fail "not logged"
+    [ "$(sql "SELECT count(*) FROM tickets")" = 0 ] || fail "a ticket"
+}
+
+check_option() {
+    "$MILTER" "${C[@]}" -n | grep -q ": OK$" || fail "-n on a good file"
+    printf '[milter]\nsocket_mode = 999\n' > "$RIG/bad.conf"
+    "$MILTER" -c "$RIG/bad.conf" -n 2> "$RIG/bad.out"
+    [ $? = 78 ] || fail "-n exit status"
+    grep -q "bad.conf:2: \[milter\] socket_mode: \"999\" is not an octal mode" "$RIG/bad.out" ||
+        fail "$(cat "$RIG/bad.out")"
+    "$MILTER" -V | grep -q '^ticketgate-milter [0-9.]* (libmilter' || fail "-V"
+}
+
 # -u: privileges are dropped before the socket is opened; the store is the user's.
 runs_as_user() {
     reset_state
@@ -183,6 +211,8 @@ scenario kill_9
 scenario live_socket_kept
 scenario replies_left_by_a_crash
 scenario mailer_retries_then_gives_up
+scenario store_error_accept
+scenario check_option
 scenario runs_as_user
 scenario clean_shutdown
 rig_summary

@@ -169,6 +169,21 @@ reload_keeps_old_on_error() {
     cp "$RIG/good.conf" "$CONF"
 }
 
+big_mail() {
+    reset_state
+    # ~600 KB, over the rig's read_limit of 256K: the ticket keeps the start, the copy is whole
+    { printf 'From: customer@example.test\nTo: support@example.org\nSubject: huge log\n'
+      printf 'Message-Id: <big-1@example.test>\n\nThe log follows.\n'
+      for i in $(seq 20000); do echo "line $i of the log, padded to look like a real one"; done
+    } > "$RIG/big.eml"
+    send_file customer@example.test support@example.org "$RIG/big.eml" || fail swaks
+    wait_mail 2
+    check 'e = [x["detail"] for x in d["events"] if x["kind"] == "truncated"];
+        any("only the first part was read, the rest was counted" in x for x in e)
+        and d["messages"][0]["body"].startswith("The log follows.")' "$CTL" "${C[@]}" show --json SUP-1
+    check 'len(d) == 1 and "line 20000 of the log" in d[0]["body"]' mailbox support@example.org
+}
+
 scenario plain_support_mail
 scenario russian_mail
 scenario machine_mail
@@ -179,4 +194,5 @@ scenario forged_headers_replaced
 scenario agent_answer
 scenario own_reply_never_a_ticket
 scenario reload_keeps_old_on_error
+scenario big_mail
 rig_summary

@@ -179,6 +179,14 @@ reload_and_bad_secret() {
     return 0
 }
 
+check_option() {
+    "$top_builddir/xmpp/ticketgate-xmpp" "${C[@]}" -n | grep -q ": OK$" || fail "-n on a good file"
+    grep -v '^secret_file' "$CONF" > "$RIG/nosecret.conf"
+    "$top_builddir/xmpp/ticketgate-xmpp" -c "$RIG/nosecret.conf" -n 2> "$RIG/nosecret.out"
+    [ $? = 78 ] || fail "-n exit status"
+    grep -q '\[xmpp\] needs secret or secret_file' "$RIG/nosecret.out" || fail "$(cat "$RIG/nosecret.out")"
+}
+
 clean_stop() {
     rig_stop_xmpp TERM
     grep -q 'stopping' "$RIG/xmpp.log" || fail "no clean stop"
@@ -193,5 +201,6 @@ scenario prosody_restart_delivers_pending_once
 scenario service_discovery
 scenario big_body_and_flood
 scenario reload_and_bad_secret
+scenario check_option
 scenario clean_stop
 rig_summary

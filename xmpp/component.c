@@ -213,9 +213,10 @@ static void on_connection(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
                      : "not-authorized (check [xmpp] secret and the server's component_secret)",
                  (long long)c->backoff);
     else
-        tg_warn("%s from %s:%lld%s%s; retrying in %llds", was ? "disconnected" : "cannot connect",
-                c->cfg->xmpp_server, (long long)c->cfg->xmpp_port, error ? ": " : "",
-                error ? g_strerror(error) : "", (long long)c->backoff);
+        tg_warn("%s %s:%lld%s%s; retrying in %llds",
+                was ? "disconnected from" : "cannot connect to", c->cfg->xmpp_server,
+                (long long)c->cfg->xmpp_port, error ? ": " : "", error ? g_strerror(error) : "",
+                (long long)c->backoff);
     c->backoff = MIN(c->backoff * 2, c->cfg->xmpp_reconnect_max);
 }
 

@@ -130,5 +130,5 @@ Chat:  $PY $RIG_SRC/chat.py $C2S_PORT customer@localhost pw \\
 Look:  $CTL -c $CONF list
        $CTL -c $CONF show SUP-1
 Logs:  $RIG/milter.log  $RIG/xmpp.log  $RIG/postfix-log/maillog  $RIG/prosody/prosody.log
-Stop:  $here/demo.sh stop
+Stop:  ${TG_DEMO_DIR:+TG_DEMO_DIR=$RIG }$here/demo.sh stop
 EOF

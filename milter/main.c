@@ -2,7 +2,6 @@
  * the libmilter main loop. Options follow OpenDKIM's: -c -p -u -P -f -n -V. */
 #include <errno.h>
 #include <grp.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 
 #include "config.h"
 #include "milter.h"
+#include "tg_daemon.h"
 #include "nodelay.h"
 #include "tg_log.h"
 
@@ -60,39 +60,6 @@ static gpointer signal_main(gpointer set)
 }
 
 /* ---- privileges, socket, pid file ---- */
-
-/* drop_privileges - become user[:group] (initgroups, then gid, then uid). */
-static int drop_privileges(const char *spec)
-{
-    char **parts = g_strsplit(spec, ":", 2);
-    struct passwd *pw = getpwnam(parts[0]);
-    int rc = -1;
-    if (!pw) {
-        tg_error("-u %s: no such user", parts[0]);
-        goto out;
-    }
-    gid_t gid = pw->pw_gid;
-    if (parts[1]) {
-        struct group *gr = getgrnam(parts[1]);
-        if (!gr) {
-            tg_error("-u %s: no such group %s", spec, parts[1]);
-            goto out;
-        }
-        gid = gr->gr_gid;
-    }
-    if (getuid() == pw->pw_uid && getgid() == gid) {
-        rc = 0;
-        goto out;
-    }
-    if (initgroups(pw->pw_name, gid) != 0 || setgid(gid) != 0 || setuid(pw->pw_uid) != 0) {
-        tg_error("cannot become %s: %s (run as root, or drop -u)", spec, g_strerror(errno));
-        goto out;
-    }
-    rc = 0;
-out:
-    g_strfreev(parts);
-    return rc;
-}
 
 /* unix_socket_path - the path of a unix:/local: socket spec, or NULL for inet. */
 static const char *unix_socket_path(const char *spec)
@@ -147,19 +114,6 @@ static void set_socket_access(const char *path, const tg_config *cfg)
             tg_warn("chgrp %s %s: %s (is the milter's user in that group?)",
                     cfg->milter_socket_group, path, g_strerror(errno));
     }
-}
-
-static int write_pidfile(const char *path)
-{
-    char pid[32];
-    snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-    GError *error = NULL;
-    if (!g_file_set_contents(path, pid, -1, &error)) {
-        tg_error("pid file: %s", error->message);
-        g_error_free(error);
-        return -1;
-    }
-    return 0;
 }
 
 /* check_store - open the store once at startup: a store this binary cannot use is fatal now,
@@ -232,7 +186,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ticketgate-milter: daemon: %s\n", g_strerror(errno));
         return EX_OSERR;
     }
-    if ((run_as && drop_privileges(run_as) != 0) || (sock_path && clear_stale_socket(sock_path))) {
+    if ((run_as && tg_daemon_become(run_as) != 0) || (sock_path && clear_stale_socket(sock_path))) {
         status = EX_NOPERM;
         goto out;
     }
@@ -245,7 +199,7 @@ int main(int argc, char **argv)
         set_socket_access(sock_path, current);
     else if (tg_milter_nodelay_listeners() == 0)
         tg_warn("%s: could not set TCP_NODELAY: expect ~40 ms per message", spec);
-    if ((pid_path && write_pidfile(pid_path) != 0) || check_store(current) != 0) {
+    if ((pid_path && tg_daemon_write_pidfile(pid_path) != 0) || check_store(current) != 0) {
         status = EX_CONFIG;
         goto out;
     }

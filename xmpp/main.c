@@ -1,14 +1,13 @@
 /* main.c - ticketgate-xmpp: options, configuration and reload, privileges, and the loop that
  * drives libstrophe, intake and the outbox in one thread. Options as ticketgate-milter's. */
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "tg_daemon.h"
 #include "tg_log.h"
 #include "xmpp.h"
 
@@ -92,25 +91,6 @@ static void reload(component *c)
     tg_info("configuration reloaded from %s", c->config_path);
 }
 
-static int drop_privileges(const char *spec)
-{
-    char **parts = g_strsplit(spec, ":", 2);
-    struct passwd *pw = getpwnam(parts[0]);
-    struct group *gr = parts[1] ? getgrnam(parts[1]) : NULL;
-    int rc = -1;
-    if (!pw || (parts[1] && !gr))
-        tg_error("-u %s: no such %s", spec, pw ? "group" : "user");
-    else if (getuid() == pw->pw_uid)
-        rc = 0;
-    else if (initgroups(pw->pw_name, gr ? gr->gr_gid : pw->pw_gid) != 0 ||
-             setgid(gr ? gr->gr_gid : pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
-        tg_error("cannot become %s: %s", spec, g_strerror(errno));
-    else
-        rc = 0;
-    g_strfreev(parts);
-    return rc;
-}
-
 /* run - until SIGTERM: connect when due, let libstrophe work, then intake and the outbox. */
 static void run(component *c)
 {
@@ -184,21 +164,15 @@ int main(int argc, char **argv)
         fprintf(stderr, "ticketgate-xmpp: daemon: %s\n", g_strerror(errno));
         return EX_OSERR;
     }
-    if (run_as && drop_privileges(run_as) != 0) {
+    if (run_as && tg_daemon_become(run_as) != 0) {
         status = EX_NOPERM;
         goto out;
     }
-    if (pid_path) {
-        char pid[32];
-        snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
-        if (!g_file_set_contents(pid_path, pid, -1, &error)) {
-            tg_error("pid file: %s", error->message);
-            g_clear_error(&error);
-            g_free(pid_path);
-            pid_path = NULL;
-            status = EX_CANTCREAT;
-            goto out;
-        }
+    if (pid_path && tg_daemon_write_pidfile(pid_path) != 0) {
+        g_free(pid_path);
+        pid_path = NULL;
+        status = EX_CANTCREAT;
+        goto out;
     }
     if (open_store(&c, &err) != TG_OK) {
         tg_error("%s", err.msg);

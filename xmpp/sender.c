@@ -34,7 +34,7 @@ void sender_drain(component *c)
     }
     gint64 until = g_get_monotonic_time() + FLUSH_WAIT;
     while (c->connected && xmpp_conn_send_queue_len(c->conn) > 0 && g_get_monotonic_time() < until)
-        xmpp_run_once(c->ctx, 10);
+        xmpp_run_once(c->ctx, 1); /* it writes first, then waits this long for input */
     int written = c->connected && xmpp_conn_send_queue_len(c->conn) == 0;
     int rc = tg_store_begin(c->st, &err);
     for (int i = 0; i < n && rc == TG_OK; i++)

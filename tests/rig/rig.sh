@@ -117,38 +117,50 @@ rig_start_postfix() {
     fail "postfix did not listen on 127.0.0.1:$RIG_PORT: $(tail -5 "$RIG/postfix-log/maillog")"
 }
 
-# rig_start_milter [OPTIONS] - start the milter in the foreground, logging to milter.log.
-# Its PID is kept in a file: scenarios run in subshells and may restart it.
-rig_start_milter() {
-    local before
-    before=$(grep -c 'listening on' "$RIG/milter.log" 2>/dev/null)
-    ${MILTER_WRAPPER:-} "$MILTER" "${C[@]}" -f -P "$RIG/milter/milter.pid" "$@" >> "$RIG/milter.log" 2>&1 &
-    echo $! > "$RIG/milter-pid"
+# start_daemon NAME READY-LINE COMMAND... - start a ticketgate daemon in the foreground, logging
+# to NAME.log, and wait until it logs READY-LINE once more. Its PID is kept in NAME-pid:
+# scenarios run in subshells and may restart it.
+start_daemon() {
+    local name=$1 ready=$2 before
+    shift 2
+    before=$(grep -c "$ready" "$RIG/$name.log" 2>/dev/null)
+    "$@" >> "$RIG/$name.log" 2>&1 &
+    echo $! > "$RIG/$name-pid"
     for _ in $(seq 300); do
-        [ "$(grep -c 'listening on' "$RIG/milter.log")" -gt "${before:-0}" ] && return 0
-        kill -0 "$(milter_pid)" 2>/dev/null || fail "milter died: $(tail -5 "$RIG/milter.log")"
+        [ "$(grep -c "$ready" "$RIG/$name.log")" -gt "${before:-0}" ] && return 0
+        kill -0 "$(cat "$RIG/$name-pid")" 2>/dev/null || fail "$name died: $(tail -5 "$RIG/$name.log")"
         sleep 0.1
     done
-    fail "milter did not start: $(tail -5 "$RIG/milter.log")"
+    fail "$name did not start: $(tail -5 "$RIG/$name.log")"
+}
+
+# stop_daemon NAME [SIGNAL] - stop it (TERM by default) and wait until the process is gone.
+stop_daemon() {
+    local pid
+    pid=$(cat "$RIG/$1-pid" 2>/dev/null)
+    [ -n "$pid" ] || return 0
+    kill "-${2:-TERM}" "$pid" 2>/dev/null || true
+    for _ in $(seq 300); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -0 "$pid" 2>/dev/null && fail "$1 $pid still running"
+    wait "$pid" 2>/dev/null || true
+    rm -f "$RIG/$1-pid"
+}
+
+# rig_start_milter [OPTIONS] - the milter (MILTER_WRAPPER: valgrind, for example).
+rig_start_milter() {
+    start_daemon milter 'listening on' ${MILTER_WRAPPER:-} "$MILTER" "${C[@]}" -f \
+        -P "$RIG/milter/milter.pid" "$@"
 }
 
 milter_pid() {
     cat "$RIG/milter-pid" 2>/dev/null
 }
 
-# rig_stop_milter [SIGNAL] - stop it (TERM by default) and wait until the process is gone.
 rig_stop_milter() {
-    local pid
-    pid=$(milter_pid)
-    [ -n "$pid" ] || return 0
-    kill "-${1:-TERM}" "$pid" 2>/dev/null || true
-    for _ in $(seq 300); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && fail "milter $pid still running"
-    wait "$pid" 2>/dev/null || true
-    rm -f "$RIG/milter-pid"
+    stop_daemon milter "$@"
 }
 
 rig_stop_postfix() {
@@ -305,17 +317,8 @@ rig_stop_prosody() {
 
 # rig_start_xmpp - the component in the foreground; returns once it has connected.
 rig_start_xmpp() {
-    local before
-    before=$(grep -c 'connected to' "$RIG/xmpp.log" 2>/dev/null)
-    ${XMPP_WRAPPER:-} "$top_builddir/xmpp/ticketgate-xmpp" "${C[@]}" -f -P "$RIG/milter/xmpp.pid" "$@" \
-        >> "$RIG/xmpp.log" 2>&1 &
-    echo $! > "$RIG/xmpp-pid"
-    for _ in $(seq 300); do
-        [ "$(grep -c 'connected to' "$RIG/xmpp.log")" -gt "${before:-0}" ] && return 0
-        kill -0 "$(cat "$RIG/xmpp-pid")" 2>/dev/null || fail "ticketgate-xmpp died: $(tail -5 "$RIG/xmpp.log")"
-        sleep 0.1
-    done
-    fail "ticketgate-xmpp did not connect: $(tail -5 "$RIG/xmpp.log")"
+    start_daemon xmpp 'connected to' ${XMPP_WRAPPER:-} "$top_builddir/xmpp/ticketgate-xmpp" \
+        "${C[@]}" -f -P "$RIG/milter/xmpp.pid" "$@"
 }
 
 xmpp_pid() {
@@ -323,17 +326,7 @@ xmpp_pid() {
 }
 
 rig_stop_xmpp() {
-    local pid
-    pid=$(xmpp_pid)
-    [ -n "$pid" ] || return 0
-    kill "-${1:-TERM}" "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -0 "$pid" 2>/dev/null && fail "ticketgate-xmpp $pid still running"
-    wait "$pid" 2>/dev/null || true
-    rm -f "$RIG/xmpp-pid"
+    stop_daemon xmpp "$@"
 }
 
 # chat USER STEPS-JSON - run the scripted client as USER@localhost; prints its JSON.

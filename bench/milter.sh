@@ -78,11 +78,15 @@ for round in $(seq "$ROUNDS"); do
     for v in $variants; do
         use_milter "${v%/*}" "${v#*/}"
         rate=$(measure)
+        cpu=
         if [ "${v%/*}" = tg ]; then
             tickets=$(sql "SELECT count(*) FROM tickets")
             [ "$tickets" = "$N" ] || fail "$v: $tickets tickets for $N mails"
+            cpu=$(awk '{printf "  milter cpu %.2f ms/mail (user %.2f, system %.2f)",
+                        ($14 + $15) * 10 / '"$N"', $14 * 10 / '"$N"', $15 * 10 / '"$N"'}' \
+                "/proc/$(milter_pid)/stat")
         fi
-        printf 'round %d %-10s %8.1f msgs/s\n' "$round" "$v" "$rate"
+        printf 'round %d %-10s %8.1f msgs/s%s\n' "$round" "$v" "$rate" "$cpu"
         total[$v]=$(echo "${total[$v]:-0} + $rate" | bc -l)
     done
 done

@@ -374,6 +374,8 @@ int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, t
                                                 : "PRAGMA synchronous = NORMAL",
                          err, "set synchronous")) != TG_OK ||
         (rc = exec_plain(st, "PRAGMA foreign_keys = ON", err, "foreign keys")) != TG_OK ||
+        /* statement journals and sorts in memory: no temp files under /var/tmp per batch */
+        (rc = exec_plain(st, "PRAGMA temp_store = MEMORY", err, "temp store")) != TG_OK ||
         (rc = migrate(st, err)) != TG_OK)
         goto fail;
     *out = st;

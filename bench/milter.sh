@@ -78,14 +78,16 @@ for round in $(seq "$ROUNDS"); do
     for v in $variants; do
         use_milter "${v%/*}" "${v#*/}"
         rate=$(measure)
-        cpu=
+        cpu= pid=
         if [ "${v%/*}" = tg ]; then
             tickets=$(sql "SELECT count(*) FROM tickets")
             [ "$tickets" = "$N" ] || fail "$v: $tickets tickets for $N mails"
-            cpu=$(awk '{printf "  milter cpu %.2f ms/mail (user %.2f, system %.2f)",
-                        ($14 + $15) * 10 / '"$N"', $14 * 10 / '"$N"', $15 * 10 / '"$N"'}' \
-                "/proc/$(milter_pid)/stat")
+            pid=$(milter_pid)
         fi
+        [ "${v%/*}" = null ] && pid=$NULL_PID
+        # CPU of the milter process over the whole run, per mail
+        [ -n "$pid" ] && cpu=$(awk '{printf "  milter cpu %.2f ms/mail (user %.2f, system %.2f)",
+            ($14 + $15) * 10 / '"$N"', $14 * 10 / '"$N"', $15 * 10 / '"$N"'}' "/proc/$pid/stat")
         printf 'round %d %-10s %8.1f msgs/s%s\n' "$round" "$v" "$rate" "$cpu"
         total[$v]=$(echo "${total[$v]:-0} + $rate" | bc -l)
     done

@@ -31,7 +31,9 @@ static void answer(component *c, xmpp_stanza_t *st, const char *text)
 static char *format_time(const tg_config *cfg, int64_t t)
 {
     GTimeZone *zone = g_time_zone_new_identifier(cfg->timezone);
-    char *s = tg_format_due(t, zone ? zone : g_time_zone_new_utc(), "en");
+    if (!zone)
+        zone = g_time_zone_new_utc();
+    char *s = tg_format_due(t, zone, "en");
     g_time_zone_unref(zone);
     return s;
 }
@@ -64,13 +66,14 @@ static void cmd_list(component *c, const tg_agent *agent, xmpp_stanza_t *st)
 static int show_message(const tg_message *m, void *ud)
 {
     GString *out = ud;
-    char *text = g_strndup(m->body ? m->body : "", 300);
+    const char *body = m->body ? m->body : "";
+    char *text = g_utf8_substring(body, 0, 300); /* characters, not bytes: stays valid */
     g_string_append_printf(out, "\n--- %s %s:\n%s%s",
                            strcmp(m->direction, "in") == 0      ? "from"
                            : strcmp(m->direction, "agent") == 0 ? "agent"
                                                                 : "to customer,",
                            m->sender ? m->sender : "", text,
-                           m->body && strlen(m->body) > 300 ? " [...]" : "");
+                           g_utf8_strlen(body, -1) > 300 ? " [...]" : "");
     g_free(text);
     return 0;
 }

@@ -64,6 +64,29 @@ static void text_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name,
     xmpp_stanza_release(t);
 }
 
+/* Servers close the stream of a component that sends a stanza over their limit (Prosody:
+ * 512 KiB by default); a long mail relayed to a chat customer is cut well below. */
+#define MAX_CHAT_TEXT (64 * 1024)
+
+/* xml_text - text as XML 1.0 can carry it: C0 controls other than tab, LF and CR are not
+ * allowed even escaped, and one of them (a form feed from a mail, say) would make the server
+ * close our stream. They become spaces; invalid UTF-8 becomes U+FFFD; the text is cut at
+ * MAX_CHAT_TEXT bytes on a character boundary. Caller g_free()s. */
+static char *xml_text(const char *text)
+{
+    char *valid = g_utf8_make_valid(text ? text : "", -1);
+    for (char *p = valid; *p; p++)
+        if ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
+            *p = ' ';
+    if (strlen(valid) > MAX_CHAT_TEXT) {
+        const char *end = g_utf8_find_prev_char(valid, valid + MAX_CHAT_TEXT + 1);
+        char *cut = g_strdup_printf("%.*s [...]", (int)(end - valid), valid);
+        g_free(valid);
+        valid = cut;
+    }
+    return valid;
+}
+
 xmpp_stanza_t *component_message(component *c, const char *from, const char *to, const char *type,
                                  const char *id, const char *body, const char *thread,
                                  const char *lang)
@@ -72,7 +95,9 @@ xmpp_stanza_t *component_message(component *c, const char *from, const char *to,
     xmpp_stanza_set_from(m, from);
     if (lang)
         xmpp_stanza_set_attribute(m, "xml:lang", lang);
-    xmpp_message_set_body(m, body);
+    char *safe = xml_text(body);
+    xmpp_message_set_body(m, safe);
+    g_free(safe);
     if (thread)
         text_child(c->ctx, m, "thread", thread);
     return m;

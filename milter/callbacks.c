@@ -168,8 +168,11 @@ static sfsistat store_failed(SMFICTX *ctx, const conn *c, const char *qid, const
 static sfsistat on_eom(SMFICTX *ctx)
 {
     conn *c = conn_of(ctx);
-    if (!c || !c->msg)
+    /* No support recipient: normally accepted at DATA already, but an MTA may skip that step. */
+    if (!c || !c->msg || !c->msg->support_rcpt) {
+        drop_message(c);
         return SMFIS_CONTINUE;
+    }
     milter_message *m = c->msg;
     const char *qid = smfi_getsymval(ctx, "i");
     qid = qid ? qid : "NOQUEUE";

@@ -36,10 +36,17 @@ static void reload(void)
 {
     tg_err err = {0};
     tg_config *cfg = tg_config_load(config_path, &err);
+    tg_store *st = NULL;
+    /* A new store path must work before mail depends on it. */
+    if (cfg && strcmp(cfg->store_path, current->store_path) != 0 && !(st = pool_take(cfg, &err))) {
+        tg_config_unref(cfg);
+        cfg = NULL;
+    }
     if (!cfg) {
         tg_error("reload failed, keeping the running configuration: %s", err.msg);
         return;
     }
+    pool_give(cfg, st, 1);
     g_mutex_lock(&config_lock);
     tg_config *old = current;
     current = cfg;

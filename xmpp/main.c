@@ -62,32 +62,40 @@ static tg_config *load_config(const char *path, char **secret, tg_err *err)
     return NULL;
 }
 
-static int open_store(component *c, tg_err *err)
+/* open_store - a connection to cfg's store, or NULL with err. */
+static tg_store *open_store(const tg_config *cfg, tg_err *err)
 {
-    tg_store_opts opts = tg_config_store_opts(c->cfg);
-    tg_store_close(c->st);
-    c->st = NULL;
-    return tg_store_open(c->cfg->store_path, &opts, &c->st, err);
+    tg_store_opts opts = tg_config_store_opts(cfg);
+    tg_store *st = NULL;
+    return tg_store_open(cfg->store_path, &opts, &st, err) == TG_OK ? st : NULL;
 }
 
-/* reload - a new snapshot; the stream keeps its name and secret (a change needs a restart). */
+/* reload - a new snapshot; the stream keeps its name and secret (a change needs a restart).
+ * A file with an error, or naming a store that cannot be opened, leaves everything as it was. */
 static void reload(component *c)
 {
     tg_err err = {0};
     char *secret = NULL;
+    tg_store *st = NULL;
     tg_config *cfg = load_config(c->config_path, &secret, &err);
+    if (cfg && strcmp(cfg->store_path, c->cfg->store_path) != 0 && !(st = open_store(cfg, &err))) {
+        tg_config_unref(cfg);
+        cfg = NULL;
+    }
     if (!cfg) {
         tg_error("reload failed, keeping the running configuration: %s", err.msg);
+        g_free(secret);
         return;
     }
     if (strcmp(cfg->xmpp_domain, c->cfg->xmpp_domain) != 0 || strcmp(secret, c->secret) != 0)
         tg_warn("reload: [xmpp] domain and secret take effect at the next start");
-    int new_store = strcmp(cfg->store_path, c->cfg->store_path) != 0;
+    if (st) {
+        tg_store_close(c->st);
+        c->st = st;
+    }
     tg_config_unref(c->cfg);
     c->cfg = cfg;
     g_free(secret);
-    if (new_store && open_store(c, &err) != TG_OK)
-        tg_error("reload: %s", err.msg);
     tg_info("configuration reloaded from %s", c->config_path);
 }
 
@@ -174,7 +182,7 @@ int main(int argc, char **argv)
         status = EX_CANTCREAT;
         goto out;
     }
-    if (open_store(&c, &err) != TG_OK) {
+    if (!(c.st = open_store(c.cfg, &err))) {
         tg_error("%s", err.msg);
         status = err.code == TG_ETEMP ? EX_TEMPFAIL : EX_CONFIG;
         goto out;

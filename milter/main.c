@@ -47,6 +47,13 @@ static void reload(void)
         return;
     }
     pool_give(cfg, st, 1);
+    if (g_strcmp0(cfg->milter_socket, current->milter_socket) != 0 ||
+        g_strcmp0(cfg->milter_user, current->milter_user) != 0 ||
+        g_strcmp0(cfg->milter_socket_group, current->milter_socket_group) != 0 ||
+        cfg->milter_socket_mode != current->milter_socket_mode ||
+        g_strcmp0(cfg->milter_pidfile, current->milter_pidfile) != 0)
+        tg_warn("reload: [milter] socket, socket_mode, socket_group, user and pidfile take effect "
+                "at the next start");
     g_mutex_lock(&config_lock);
     tg_config *old = current;
     current = cfg;

@@ -3,6 +3,8 @@
 # smtp-source (the Postfix load generator), for:
 #   none     no milter
 #   null     bench/null-milter: negotiates what ticketgate-milter negotiates, does nothing
+#   nullh    the same, but making ticketgate's header changes (4 X-Ticket headers, the subject
+#            tag): what Postfix pays for those edits, apart from ticketgate's own work
 #   tg       ticketgate-milter: every mail goes to a support address and makes a ticket with a
 #            durable commit ([store] synchronous = full)
 # over a unix socket and over inet (127.0.0.1), in alternating rounds so that drift on a noisy
@@ -45,9 +47,13 @@ use_milter() {
     fi
     case $kind in
     none) postconf -c "$RIG/postfix-conf" -e "smtpd_milters=" "non_smtpd_milters=" ;;
-    null)
+    null | nullh)
         postconf -c "$RIG/postfix-conf" -e "smtpd_milters=$pf" "non_smtpd_milters=$pf"
-        "$NULL" "$lm" 2>> "$RIG/null.log" &
+        if [ "$kind" = nullh ]; then
+            NULL_MILTER_HEADERS=1 "$NULL" "$lm" 2>> "$RIG/null.log" &
+        else
+            "$NULL" "$lm" 2>> "$RIG/null.log" &
+        fi
         NULL_PID=$!
         sleep 0.5
         [ "$transport" = unix ] && chmod 666 "$RIG/milter/milter.sock"
@@ -73,7 +79,7 @@ measure() {
 }
 
 declare -A total
-variants=${VARIANTS:-"none/unix null/unix tg/unix null/inet tg/inet"}
+variants=${VARIANTS:-"none/unix null/unix nullh/unix tg/unix null/inet tg/inet"}
 for round in $(seq "$ROUNDS"); do
     for v in $variants; do
         use_milter "${v%/*}" "${v#*/}"
@@ -84,7 +90,7 @@ for round in $(seq "$ROUNDS"); do
             [ "$tickets" = "$N" ] || fail "$v: $tickets tickets for $N mails"
             pid=$(milter_pid)
         fi
-        [ "${v%/*}" = null ] && pid=$NULL_PID
+        [ "${v%/*}" != tg ] && [ "${v%/*}" != none ] && pid=$NULL_PID
         # CPU of the milter process over the whole run, per mail
         [ -n "$pid" ] && cpu=$(awk '{printf "  milter cpu %.2f ms/mail (user %.2f, system %.2f)",
             ($14 + $15) * 10 / '"$N"', $14 * 10 / '"$N"', $15 * 10 / '"$N"'}' "/proc/$pid/stat")
@@ -95,6 +101,8 @@ done
 mean() { echo "${total[$1]} / $ROUNDS" | bc -l; }
 echo
 printf '%-10s %8.1f msgs/s (mean of %d rounds, %d mails, %d sessions, 1 KB)\n' none/unix "$(mean none/unix)" "$ROUNDS" "$N" "$SESSIONS"
+printf '%-10s %8.1f msgs/s   tg/nullh %.2f\n' nullh/unix "$(mean nullh/unix)" \
+    "$(echo "$(mean tg/unix) / $(mean nullh/unix)" | bc -l)"
 for t in unix inet; do
     printf '%-10s %8.1f msgs/s\n' "null/$t" "$(mean null/$t)"
     printf '%-10s %8.1f msgs/s   tg/none %.2f   tg/null %.2f\n' "tg/$t" "$(mean tg/$t)" \

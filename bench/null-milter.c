@@ -51,8 +51,19 @@ static sfsistat on_body(SMFICTX *ctx, unsigned char *data, size_t len)
     return nr(SMFIP_NR_BODY);
 }
 
+/* With NULL_MILTER_HEADERS=1 it makes the header changes ticketgate makes for a new ticket
+ * (four X-Ticket headers and a tagged subject), to tell their cost from ticketgate's own work. */
+static int add_headers;
+
 static sfsistat on_eom(SMFICTX *ctx)
 {
+    if (add_headers) {
+        smfi_addheader(ctx, "X-Ticket-ID", "SUP-1");
+        smfi_addheader(ctx, "X-Ticket-Queue", "support");
+        smfi_addheader(ctx, "X-Ticket-Priority", "normal");
+        smfi_addheader(ctx, "X-Ticket-Due", "Mon, 23 Nov 2026 13:00:00 +0300");
+        smfi_chgheader(ctx, "Subject", 1, "[SUP-1] test");
+    }
     return SMFIS_CONTINUE;
 }
 
@@ -87,6 +98,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: null-milter unix:/path|inet:port@host\n");
         return 64;
     }
+    add_headers = getenv("NULL_MILTER_HEADERS") != NULL;
     if (smfi_register(desc) == MI_FAILURE || smfi_setconn(argv[1]) == MI_FAILURE ||
         smfi_opensocket(1) == MI_FAILURE) {
         fprintf(stderr, "null-milter: cannot listen on %s\n", argv[1]);

@@ -86,13 +86,14 @@ int tg_agent_reply(const tg_config *cfg, tg_store *st, const tg_agent *agent, co
     if (rc != TG_OK)
         return rc;
     tg_inbound *in = tg_inbound_new(channel);
-    in->sender = g_strdup(agent->jid && strcmp(channel, "xmpp") == 0 ? agent->jid
-                          : agent->email                             ? agent->email
-                                                                     : agent->id);
-    in->subject = g_strdup(t.subject);
+    const char *from = agent->jid && strcmp(channel, "xmpp") == 0 ? agent->jid
+                       : agent->email                             ? agent->email
+                                                                  : agent->id;
+    tg_inbound_take(&in->sender, g_strdup(from));
+    tg_inbound_take(&in->subject, g_strdup(t.subject));
     in->subject_tag = g_strdup(t.ref); /* names the ticket, as a tag in a mail subject does */
-    in->text = g_utf8_make_valid(text, -1);
-    in->lang = g_strdup(t.lang);
+    tg_inbound_take(&in->text, g_utf8_make_valid(text, -1));
+    tg_inbound_take(&in->lang, g_strdup(t.lang));
     in->recipients = g_new0(char *, 1);
     in->auth_user = g_strdup(agent->id);
     in->message_id = msg_id ? g_strdup(msg_id) : g_uuid_string_random();

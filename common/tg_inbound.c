@@ -15,6 +15,12 @@ tg_inbound *tg_inbound_new(const char *channel)
     return in;
 }
 
+void tg_inbound_take(char **field, char *value)
+{
+    g_free(*field);
+    *field = value;
+}
+
 void tg_inbound_free(tg_inbound *in)
 {
     if (!in)

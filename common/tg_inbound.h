@@ -39,8 +39,12 @@ typedef struct tg_inbound {
     size_t n_headers;
 } tg_inbound;
 
-/* tg_inbound_new - an empty inbound for channel; caller frees with tg_inbound_free. */
+/* tg_inbound_new - an empty inbound for channel; caller frees with tg_inbound_free.
+ * subject, text, sender and lang start as "", "", "" and "en": replace them with
+ * tg_inbound_take, not by assignment. */
 tg_inbound *tg_inbound_new(const char *channel);
+/* tg_inbound_take - *field = value (taking ownership of value), freeing the old value. */
+void tg_inbound_take(char **field, char *value);
 void tg_inbound_free(tg_inbound *in); /* NULL-safe */
 
 /* tg_inbound_header - first header called name (case-insensitive), or NULL. Borrowed. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # ticketgate-xmpp with a real Prosody and real clients (slixmpp): what customers and agents see.
 set -uo pipefail
-RIG_PORT=10040
+RIG_PORT=${RIG_PORT:-10040} # tests/xmpp_valgrind.sh runs some scenarios again on another port
 . "${srcdir:-.}/tests/rig/rig.sh"
 SUPPORT="support@$COMPONENT"
 
@@ -32,6 +32,10 @@ email = ann@example.org
 jid = ann@localhost
 groups = l1
 EOF
+if [ -n "${XMPP_VALGRIND:-}" ]; then
+    XMPP_WRAPPER="valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite
+        --show-leak-kinds=definite --suppressions=$RIG_SRC/valgrind.supp --log-file=$RIG/valgrind.log"
+fi
 rig_start_prosody
 rig_start_xmpp
 
@@ -216,6 +220,11 @@ clean_stop() {
     rig_stop_xmpp TERM
     grep -q 'stopping' "$RIG/xmpp.log" || fail "no clean stop"
     [ ! -e "$RIG/milter/xmpp.pid" ] || fail "pid file left"
+    if [ -n "${XMPP_VALGRIND:-}" ]; then
+        # memcheck's findings are the ==PID== lines; its notes (--PID--) are not
+        grep -q '^==[0-9]*== ' "$RIG/valgrind.log" && fail "valgrind: $(head -60 "$RIG/valgrind.log")"
+    fi
+    return 0
 }
 
 scenario first_message_and_follow_up

@@ -67,13 +67,14 @@ static int show_message(const tg_message *m, void *ud)
 {
     GString *out = ud;
     const char *body = m->body ? m->body : "";
-    char *text = g_utf8_substring(body, 0, 300); /* characters, not bytes: stays valid */
+    glong chars = g_utf8_strlen(body, -1);
+    /* characters, not bytes: stays valid; and never past the end (GLib does not check) */
+    char *text = g_utf8_substring(body, 0, MIN(chars, 300));
     g_string_append_printf(out, "\n--- %s %s:\n%s%s",
                            strcmp(m->direction, "in") == 0      ? "from"
                            : strcmp(m->direction, "agent") == 0 ? "agent"
                                                                 : "to customer,",
-                           m->sender ? m->sender : "", text,
-                           g_utf8_strlen(body, -1) > 300 ? " [...]" : "");
+                           m->sender ? m->sender : "", text, chars > 300 ? " [...]" : "");
     g_free(text);
     return 0;
 }

@@ -97,11 +97,11 @@ static tg_inbound *to_inbound(component *c, xmpp_stanza_t *st, const char *from_
         valid[end - valid] = '\0';
     }
     in->recipient = g_strdup(to_bare);
-    in->sender = g_strdup(from_bare);
-    in->text = valid;
+    tg_inbound_take(&in->sender, g_strdup(from_bare));
+    tg_inbound_take(&in->text, valid);
     in->text_truncated = *cut;
     in->original_size = strlen(body);
-    in->subject = first_line(valid);
+    tg_inbound_take(&in->subject, first_line(valid));
     const char *id = xmpp_stanza_get_id(st);
     xmpp_stanza_t *origin = xmpp_stanza_get_child_by_ns(st, "urn:xmpp:sid:0");
     if (origin && xmpp_stanza_get_attribute(origin, "id"))
@@ -121,7 +121,8 @@ static tg_inbound *to_inbound(component *c, xmpp_stanza_t *st, const char *from_
     const char *type = xmpp_stanza_get_type(st);
     in->stanza_type = g_strdup(type ? type : "normal");
     const char *lang = xmpp_stanza_get_attribute(st, "xml:lang");
-    in->lang = lang && *lang ? g_ascii_strdown(lang, 2) : g_strdup(tg_guess_lang(valid));
+    tg_inbound_take(&in->lang,
+                    lang && *lang ? g_ascii_strdown(lang, 2) : g_strdup(tg_guess_lang(valid)));
     in->recipients = g_new0(char *, 1);
     return in;
 }
@@ -153,7 +154,7 @@ int chat_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
         if (!cu->told_rate) {
             chat_msg m = {.reply_from = to_bare, .reply_to = (char *)xmpp_stanza_get_from(st)};
             m.in = tg_inbound_new("xmpp");
-            m.in->lang = g_strdup(tg_guess_lang(body));
+            tg_inbound_take(&m.in->lang, g_strdup(tg_guess_lang(body)));
             m.in->stanza_type = g_strdup(type ? type : "normal");
             notice(c, &m, "chat_rate_limit", NULL);
             tg_inbound_free(m.in);

@@ -257,7 +257,9 @@ if not eval('(' + last.strip() + ')'):
 
 scenario() {
     # ONLY="name ..." runs just those scenarios (when debugging)
-    [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" $1 "* ]] && return 0
+    local only
+    only=" $(echo ${ONLY:-}) " # any whitespace between names
+    [ -n "${ONLY:-}" ] && [[ "$only" != *" $1 "* ]] && return 0
     log "scenario $1"
     if ("$1"); then
         RIG_PASSED=$((RIG_PASSED + 1))

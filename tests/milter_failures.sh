@@ -180,6 +180,26 @@ check_option() {
     "$MILTER" -V | grep -q '^ticketgate-milter [0-9.]* (libmilter' || fail "-V"
 }
 
+# The inet transport, with Postfix's syntax on one side and libmilter's on the other.
+inet_socket() {
+    reset_state
+    local port=$((RIG_PORT + 2000))
+    rig_stop_milter
+    postconf -c "$RIG/postfix-conf" -e "smtpd_milters=inet:127.0.0.1:$port"
+    /usr/sbin/postfix -c "$RIG/postfix-conf" reload 2> /dev/null || fail "postfix reload"
+    rig_start_milter -p "inet:$port@127.0.0.1"
+    grep -q 'could not set TCP_NODELAY' "$RIG/milter.log" && fail "no TCP_NODELAY"
+    send customer@example.test support@example.org --header "Subject: over tcp" --body x
+    local rc=$?
+    rig_stop_milter
+    postconf -c "$RIG/postfix-conf" -e "smtpd_milters=unix:$RIG/milter/milter.sock"
+    /usr/sbin/postfix -c "$RIG/postfix-conf" reload 2> /dev/null
+    rig_start_milter
+    [ $rc = 0 ] || fail "refused over inet: $(tail -5 "$RIG/swaks.log")"
+    wait_mail 1
+    check 'len(d) == 1 and d[0]["subject"] == "over tcp"' "$CTL" "${C[@]}" list --json
+}
+
 # -u: privileges are dropped before the socket is opened; the store is the user's.
 runs_as_user() {
     reset_state
@@ -211,6 +231,7 @@ scenario kill_9
 scenario live_socket_kept
 scenario replies_left_by_a_crash
 scenario mailer_retries_then_gives_up
+scenario inet_socket
 scenario store_error_accept
 scenario check_option
 scenario runs_as_user

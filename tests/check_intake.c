@@ -495,6 +495,35 @@ START_TEST(test_newer_schema_refused)
 }
 END_TEST
 
+/* A store written by the first release (schema 1: no outbox.stanza_type) is upgraded in place
+ * and keeps its tickets and pending replies. */
+START_TEST(test_schema_1_upgraded)
+{
+    tg_decision d;
+    ingest("maria@customer.ru", "Before the upgrade", "u1@c", NULL, &d);
+    tg_decision_clear(&d);
+    tg_store_close(st);
+    sqlite3 *raw;
+    ck_assert_int_eq(sqlite3_open(cfg->store_path, &raw), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(raw,
+                                  "ALTER TABLE outbox DROP COLUMN stanza_type;"
+                                  "PRAGMA user_version = 1;",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(raw);
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_open(cfg->store_path, NULL, &st, &err), 0);
+    ck_assert_int_eq(ticket_count(), 1);
+    tg_outbox row;
+    ck_assert_int_eq(tg_store_claim_outbox(st, "email", NOW, NOW + 60, &row, &err), 1);
+    ck_assert_ptr_null(row.stanza_type);
+    tg_outbox_clear(&row);
+    ck_assert_int_eq(ingest("maria@customer.ru", "After", "u2@c", NULL, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
+    tg_decision_clear(&d);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("intake");
@@ -514,6 +543,7 @@ int main(void)
     tcase_add_test(tc, test_batch_group_commit);
     tcase_add_test(tc, test_explain_writes_nothing);
     tcase_add_test(tc, test_newer_schema_refused);
+    tcase_add_test(tc, test_schema_1_upgraded);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -44,7 +44,8 @@ static char *read_secret(const tg_config *cfg, tg_err *err)
     return NULL;
 }
 
-/* check_xmpp_config - what this daemon needs beyond what every program needs. */
+/* load_config - the snapshot plus what this daemon needs beyond every program: [xmpp] domain
+ * and the secret (*secret, caller frees). NULL with err. */
 static tg_config *load_config(const char *path, char **secret, tg_err *err)
 {
     tg_config *cfg = tg_config_load(path, err);

@@ -17,6 +17,13 @@ typedef struct run {
     tg_err *err;
 } run;
 
+const char *const tg_ticket_header_names[TG_N_TICKET_HEADERS] = {
+    [TG_HDR_ID] = "X-Ticket-ID",
+    [TG_HDR_QUEUE] = "X-Ticket-Queue",
+    [TG_HDR_PRIORITY] = "X-Ticket-Priority",
+    [TG_HDR_DUE] = "X-Ticket-Due",
+};
+
 const char *tg_intake_kind_name(tg_intake_kind kind)
 {
     static const char *const names[] = {"new", "follow-up", "duplicate", "agent-reply"};
@@ -67,10 +74,10 @@ static int eventf(run *r, int64_t ticket, const char *kind, const char *fmt, ...
     return rc;
 }
 
-static void add_header(tg_decision *d, const char *name, const char *value)
+static void add_header(tg_decision *d, int which, const char *value)
 {
     if (d->n_headers < G_N_ELEMENTS(d->headers)) {
-        d->headers[d->n_headers].name = g_strdup(name);
+        d->headers[d->n_headers].name = g_strdup(tg_ticket_header_names[which]);
         d->headers[d->n_headers].value = g_strdup(value);
         d->n_headers++;
     }
@@ -184,7 +191,7 @@ static int append_followup(run *r, tg_ticket *t)
     }
     r->dec->kind = TG_INTAKE_FOLLOWUP;
     fill_from_ticket(r->dec, t);
-    add_header(r->dec, "X-Ticket-ID", t->ref);
+    add_header(r->dec, TG_HDR_ID, t->ref);
     return rc;
 }
 
@@ -283,7 +290,7 @@ static int agent_answer(run *r, tg_ticket *t, const tg_agent *agent)
     g_free(refs);
     r->dec->kind = TG_INTAKE_AGENT_REPLY;
     fill_from_ticket(r->dec, t);
-    add_header(r->dec, "X-Ticket-ID", t->ref);
+    add_header(r->dec, TG_HDR_ID, t->ref);
     return rc;
 }
 
@@ -545,12 +552,12 @@ static int new_ticket(run *r, const tg_queue *queue, const char *refused)
     r->dec->kind = TG_INTAKE_NEW;
     fill_from_ticket(r->dec, &t);
     r->dec->rule_why = g_strdup(v.why);
-    add_header(r->dec, "X-Ticket-ID", t.ref);
-    add_header(r->dec, "X-Ticket-Queue", t.queue);
-    add_header(r->dec, "X-Ticket-Priority", t.priority);
+    add_header(r->dec, TG_HDR_ID, t.ref);
+    add_header(r->dec, TG_HDR_QUEUE, t.queue);
+    add_header(r->dec, TG_HDR_PRIORITY, t.priority);
     if (t.first_response_due >= 0) {
         char *date = tg_format_rfc5322(t.first_response_due, zone);
-        add_header(r->dec, "X-Ticket-Due", date);
+        add_header(r->dec, TG_HDR_DUE, date);
         g_free(date);
     }
 out:
@@ -576,7 +583,7 @@ static int pipeline(run *r)
         if (rc == 1) {
             r->dec->kind = TG_INTAKE_DUPLICATE;
             fill_from_ticket(r->dec, &t);
-            add_header(r->dec, "X-Ticket-ID", t.ref);
+            add_header(r->dec, TG_HDR_ID, t.ref);
             rc = TG_OK;
         }
         goto out;

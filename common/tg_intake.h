@@ -19,6 +19,11 @@ typedef enum {
     TG_INTAKE_AGENT_REPLY, /* an agent's answer on a ticket, relayed to the requester */
 } tg_intake_kind;
 
+/* The headers intake sets on a delivered copy; a channel removes copies of them that came from
+ * outside, so that nobody forges a priority. */
+enum { TG_HDR_ID, TG_HDR_QUEUE, TG_HDR_PRIORITY, TG_HDR_DUE, TG_N_TICKET_HEADERS };
+extern const char *const tg_ticket_header_names[TG_N_TICKET_HEADERS];
+
 typedef struct tg_decision {
     tg_intake_kind kind;
     int64_t ticket_id;
@@ -30,9 +35,9 @@ typedef struct tg_decision {
     int reply_queued;      /* an auto-reply is in the outbox */
     char *no_reply_reason; /* why not, when not */
     char *reply_subject, *reply_text;
-    char *assign_note;    /* who was assigned and why, or why nobody */
-    char *note;           /* anything else worth a log line: refused reference, cut text */
-    tg_header headers[4]; /* for the delivered copy: X-Ticket-ID, -Queue, -Priority, -Due */
+    char *assign_note; /* who was assigned and why, or why nobody */
+    char *note;        /* anything else worth a log line: refused reference, cut text */
+    tg_header headers[TG_N_TICKET_HEADERS]; /* for the delivered copy (tg_ticket_header_names) */
     size_t n_headers;
 } tg_decision;
 

@@ -112,9 +112,9 @@ static void mark_copy(SMFICTX *ctx, const conn *c, const tg_inbound *in, const t
 {
     const milter_message *m = c->msg;
     int ok = 1;
-    for (int i = 0; i < TG_TICKET_HEADERS; i++)
+    for (int i = 0; i < TG_N_TICKET_HEADERS; i++)
         for (int n = m->ticket_headers[i]; n > 0; n--)
-            ok &= smfi_chgheader(ctx, (char *)milter_ticket_headers[i], n, NULL) == MI_SUCCESS;
+            ok &= smfi_chgheader(ctx, (char *)tg_ticket_header_names[i], n, NULL) == MI_SUCCESS;
     for (size_t i = 0; i < d->n_headers; i++)
         ok &= smfi_addheader(ctx, d->headers[i].name, d->headers[i].value) == MI_SUCCESS;
 

@@ -3,9 +3,6 @@
 
 #include "message.h"
 
-const char *const milter_ticket_headers[TG_TICKET_HEADERS] = {"X-Ticket-ID", "X-Ticket-Queue",
-                                                              "X-Ticket-Priority", "X-Ticket-Due"};
-
 milter_message *message_new(const char *envelope_sender, const char *auth_user, size_t limit)
 {
     milter_message *m = g_new0(milter_message, 1);
@@ -39,8 +36,8 @@ static void keep(milter_message *m, const void *data, size_t len)
 
 void message_add_header(milter_message *m, const char *name, const char *value)
 {
-    for (int i = 0; i < TG_TICKET_HEADERS; i++)
-        if (g_ascii_strcasecmp(name, milter_ticket_headers[i]) == 0)
+    for (int i = 0; i < TG_N_TICKET_HEADERS; i++)
+        if (g_ascii_strcasecmp(name, tg_ticket_header_names[i]) == 0)
             m->ticket_headers[i]++;
     if (!m->subject && g_ascii_strcasecmp(name, "Subject") == 0)
         m->subject = g_strdup(value);

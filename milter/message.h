@@ -7,9 +7,7 @@
 #include <glib.h>
 #include <stddef.h>
 
-/* The headers we set ourselves: copies arriving from outside are removed first. */
-#define TG_TICKET_HEADERS 4
-extern const char *const milter_ticket_headers[TG_TICKET_HEADERS];
+#include "tg_intake.h"
 
 typedef struct milter_message {
     char *envelope_sender; /* MAIL FROM without <>; "" the null sender */
@@ -18,9 +16,9 @@ typedef struct milter_message {
     GByteArray *raw;       /* header block + body, LF line ends, at most limit bytes */
     size_t limit, total;   /* total: bytes received, kept or not */
     int in_body, pending_cr;
-    char *subject;                         /* first Subject value as received (raw), or NULL */
-    int ticket_headers[TG_TICKET_HEADERS]; /* how many of each came in */
-    gint64 started;                        /* g_get_monotonic_time() at MAIL FROM */
+    char *subject;                           /* first Subject value as received (raw), or NULL */
+    int ticket_headers[TG_N_TICKET_HEADERS]; /* how many of each tg_ticket_header_names came in */
+    gint64 started;                          /* g_get_monotonic_time() at MAIL FROM */
 } milter_message;
 
 milter_message *message_new(const char *envelope_sender, const char *auth_user, size_t limit);

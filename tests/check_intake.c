@@ -62,6 +62,19 @@ static int ingest(const char *from, const char *subject, const char *id, const c
     return rc;
 }
 
+/* parse_mail - a plain mail to support@example.org through the real parser. */
+static tg_inbound *parse_mail(const char *from, const char *subject, const char *id)
+{
+    char *mail = g_strdup_printf("From: %s\nTo: support@example.org\nSubject: %s\n"
+                                 "Message-ID: <%s>\n\nbody\n",
+                                 from, subject, id);
+    tg_inbound *in = NULL;
+    tg_mail_opts opts = {.recipient = "support@example.org"};
+    ck_assert_int_eq(tg_mail_parse(mail, strlen(mail), &opts, &in, NULL), 0);
+    g_free(mail);
+    return in;
+}
+
 static int64_t outbox_count(void)
 {
     int64_t n = 0;
@@ -222,11 +235,8 @@ START_TEST(test_agent_by_smtp_login)
     tg_err err = {0};
     ingest("maria@customer.ru", "Printer", "l1@c", NULL, &d);
     tg_decision_clear(&d);
-    const char *mail = "From: Ann at home <ann.home@mail.example>\nTo: support@example.org\n"
-                       "Subject: Re: [SUP-1] Printer\nMessage-ID: <l2@c>\n\nDone.\n";
-    tg_mail_opts opts = {.recipient = "support@example.org"};
-    tg_inbound *in = NULL;
-    ck_assert_int_eq(tg_mail_parse(mail, strlen(mail), &opts, &in, NULL), 0);
+    tg_inbound *in =
+        parse_mail("Ann at home <ann.home@mail.example>", "Re: [SUP-1] Printer", "l2@c");
     in->auth_user = g_strdup("ann");
     ck_assert_int_eq(tg_intake_explain(cfg, st, in, NOW, &d, &err), 0);
     ck_assert_int_eq(d.kind, TG_INTAKE_AGENT_REPLY);
@@ -400,18 +410,6 @@ START_TEST(test_store_failure_leaves_nothing)
     g_free(db);
 }
 END_TEST
-
-static tg_inbound *parse_mail(const char *from, const char *subject, const char *id)
-{
-    char *mail = g_strdup_printf("From: %s\nTo: support@example.org\nSubject: %s\n"
-                                 "Message-ID: <%s>\n\nbody\n",
-                                 from, subject, id);
-    tg_inbound *in = NULL;
-    tg_mail_opts opts = {.recipient = "support@example.org"};
-    ck_assert_int_eq(tg_mail_parse(mail, strlen(mail), &opts, &in, NULL), 0);
-    g_free(mail);
-    return in;
-}
 
 /* A batch is one transaction: a message twice in it is one ticket; a failed commit (here: the
  * write lock never comes) fails every job and writes nothing. */

@@ -82,6 +82,19 @@ async def iq(client, kind, to):
         return {"error": "timeout"}
 
 
+async def arrival(client, done, timeout):
+    """Wait until done() holds, checking as messages arrive; False after timeout seconds."""
+    deadline = asyncio.get_event_loop().time() + timeout
+    while not done():
+        client.arrived.clear()
+        left = deadline - asyncio.get_event_loop().time()
+        try:
+            await asyncio.wait_for(client.arrived.wait(), max(left, 0.01))
+        except asyncio.TimeoutError:
+            return done()
+    return True
+
+
 async def main():
     c = Client()
     c.connect(address=("127.0.0.1", port), force_starttls=False, disable_starttls=True)
@@ -112,30 +125,17 @@ async def main():
             for i in range(f["count"]):
                 c.make_message(mto=f["to"], mbody=f"{f['body']} {i}", mtype="chat").send()
         elif "expect" in step:
-            deadline = asyncio.get_event_loop().time() + step.get("timeout", 20)
-            while len(out["messages"]) < step["expect"]:
-                c.arrived.clear()
-                left = deadline - asyncio.get_event_loop().time()
-                try:
-                    await asyncio.wait_for(c.arrived.wait(), max(left, 0.01))
-                except asyncio.TimeoutError:
-                    out["errors"].append(f"expected {step['expect']} messages, got {len(out['messages'])}")
-                    status = 1
-                    break
-            if status:
+            n = step["expect"]
+            if not await arrival(c, lambda: len(out["messages"]) >= n, step.get("timeout", 20)):
+                out["errors"].append(f"expected {n} messages, got {len(out['messages'])}")
+                status = 1
                 break
         elif "until" in step:
-            deadline = asyncio.get_event_loop().time() + step.get("timeout", 20)
-            while not any(step["until"] in m["body"] for m in out["messages"]):
-                c.arrived.clear()
-                left = deadline - asyncio.get_event_loop().time()
-                try:
-                    await asyncio.wait_for(c.arrived.wait(), max(left, 0.01))
-                except asyncio.TimeoutError:
-                    out["errors"].append(f"no message containing {step['until']!r}")
-                    status = 1
-                    break
-            if status:
+            text = step["until"]
+            if not await arrival(c, lambda: any(text in m["body"] for m in out["messages"]),
+                                 step.get("timeout", 20)):
+                out["errors"].append(f"no message containing {text!r}")
+                status = 1
                 break
         elif "quiet" in step:
             before = len(out["messages"])

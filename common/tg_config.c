@@ -755,10 +755,12 @@ void tg_config_unref(tg_config *cfg)
 
 /* ---- lookups ---- */
 
-tg_store_opts tg_config_store_opts(const tg_config *cfg)
+tg_store *tg_config_open_store(const tg_config *cfg, tg_err *err)
 {
-    return (tg_store_opts){.busy_timeout_ms = cfg->busy_timeout * 1000,
-                           .synchronous_full = strcmp(cfg->synchronous, "full") == 0};
+    tg_store_opts opts = {.busy_timeout_ms = cfg->busy_timeout * 1000,
+                          .synchronous_full = strcmp(cfg->synchronous, "full") == 0};
+    tg_store *st = NULL;
+    return tg_store_open(cfg->store_path, &opts, &st, err) == TG_OK ? st : NULL;
 }
 
 const tg_queue *tg_config_queue(const tg_config *cfg, const char *name)

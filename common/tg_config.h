@@ -89,8 +89,9 @@ typedef struct tg_directive_info {
 size_t tg_config_directive_count(void);
 void tg_config_directive_info(size_t i, tg_directive_info *out);
 
-/* tg_config_store_opts - the [store] settings as tg_store_open takes them. */
-tg_store_opts tg_config_store_opts(const tg_config *cfg);
+/* tg_config_open_store - a connection to the [store] of cfg, with its settings: the one way
+ * every program opens the store. NULL with err (TG_ETEMP: try again later). */
+tg_store *tg_config_open_store(const tg_config *cfg, tg_err *err);
 
 const tg_queue *tg_config_queue(const tg_config *cfg, const char *name);
 /* tg_config_queue_for - the queue whose address (email) or local part (xmpp) is address;

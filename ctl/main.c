@@ -50,13 +50,11 @@ int ctl_exit_for(int rc)
 
 tg_store *ctl_open_store(const tg_config *cfg, int *status)
 {
-    tg_store_opts opts = tg_config_store_opts(cfg);
-    tg_store *st = NULL;
     tg_err err = {0};
-    int rc = tg_store_open(cfg->store_path, &opts, &st, &err);
-    if (rc != TG_OK) {
+    tg_store *st = tg_config_open_store(cfg, &err);
+    if (!st) {
         fprintf(stderr, "ticketgatectl: %s\n", err.msg);
-        *status = ctl_exit_for(rc);
+        *status = ctl_exit_for(err.code);
     }
     return st;
 }

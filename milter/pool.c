@@ -39,8 +39,7 @@ tg_store *pool_take(const tg_config *cfg, tg_err *err)
     g_slist_free_full(stale, (GDestroyNotify)pooled_free);
     if (st)
         return st;
-    tg_store_opts opts = tg_config_store_opts(cfg);
-    return tg_store_open(cfg->store_path, &opts, &st, err) == TG_OK ? st : NULL;
+    return tg_config_open_store(cfg, err);
 }
 
 void pool_give(const tg_config *cfg, tg_store *st, int ok)

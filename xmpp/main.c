@@ -63,14 +63,6 @@ static tg_config *load_config(const char *path, char **secret, tg_err *err)
     return NULL;
 }
 
-/* open_store - a connection to cfg's store, or NULL with err. */
-static tg_store *open_store(const tg_config *cfg, tg_err *err)
-{
-    tg_store_opts opts = tg_config_store_opts(cfg);
-    tg_store *st = NULL;
-    return tg_store_open(cfg->store_path, &opts, &st, err) == TG_OK ? st : NULL;
-}
-
 /* reload - a new snapshot; the stream keeps its name and secret (a change needs a restart).
  * A file with an error, or naming a store that cannot be opened, leaves everything as it was. */
 static void reload(component *c)
@@ -79,7 +71,8 @@ static void reload(component *c)
     char *secret = NULL;
     tg_store *st = NULL;
     tg_config *cfg = load_config(c->config_path, &secret, &err);
-    if (cfg && strcmp(cfg->store_path, c->cfg->store_path) != 0 && !(st = open_store(cfg, &err))) {
+    if (cfg && strcmp(cfg->store_path, c->cfg->store_path) != 0 &&
+        !(st = tg_config_open_store(cfg, &err))) {
         tg_config_unref(cfg);
         cfg = NULL;
     }
@@ -183,7 +176,7 @@ int main(int argc, char **argv)
         status = EX_CANTCREAT;
         goto out;
     }
-    if (!(c.st = open_store(c.cfg, &err))) {
+    if (!(c.st = tg_config_open_store(c.cfg, &err))) {
         tg_error("%s", err.msg);
         status = err.code == TG_ETEMP ? EX_TEMPFAIL : EX_CONFIG;
         goto out;

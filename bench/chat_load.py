@@ -4,10 +4,13 @@
 Logs in SESSIONS anonymous clients (SASL ANONYMOUS: every one a distinct customer JID) on
 127.0.0.1:PORT for virtual host HOST, then has each send one chat message to TO and wait for the
 first chat message back, with at most CONCURRENCY round trips in flight. Prints one JSON line:
-{"round_trips", "seconds", "per_second", "p50_ms", "p99_ms", "failed"}. Raw XML over asyncio
+{"round_trips", "seconds", "per_second", "p50_ms", "p99_ms", "failed", "cpu_ms"}; cpu_ms is the CPU
+time of this client and of each process named in $CPU_PIDS ("name=pid ...") during the round
+trips only (logins excluded), to see which process the machine's two cores were spent on. Raw XML over asyncio
 streams, so that the client is not what is measured."""
 import asyncio
 import json
+import os
 import re
 import sys
 import time
@@ -49,6 +52,18 @@ class Session:
         return time.perf_counter() - start
 
 
+def cpu_now():
+    """CPU ms (user + system) of this client and of the processes in $CPU_PIDS."""
+    ms = {"client": round(time.process_time() * 1000)}
+    tick = os.sysconf("SC_CLK_TCK")
+    for item in os.environ.get("CPU_PIDS", "").split():
+        name, pid = item.split("=")
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        ms[name] = (int(fields[11]) + int(fields[12])) * 1000 // tick
+    return ms
+
+
 async def main():
     clients = [Session() for _ in range(sessions)]
     gate = asyncio.Semaphore(50)
@@ -69,16 +84,19 @@ async def main():
                 lat.append(await asyncio.wait_for(c.round_trip(i), 30))
             except (asyncio.TimeoutError, ConnectionError):
                 failed += 1
+    cpu0 = cpu_now()
     t0 = time.perf_counter()
     await asyncio.gather(*(one(i, c) for i, c in enumerate(clients)))
     took = time.perf_counter() - t0
+    cpu1 = cpu_now()
     for c in clients:
         c.writer.close()
     lat.sort()
     pct = lambda p: round(lat[min(len(lat) - 1, int(p * len(lat)))] * 1000, 1) if lat else None
     print(json.dumps({"round_trips": len(lat), "seconds": round(took, 2),
                       "per_second": round(len(lat) / took, 1), "p50_ms": pct(0.50),
-                      "p99_ms": pct(0.99), "failed": failed}))
+                      "p99_ms": pct(0.99), "failed": failed,
+                      "cpu_ms": {k: cpu1[k] - cpu0[k] for k in cpu0}}))
 
 
 asyncio.new_event_loop().run_until_complete(main())

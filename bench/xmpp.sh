@@ -40,8 +40,9 @@ xmpp = support
 EOF
 rig_start_prosody
 
+# load NAME PID - the round trips, with the CPU that Prosody and the component NAME spent on them
 load() {
-    "$PY" bench/chat_load.py "$C2S_PORT" anon.localhost "support@$COMPONENT" "$SESSIONS" "$CONCURRENCY"
+    CPU_PIDS="prosody=$(cat "$RIG/prosody-pid") $1=$2" "$PY" bench/chat_load.py "$C2S_PORT" anon.localhost "support@$COMPONENT" "$SESSIONS" "$CONCURRENCY"
 }
 
 declare -A rate p50 p99
@@ -49,7 +50,7 @@ for round in $(seq "$ROUNDS"); do
     "$ECHO" 127.0.0.1 "$COMPONENT_PORT" "$COMPONENT" s3cret 2> "$RIG/echo.log" &
     echo_pid=$!
     sleep 1
-    r=$(load)
+    r=$(load echo "$echo_pid")
     kill "$echo_pid"
     wait "$echo_pid" 2> /dev/null
     echo "round $round echo        $r"
@@ -59,12 +60,10 @@ for round in $(seq "$ROUNDS"); do
     sql "DELETE FROM outbox; DELETE FROM events; DELETE FROM messages; DELETE FROM tickets;
          DELETE FROM autoreply_log; DELETE FROM thread_addresses;" 2> /dev/null
     rig_start_xmpp
-    cpu0=$(awk '{print $14 + $15}' "/proc/$(xmpp_pid)/stat")
-    r=$(load)
-    cpu1=$(awk '{print $14 + $15}' "/proc/$(xmpp_pid)/stat")
+    r=$(load ticketgate "$(xmpp_pid)")
     tickets=$(sql "SELECT count(*) FROM tickets")
     rig_stop_xmpp TERM
-    echo "round $round ticketgate  $r  tickets=$tickets cpu=$(((cpu1 - cpu0) * 10))ms"
+    echo "round $round ticketgate  $r  tickets=$tickets"
     rate[tg]="${rate[tg]:-} $(echo "$r" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["per_second"])')"
 done
 "$PY" - "${rate[echo]}" "${rate[tg]}" <<'EOF'

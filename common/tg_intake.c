@@ -655,13 +655,12 @@ int tg_intake_process(const tg_config *cfg, tg_store *st, const tg_inbound *in, 
     return process(cfg, st, in, now, dec, 0, err);
 }
 
-size_t tg_intake_process_batch(const tg_config *cfg, tg_store *st, tg_intake_job **jobs, size_t n)
+int tg_intake_batch_run(const tg_config *cfg, tg_store *st, tg_intake_job **jobs, size_t n,
+                        tg_err *err)
 {
-    tg_err err = {0};
-    size_t ok = 0;
     for (size_t i = 0; i < n; i++)
         memset(&jobs[i]->dec, 0, sizeof jobs[i]->dec);
-    int rc = tg_store_begin(st, &err);
+    int rc = tg_store_begin(st, err);
     for (size_t i = 0; i < n && rc == TG_OK; i++) {
         tg_intake_job *j = jobs[i];
         run r = {cfg, st, j->in, j->now, &j->dec, &j->err};
@@ -672,26 +671,37 @@ size_t tg_intake_process_batch(const tg_config *cfg, tg_store *st, tg_intake_job
             tg_decision_clear(&j->dec);
             /* Some errors (disk full, I/O) end the whole transaction: then all fail. */
             if (!tg_store_in_transaction(st)) {
-                rc = j->rc;
-                err = j->err;
-                break;
+                *err = j->err;
+                return j->rc;
             }
             tg_store_rollback_to(st);
         }
     }
+    return rc;
+}
+
+int tg_intake_batch_commit(tg_store *st, tg_intake_job **jobs, size_t n, int rc, tg_err *err)
+{
     if (rc == TG_OK)
-        rc = tg_store_commit(st, &err);
+        rc = tg_store_commit(st, err);
     else
         tg_store_rollback(st);
-    for (size_t i = 0; i < n; i++) {
-        tg_intake_job *j = jobs[i];
-        if (rc != TG_OK) {
-            j->rc = rc;
-            j->err = err;
-            tg_decision_clear(&j->dec);
-        }
-        ok += j->rc == TG_OK;
+    for (size_t i = 0; i < n && rc != TG_OK; i++) {
+        jobs[i]->rc = rc;
+        jobs[i]->err = *err;
+        tg_decision_clear(&jobs[i]->dec);
     }
+    return rc;
+}
+
+size_t tg_intake_process_batch(const tg_config *cfg, tg_store *st, tg_intake_job **jobs, size_t n)
+{
+    tg_err err = {0};
+    int rc = tg_intake_batch_run(cfg, st, jobs, n, &err);
+    tg_intake_batch_commit(st, jobs, n, rc, &err);
+    size_t ok = 0;
+    for (size_t i = 0; i < n; i++)
+        ok += jobs[i]->rc == TG_OK;
     return ok;
 }
 

@@ -60,6 +60,16 @@ typedef struct tg_intake_job {
  * the commit fails, every job fails with its code. Returns the number of jobs that succeeded. */
 size_t tg_intake_process_batch(const tg_config *cfg, tg_store *st, tg_intake_job **jobs, size_t n);
 
+/* The same in two steps, for a caller with writes of its own to share the batch's commit (the
+ * chat component records what it sent and claims what to send next): tg_intake_batch_run
+ * begins the transaction and runs the jobs; it returns TG_OK with the transaction still open,
+ * or the error that ended it. The caller writes, then passes that code (or its own failure) to
+ * tg_intake_batch_commit, which commits (or rolls back) and returns TG_OK when all was
+ * committed; when the transaction is lost, every job fails with err and its code. */
+int tg_intake_batch_run(const tg_config *cfg, tg_store *st, tg_intake_job **jobs, size_t n,
+                        tg_err *err);
+int tg_intake_batch_commit(tg_store *st, tg_intake_job **jobs, size_t n, int rc, tg_err *err);
+
 /* tg_intake_explain - the same pipeline, rolled back: what would happen, nothing written. */
 int tg_intake_explain(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
                       tg_decision *dec, tg_err *err);

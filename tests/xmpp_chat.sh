@@ -57,6 +57,10 @@ first_message_and_follow_up() {
         and d[0]["subject"] == "My printer is broken"' "$CTL" "${C[@]}" list --json
     check '[m["direction"] for m in d["messages"]] == ["in", "out", "in"]
         and d["messages"][2]["body"] == "It is an HP 1020"' "$CTL" "${C[@]}" show --json SUP-1
+    # what arrived is recorded as sent (not left leased, to go out again): reply and notification
+    [ "$(sql "SELECT group_concat(kind || ' ' || status || ' ' || attempts) FROM
+              (SELECT * FROM outbox ORDER BY kind)")" = "autoreply sent 1,notify sent 1" ] ||
+        fail "outbox: $(sql "SELECT kind, status, attempts FROM outbox")"
 }
 
 russian_customer() {

@@ -175,6 +175,21 @@ int chat_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
     return 1;
 }
 
+/* share_commit_with_sender - inside the batch's transaction, in a savepoint of their own. */
+static void share_commit_with_sender(component *c)
+{
+    tg_err err = {0};
+    int rc = tg_store_savepoint(c->st, &err);
+    if (rc == TG_OK && (rc = sender_in_transaction(c, 1, &err)) == TG_OK)
+        rc = tg_store_release(c->st, &err);
+    if (rc != TG_OK) {
+        tg_warn("sender: %s (the outbox is looked at again within a second)", err.msg);
+        if (tg_store_in_transaction(c->st))
+            tg_store_rollback_to(c->st);
+        sender_after_commit(c, 0);
+    }
+}
+
 void chat_flush(component *c)
 {
     guint n = c->pending->len;
@@ -188,7 +203,12 @@ void chat_flush(component *c)
         jobs[i].now = now;
         ptrs[i] = &jobs[i];
     }
-    tg_intake_process_batch(c->cfg, c->st, ptrs, n);
+    tg_err err = {0};
+    int rc = tg_intake_batch_run(c->cfg, c->st, ptrs, n, &err);
+    if (rc == TG_OK) /* the sender's records and claims share the commit, but not its failures */
+        share_commit_with_sender(c);
+    rc = tg_intake_batch_commit(c->st, ptrs, n, rc, &err);
+    sender_after_commit(c, rc == TG_OK);
     for (guint i = 0; i < n; i++) {
         chat_msg *m = c->pending->pdata[i];
         tg_decision *d = &jobs[i].dec;
@@ -214,5 +234,4 @@ void chat_flush(component *c)
     g_free(ptrs);
     g_free(jobs);
     chat_free_pending(c);
-    c->last_drain = 0; /* replies are waiting in the outbox */
 }

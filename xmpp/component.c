@@ -216,6 +216,7 @@ static void on_connection(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
     c->connecting = 0;
     if (event == XMPP_CONN_CONNECT) {
         c->connected = 1;
+        c->stream++;
         c->backoff = 1;
         c->last_drain = 0; /* send what waited at once */
         tg_info("connected to %s:%lld as %s", c->cfg->xmpp_server, (long long)c->cfg->xmpp_port,
@@ -269,6 +270,7 @@ int component_init(component *c, tg_err *err)
     c->backoff = 1;
     c->pending = g_ptr_array_new();
     c->customers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    c->out = sender_new();
     return TG_OK;
 }
 
@@ -308,4 +310,5 @@ void component_free(component *c)
     }
     if (c->customers)
         g_hash_table_unref(c->customers);
+    sender_free(c->out);
 }

@@ -104,16 +104,22 @@ static void run(component *c)
         gint64 now = g_get_monotonic_time();
         if (!c->connected && !c->connecting && now >= c->next_connect)
             component_connect(c);
-        xmpp_run_once(c->ctx, TICK_MS);
-        chat_flush(c);
+        /* Messages read while sending are not left waiting for the next stanza to arrive. */
+        xmpp_run_once(c->ctx, c->pending->len ? 0 : TICK_MS);
+        sender_note_written(c);
+        int arrived = c->pending->len > 0;
+        chat_flush(c); /* also records what was sent and sends the next replies */
         /* The outbox also gets rows from other processes (ticketgatectl, the milter's relays to
-         * chat customers): look at least once a second, at once after our own intake. */
-        if (c->connected && g_get_monotonic_time() - c->last_drain >= G_USEC_PER_SEC) {
+         * chat customers): look at least once a second, and record what was written as soon
+         * as nothing new arrives. */
+        if (g_get_monotonic_time() - c->last_drain >= G_USEC_PER_SEC ||
+            (!arrived && sender_has_records(c))) {
             sender_drain(c);
             c->last_drain = g_get_monotonic_time();
         }
     }
     tg_info("stopping");
+    sender_finish(c);
     if (c->connected || c->connecting) {
         xmpp_disconnect(c->conn);
         gint64 until = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;

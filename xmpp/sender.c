@@ -1,58 +1,174 @@
 /* sender.c - sends the xmpp rows of the outbox (auto-replies, agents' answers, notifications)
- * while connected. libstrophe drops what it has not written when the stream goes away, so a
- * row is marked sent only once the send queue has drained with the stream still up; otherwise
- * it goes out again after the reconnect. A reply may thus, rarely, arrive twice; never zero. */
+ * while connected. A row is claimed (leased, so no other sender takes it), handed to
+ * libstrophe, and recorded as sent only once libstrophe's queue has drained on the stream it
+ * was handed to: xmpp_send only queues, and what is queued is dropped when the stream goes
+ * away. Rows whose stream closed first go back to the outbox and out after the reconnect. A
+ * reply may thus, rarely, arrive twice; never zero.
+ *
+ * When messages are arriving, the records and the next claims share the transaction of their
+ * intake batch (chat_flush), so a busy component commits once per batch; otherwise
+ * sender_drain makes a transaction of its own. */
 #include "tg_log.h"
 #include "xmpp.h"
 
 #define BATCH      64
 #define LEASE      30      /* seconds a claimed row stays hidden from another sender */
-#define FLUSH_WAIT 2000000 /* µs to wait for libstrophe to write a batch */
+#define FLUSH_WAIT 2000000 /* µs to wait at stop for libstrophe to write what it holds */
 
-void sender_drain(component *c)
+/* A row handed to libstrophe, waiting to be recorded. */
+typedef struct sent_row {
+    int64_t id;
+    char *kind, *recipient;
+    unsigned stream; /* component.stream it was queued on */
+    int written;     /* libstrophe's queue drained on that stream since */
+    int outcome;     /* in the transaction being built: 0 kept, 1 sent, 2 back to the outbox */
+} sent_row;
+
+struct sender {
+    GArray *sent; /* sent_row */
+    tg_outbox *claimed;
+    int n_claimed;
+};
+
+static void sent_row_clear(void *p)
 {
-    tg_outbox rows[BATCH];
-    tg_err err = {0};
-    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    sent_row *r = p;
+    g_free(r->kind);
+    g_free(r->recipient);
+}
 
-    if (!c->connected)
+sender *sender_new(void)
+{
+    sender *s = g_new0(sender, 1);
+    s->sent = g_array_new(FALSE, TRUE, sizeof(sent_row));
+    g_array_set_clear_func(s->sent, sent_row_clear);
+    s->claimed = g_new0(tg_outbox, BATCH);
+    return s;
+}
+
+static void drop_claimed(sender *s)
+{
+    for (int i = 0; i < s->n_claimed; i++)
+        tg_outbox_clear(&s->claimed[i]);
+    s->n_claimed = 0;
+}
+
+void sender_free(sender *s)
+{
+    if (!s)
         return;
-    /* One claim and one commit for the whole batch, neither waiting for the disk: losing them
-     * in a power failure only sends a reply again. The fsync belongs to the tickets. */
-    tg_store_set_durable(c->st, 0, &err);
-    int n = tg_store_claim_outbox_rows(c->st, "xmpp", now, now + LEASE, rows, BATCH, &err);
-    if (n <= 0) {
+    drop_claimed(s);
+    g_free(s->claimed);
+    g_array_unref(s->sent);
+    g_free(s);
+}
+
+void sender_note_written(component *c)
+{
+    if (!c->connected || xmpp_conn_send_queue_len(c->conn) > 0)
+        return;
+    for (guint i = 0; i < c->out->sent->len; i++) {
+        sent_row *r = &g_array_index(c->out->sent, sent_row, i);
+        r->written |= r->stream == c->stream;
+    }
+}
+
+int sender_has_records(const component *c)
+{
+    for (guint i = 0; i < c->out->sent->len; i++) {
+        const sent_row *r = &g_array_index(c->out->sent, sent_row, i);
+        if (r->written || !c->connected || r->stream != c->stream)
+            return 1;
+    }
+    return 0;
+}
+
+int sender_in_transaction(component *c, int claim, tg_err *err)
+{
+    sender *s = c->out;
+    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    int rc = TG_OK;
+
+    for (guint i = 0; i < s->sent->len && rc == TG_OK; i++) {
+        sent_row *r = &g_array_index(s->sent, sent_row, i);
+        int gone = !c->connected || r->stream != c->stream;
+        r->outcome = r->written ? 1 : gone ? 2 : 0;
+        if (r->outcome == 1)
+            rc = tg_store_outbox_sent(c->st, r->id, now, err);
+        else if (r->outcome == 2)
+            rc = tg_store_outbox_retry(c->st, r->id, "stream closed before it was written", now, 0,
+                                       err);
+    }
+    if (rc == TG_OK && claim && c->connected) {
+        int n = tg_store_claim_outbox_rows(c->st, "xmpp", now, now + LEASE, s->claimed, BATCH, err);
         if (n < 0)
-            tg_warn("sender: %s", err.msg);
-        tg_store_set_durable(c->st, 1, &err);
-        return;
+            rc = err->code;
+        else
+            s->n_claimed = n;
     }
-    for (int i = 0; i < n; i++) {
-        tg_outbox *r = &rows[i];
-        component_send(c, component_message(c, r->sender, r->recipient, r->stanza_type, r->msg_id,
-                                            r->body, r->thread, r->lang));
+    return rc;
+}
+
+void sender_after_commit(component *c, int committed)
+{
+    sender *s = c->out;
+    int back = 0;
+    for (guint i = s->sent->len; i-- > 0;) {
+        sent_row *r = &g_array_index(s->sent, sent_row, i);
+        if (committed && r->outcome) {
+            if (r->outcome == 1)
+                tg_info("xmpp: %s to=<%s> sent", r->kind, r->recipient);
+            back += r->outcome == 2;
+            g_array_remove_index(s->sent, i);
+        } else {
+            r->outcome = 0; /* rolled back: recorded next time, or sent again after the lease */
+        }
     }
-    gint64 until = g_get_monotonic_time() + FLUSH_WAIT;
-    while (c->connected && xmpp_conn_send_queue_len(c->conn) > 0 && g_get_monotonic_time() < until)
-        xmpp_run_once(c->ctx, 1); /* it writes first, then waits this long for input */
-    int written = c->connected && xmpp_conn_send_queue_len(c->conn) == 0;
+    if (back)
+        tg_warn("sender: %d message(s) not written before the stream closed; they go out after "
+                "reconnecting",
+                back);
+    for (int i = 0; committed && i < s->n_claimed; i++) {
+        tg_outbox *o = &s->claimed[i];
+        component_send(c, component_message(c, o->sender, o->recipient, o->stanza_type, o->msg_id,
+                                            o->body, o->thread, o->lang));
+        sent_row r = {o->id, g_strdup(o->kind), g_strdup(o->recipient), c->stream, 0, 0};
+        g_array_append_val(s->sent, r);
+    }
+    drop_claimed(s);
+}
+
+/* record - a transaction of our own for the records (and claims), not waiting for the disk:
+ * losing it in a power failure only sends a reply again. The fsync belongs to the tickets. */
+static void record(component *c, int claim)
+{
+    tg_err err = {0};
+    tg_store_set_durable(c->st, 0, &err);
     int rc = tg_store_begin(c->st, &err);
-    for (int i = 0; i < n && rc == TG_OK; i++)
-        rc = written ? tg_store_outbox_sent(c->st, rows[i].id, now, &err)
-                     : tg_store_outbox_retry(c->st, rows[i].id,
-                                             "stream closed before it was written", now, 0, &err);
+    if (rc == TG_OK)
+        rc = sender_in_transaction(c, claim, &err);
     if (rc == TG_OK)
         rc = tg_store_commit(c->st, &err);
     else
         tg_store_rollback(c->st);
     if (rc != TG_OK) /* the rows come back when their lease ends: sent again, never lost */
-        tg_error("sender: cannot record %d row(s): %s", n, err.msg);
+        tg_error("sender: %s", err.msg);
+    sender_after_commit(c, rc == TG_OK);
     tg_store_set_durable(c->st, 1, &err);
-    for (int i = 0; i < n; i++) {
-        if (written && rc == TG_OK)
-            tg_info("xmpp: %s to=<%s> sent", rows[i].kind, rows[i].recipient);
-        tg_outbox_clear(&rows[i]);
-    }
-    if (!written)
-        tg_warn("sender: %d message(s) not confirmed written; they go out after reconnecting", n);
+}
+
+void sender_drain(component *c)
+{
+    if (c->connected || sender_has_records(c))
+        record(c, 1);
+}
+
+void sender_finish(component *c)
+{
+    gint64 until = g_get_monotonic_time() + FLUSH_WAIT;
+    while (c->connected && xmpp_conn_send_queue_len(c->conn) > 0 && g_get_monotonic_time() < until)
+        xmpp_run_once(c->ctx, 1); /* it writes first, then waits this long for input */
+    sender_note_written(c);
+    if (sender_has_records(c))
+        record(c, 0);
 }

@@ -12,6 +12,8 @@
 #include "tg_inbound.h"
 #include "tg_store.h"
 
+typedef struct sender sender;
+
 typedef struct component {
     xmpp_ctx_t *ctx;
     xmpp_conn_t *conn;
@@ -19,12 +21,14 @@ typedef struct component {
     char *config_path, *secret;
     tg_store *st;
     int connected;         /* the server accepted our handshake */
+    unsigned stream;       /* counts the connections made: which stream a stanza was queued on */
     int connecting;        /* a connection attempt is under way */
     int64_t next_connect;  /* monotonic µs of the next attempt */
     int64_t backoff;       /* seconds before the next attempt after a failure */
     int64_t last_drain;    /* monotonic µs of the last look at the outbox */
     GPtrArray *pending;    /* chat_msg * waiting for intake */
     GHashTable *customers; /* bare JID -> customer (rate limit, notices) */
+    sender *out;           /* outbox rows claimed and sent, not yet recorded */
 } component;
 
 extern volatile sig_atomic_t xmpp_stop_requested, xmpp_reload_requested;
@@ -52,6 +56,21 @@ void chat_free_pending(component *c);
 void agent_command(component *c, const tg_agent *agent, xmpp_stanza_t *st, const char *body);
 
 /* sender.c - the xmpp rows of the outbox, sent only while connected. */
+sender *sender_new(void);
+void sender_free(sender *s);
+/* sender_note_written - after xmpp_run_once: what libstrophe has written is due to be recorded. */
+void sender_note_written(component *c);
+/* sender_has_records - rows written, or lost with their stream, wait to be recorded. */
+int sender_has_records(const component *c);
+/* sender_in_transaction - inside an open transaction: record what was written (or lost with its
+ * stream), and, if claim, claim the next rows. sender_after_commit then sends the claimed rows,
+ * or, when the transaction was not committed, forgets the claims and keeps the records for
+ * next time. */
+int sender_in_transaction(component *c, int claim, tg_err *err);
+void sender_after_commit(component *c, int committed);
+/* sender_drain - the same in a transaction of its own (no intake batch to join). */
 void sender_drain(component *c);
+/* sender_finish - at stop: let libstrophe write what it holds, record it, claim nothing. */
+void sender_finish(component *c);
 
 #endif

@@ -105,6 +105,8 @@ int sender_in_transaction(component *c, int claim, tg_err *err)
             rc = err->code;
         else
             s->n_claimed = n;
+        if (n == BATCH) /* more may be waiting: look again at once */
+            c->last_drain = 0;
     }
     return rc;
 }

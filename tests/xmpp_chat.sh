@@ -31,6 +31,29 @@ name = Ann Agent
 email = ann@example.org
 jid = ann@localhost
 groups = l1
+# presence: one queue closed for holidays around today (UTC), one open round the clock
+[queue night]
+xmpp = night
+sla = holiday
+[queue allday]
+xmpp = allday
+sla = round
+[calendar shut]
+timezone = UTC
+mon = 00:00-24:00
+tue = 00:00-24:00
+wed = 00:00-24:00
+thu = 00:00-24:00
+fri = 00:00-24:00
+sat = 00:00-24:00
+sun = 00:00-24:00
+holidays = $(date -u -d yesterday +%F), $(date -u +%F), $(date -u -d tomorrow +%F)
+[sla holiday]
+calendar = shut
+default = 4h
+[sla round]
+calendar = 24x7
+default = 4h
 EOF
 if [ -n "${XMPP_VALGRIND:-}" ]; then
     XMPP_WRAPPER="valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite
@@ -160,7 +183,8 @@ long_reply_is_cut() {
 
 service_discovery() {
     chat alice "[{\"disco\": \"$COMPONENT\"}, {\"items\": \"$COMPONENT\"}, {\"ping\": \"$COMPONENT\"},
-                 {\"version\": \"$COMPONENT\"}, {\"unknown_iq\": \"$COMPONENT\"}, {\"subscribe\": \"$SUPPORT\"}]" \
+                 {\"version\": \"$COMPONENT\"}, {\"unknown_iq\": \"$COMPONENT\"}, {\"subscribe\": \"$SUPPORT\"},
+                 {\"subscribe\": \"night@$COMPONENT\"}, {\"subscribe\": \"allday@$COMPONENT\"}]" \
         > "$RIG/disco.json" || fail "client: $(cat "$RIG/disco.json")"
     check 'i = {x["kind"]: x for x in d["iq"]};
         i["disco"]["features"] == sorted(["http://jabber.org/protocol/disco#info",
@@ -169,10 +193,21 @@ service_discovery() {
         and i["items"]["items"] == [] and i["ping"]["ping"] == "pong"
         and i["version"]["name"] == "ticketgate-xmpp"
         and i["unknown_iq"]["error"] == "service-unavailable"' cat "$RIG/disco.json"
-    # Sunday evening and any hour outside 09-18 Moscow time: away with the next opening
-    check 'p = [x for x in d["presence"] if x["from"] == "support@support.localhost" and x["type"] != "subscribed"];
-        len(p) >= 1 and ((p[0]["show"] == "away" and "we answer from" in p[0]["status"]) or p[0]["status"] == "Open: write to us")' \
-        cat "$RIG/disco.json"
+    # the presence of each queue follows its calendar: closed (holidays yesterday to tomorrow,
+    # open from 00:00 UTC after them), round the clock, and "business" (Mon-Fri 09-18 Moscow),
+    # which depends on when the test runs
+    check 'p = {x["from"].split("@")[0]: x for x in d["presence"] if x["type"] != "subscribed"};
+        p["night"]["show"] == "away" and p["night"]["status"].startswith("Closed now")
+        and re.search(r"we answer from .* 00:00", p["night"]["status"])
+        and p["allday"]["show"] == "" and p["allday"]["status"] == "Open: write to us"' cat "$RIG/disco.json"
+    if [ "$(TZ=Europe/Moscow date +%u)" -le 5 ] && [ "$(TZ=Europe/Moscow date +%H)" -ge 9 ] &&
+        [ "$(TZ=Europe/Moscow date +%H)" -lt 18 ]; then
+        check 'p = [x for x in d["presence"] if x["from"] == "support@support.localhost" and x["type"] != "subscribed"];
+            p[0]["show"] == "" and p[0]["status"] == "Open: write to us"' cat "$RIG/disco.json"
+    else
+        check 'p = [x for x in d["presence"] if x["from"] == "support@support.localhost" and x["type"] != "subscribed"];
+            p[0]["show"] == "away" and "we answer from" in p[0]["status"] and "09:00" in p[0]["status"]' cat "$RIG/disco.json"
+    fi
 }
 
 big_body_and_flood() {

@@ -232,6 +232,29 @@ big_body_and_flood() {
     [ $((rss_after - rss_before)) -lt 20000 ] || fail "grew from $rss_before to $rss_after KB"
 }
 
+store_failure_tells_customer() {
+    reset_state
+    # read-only from now on, also for the component's open connection (chattr affects open files)
+    chattr +i "$RIG/store/tickets.db" "$RIG/store/tickets.db-wal" || fail chattr
+    local status=0
+    chat carol "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"Is anyone there?\"}}, {\"expect\": 1}]" \
+        > "$RIG/carol.json" || status=$?
+    chattr -i "$RIG/store/tickets.db" "$RIG/store/tickets.db-wal" # before any fail: rm needs it
+    [ "$status" = 0 ] || fail "carol: $(cat "$RIG/carol.json")"
+    check 'len(d["messages"]) == 1 and "could not register your request" in d["messages"][0]["body"]
+        and "SUP-" not in d["messages"][0]["body"]' cat "$RIG/carol.json"
+    [ "$(sql "SELECT count(*) FROM tickets") $(sql "SELECT count(*) FROM messages")" = "0 0" ] ||
+        fail "half-written: $(sql "SELECT count(*) FROM tickets"), $(sql "SELECT count(*) FROM messages")"
+    grep -q 'from=<carol@localhost> store error' "$RIG/xmpp.log" || fail "no store error logged"
+    # writable again: the same question now makes one ticket and its reply, sent once
+    chat carol "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"Is anyone there?\"}}, {\"expect\": 1}, {\"quiet\": 2}]" \
+        > "$RIG/carol.json" || fail "carol: $(cat "$RIG/carol.json")"
+    check 'len(d["messages"]) == 1 and "registered as SUP-" in d["messages"][0]["body"]' cat "$RIG/carol.json"
+    check 'len(d) == 1 and d[0]["requester"] == "carol@localhost"' "$CTL" "${C[@]}" list --json
+    [ "$(sql "SELECT group_concat(status) FROM outbox WHERE kind = 'autoreply'")" = sent ] ||
+        fail "outbox: $(sql "SELECT kind, status, last_error FROM outbox")"
+}
+
 reload_and_bad_secret() {
     sed -i 's/^rate_limit = 20$/rate_limit = 21/' "$CONF"
     kill -USR1 "$(xmpp_pid)"
@@ -274,6 +297,7 @@ scenario prosody_restart_delivers_pending_once
 scenario long_reply_is_cut
 scenario service_discovery
 scenario big_body_and_flood
+scenario store_failure_tells_customer
 scenario reload_and_bad_secret
 scenario check_option
 scenario clean_stop

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # ticketgate-xmpp under valgrind: the chat scenarios that run the most code (customer intake,
-# agent commands with show/list/reply, mail text with control characters, disco), then a clean
-# stop; memcheck must report nothing (no invalid access, no definite leak).
+# agent commands with show/list/reply, mail text with control characters, reconnecting, a store
+# failure, disco), then a clean stop; memcheck must report nothing (no invalid access, no
+# definite leak).
 export RIG_PORT=10045 XMPP_VALGRIND=1
 export ONLY="first_message_and_follow_up agent_gets_notified_and_replies agent_reply_on_email_ticket
-    service_discovery clean_stop"
+    prosody_restart_delivers_pending_once store_failure_tells_customer service_discovery clean_stop"
 exec bash "${srcdir:-.}/tests/xmpp_chat.sh"

@@ -78,6 +78,7 @@ static const directive directives[] = {
     {"agent", "name", T_STRING, NULL, 0, 0, NULL, A(name)},
     {"agent", "email", T_STRING, NULL, 0, 0, NULL, A(email)},
     {"agent", "jid", T_STRING, NULL, 0, 0, NULL, A(jid)},
+    {"agent", "login", T_LIST, NULL, 0, 0, NULL, A(logins)},
     {"agent", "groups", T_LIST, NULL, 0, 0, NULL, A(groups)},
     {"agent", "max_open", T_INT, "20", 0, 100000, NULL, A(max_open)},
     {"agent", "active", T_BOOL, "true", 0, 0, NULL, A(active)},
@@ -277,6 +278,7 @@ static void agent_free(gpointer p)
     g_free(a->name);
     g_free(a->email);
     g_free(a->jid);
+    g_strfreev(a->logins);
     g_strfreev(a->groups);
     g_free(a);
 }
@@ -842,6 +844,20 @@ const tg_agent *tg_config_agent(const tg_config *cfg, const char *id)
         const tg_agent *a = g_ptr_array_index(cfg->agents, i);
         if (strcmp(a->id, id) == 0)
             return a;
+    }
+    return NULL;
+}
+
+const tg_agent *tg_config_agent_by_login(const tg_config *cfg, const char *login)
+{
+    for (guint i = 0; login && *login && i < cfg->agents->len; i++) {
+        const tg_agent *a = g_ptr_array_index(cfg->agents, i);
+        if (g_ascii_strcasecmp(a->id, login) == 0 ||
+            (a->email && g_ascii_strcasecmp(a->email, login) == 0))
+            return a;
+        for (char **l = a->logins; l && *l; l++)
+            if (g_ascii_strcasecmp(*l, login) == 0)
+                return a;
     }
     return NULL;
 }

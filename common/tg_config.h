@@ -28,6 +28,7 @@ typedef struct tg_queue {
 typedef struct tg_agent {
     char *id; /* the section name: [agent ID] */
     char *name, *email, *jid;
+    char **logins; /* SMTP AUTH logins besides the id and the e-mail address */
     char **groups;
     int64_t max_open;
     int active;
@@ -106,6 +107,9 @@ int tg_config_is_support_address(const tg_config *cfg, const char *address);
 /* tg_config_agent_for - the agent with this e-mail address or (bare) JID, or NULL. */
 const tg_agent *tg_config_agent_for(const tg_config *cfg, const char *address);
 const tg_agent *tg_config_agent(const tg_config *cfg, const char *id);
+/* tg_config_agent_by_login - the agent an SMTP AUTH login ({auth_authen}) belongs to: its id, its
+ * e-mail address or one of its logins, compared without regard to case; or NULL. */
+const tg_agent *tg_config_agent_by_login(const tg_config *cfg, const char *login);
 const tg_sla_policy *tg_config_policy(const tg_config *cfg, const char *name);
 int tg_config_is_internal(const tg_config *cfg, const char *address);
 /* tg_config_template - subject and body of template name in lang (falls back to en). */

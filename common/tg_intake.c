@@ -170,7 +170,7 @@ static const tg_agent *sender_agent(run *r)
 {
     const tg_agent *a = tg_config_agent_for(r->cfg, r->in->sender);
     if (!a && r->in->auth_user)
-        a = tg_config_agent(r->cfg, r->in->auth_user);
+        a = tg_config_agent_by_login(r->cfg, r->in->auth_user);
     return a;
 }
 

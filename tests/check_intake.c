@@ -20,14 +20,14 @@ static void setup(void)
     tu_write("rules.conf", "[rule urgent]\nif = subject ~ 'срочно|urgent'\npriority = urgent\n"
                            "category = urgent\n[rule quiet]\nif = subject ~ 'noreply-rule'\n"
                            "auto_reply = false\n[rule default]\n");
-    char *text =
-        g_strdup_printf("[general]\ntimezone = Europe/Moscow\ninternal_domains = "
-                        "example.org\n[store]\npath = %s\nsynchronous = normal\n"
-                        "[limits]\nautoreply_limit = 3\n"
-                        "[queue support]\naddresses = support@example.org\ngroup = l1\n"
-                        "[agent ann]\nemail = ann@example.org\ngroups = l1\nmax_open = 2\n"
-                        "[agent bob]\nemail = bob@example.org\ngroups = l1\nmax_open = 2\n",
-                        db);
+    char *text = g_strdup_printf(
+        "[general]\ntimezone = Europe/Moscow\ninternal_domains = "
+        "example.org\n[store]\npath = %s\nsynchronous = normal\n"
+        "[limits]\nautoreply_limit = 3\n"
+        "[queue support]\naddresses = support@example.org\ngroup = l1\n"
+        "[agent ann]\nemail = ann@example.org\nlogin = ann@corp.realm\ngroups = l1\nmax_open = 2\n"
+        "[agent bob]\nemail = bob@example.org\ngroups = l1\nmax_open = 2\n",
+        db);
     char *path = tu_write("t.conf", text);
     tg_err err = {0};
     cfg = tg_config_load(path, &err);
@@ -237,13 +237,21 @@ START_TEST(test_agent_by_smtp_login)
     tg_decision_clear(&d);
     tg_inbound *in =
         parse_mail("Ann at home <ann.home@mail.example>", "Re: [SUP-1] Printer", "l2@c");
-    in->auth_user = g_strdup("ann");
+    /* the login is the agent's id, e-mail address or a listed login, in any case */
+    const char *logins[] = {"ann", "ANN@example.org", "ann@corp.realm"};
+    for (size_t i = 0; i < G_N_ELEMENTS(logins); i++) {
+        tg_inbound_take(&in->auth_user, g_strdup(logins[i]));
+        ck_assert_int_eq(tg_intake_explain(cfg, st, in, NOW, &d, &err), 0);
+        ck_assert_msg(d.kind == TG_INTAKE_AGENT_REPLY, "login %s", logins[i]);
+        ck_assert_str_eq(d.ref, "SUP-1");
+        tg_decision_clear(&d);
+    }
+    /* another login, or none: a stranger using the tag gets a ticket of their own */
+    tg_inbound_take(&in->auth_user, g_strdup("ann@other.realm"));
     ck_assert_int_eq(tg_intake_explain(cfg, st, in, NOW, &d, &err), 0);
-    ck_assert_int_eq(d.kind, TG_INTAKE_AGENT_REPLY);
-    ck_assert_str_eq(d.ref, "SUP-1");
+    ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
     tg_decision_clear(&d);
-    g_free(in->auth_user);
-    in->auth_user = NULL;
+    tg_inbound_take(&in->auth_user, NULL);
     ck_assert_int_eq(tg_intake_explain(cfg, st, in, NOW, &d, &err), 0);
     ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
     tg_decision_clear(&d);

@@ -6,6 +6,7 @@ RIG_PORT=10025
 DATA="$srcdir/tests/data/mail"
 
 rig_init
+rig_enable_sasl ann s3cret-ann
 rig_start_postfix
 rig_start_milter
 
@@ -133,6 +134,28 @@ agent_answer() {
         mailbox customer@example.test
 }
 
+agent_by_smtp_login() {
+    reset_state
+    send customer@example.test support@example.org --header "Subject: Invoice is wrong" \
+        --header "Message-Id: <l-1@example.test>" --body "twice the amount" || fail swaks
+    wait_mail 2
+    # Ann writes from her home address, but logged in to SMTP as ann ({auth_authen} = ann)
+    send ann.home@customer.example support@example.org --auth PLAIN --auth-user ann \
+        --auth-password s3cret-ann --header "Subject: Re: [SUP-1] Invoice is wrong" \
+        --body "Corrected, sorry." || fail "swaks with AUTH: $(tail -5 "$RIG/swaks.log")"
+    wait_mail 4
+    check 'len(d) == 1 and d[0]["status"] == "pending" and d[0]["first_response_at"]' \
+        "$CTL" "${C[@]}" list --json
+    check 'r = [m for m in d if "Corrected, sorry." in m["body"]];
+        len(d) == 2 and len(r) == 1 and "[SUP-1]" in r[0]["headers"]["subject"][0]' \
+        mailbox customer@example.test
+    # the same mail without the login is a stranger's: a new ticket, SUP-1 untouched
+    send ann.home@customer.example support@example.org \
+        --header "Subject: Re: [SUP-1] Invoice is wrong" --body "Corrected again." || fail swaks
+    wait_mail 6
+    check 'len(d) == 2 and [t["status"] for t in d] == ["pending", "new"]' "$CTL" "${C[@]}" list --json
+}
+
 own_reply_never_a_ticket() {
     reset_state
     # A requester whose address is another queue's: no auto-reply goes to it, but an agent's
@@ -192,6 +215,7 @@ scenario same_message_twice
 scenario not_for_support
 scenario forged_headers_replaced
 scenario agent_answer
+scenario agent_by_smtp_login
 scenario own_reply_never_a_ticket
 scenario reload_keeps_old_on_error
 scenario big_mail

@@ -73,6 +73,25 @@ EOF
     rig_config
 }
 
+# rig_enable_sasl USER PASSWORD - SMTP AUTH (PLAIN, LOGIN) in the private Postfix, with Cyrus
+# SASL and a sasldb of its own holding one account; before rig_start_postfix.
+rig_enable_sasl() {
+    rig_require /usr/sbin/saslpasswd2
+    # Debian's Postfix reads $config_directory/sasl/smtpd.conf (cyrus_sasl_config_path is unused)
+    local dir="$RIG/postfix-conf/sasl"
+    mkdir -p "$dir"
+    cat > "$dir/smtpd.conf" <<EOF
+pwcheck_method: auxprop
+auxprop_plugin: sasldb
+mech_list: PLAIN LOGIN
+sasldb_path: $dir/sasldb2
+EOF
+    echo "$2" | saslpasswd2 -p -c -f "$dir/sasldb2" -u rig.localdomain "$1" || fail "saslpasswd2 $1"
+    chown postfix "$dir/sasldb2" # smtpd reads it as the mail owner
+    postconf -c "$RIG/postfix-conf" -e smtpd_sasl_auth_enable=yes smtpd_sasl_type=cyrus \
+        smtpd_sasl_path=smtpd smtpd_sasl_local_domain=rig.localdomain
+}
+
 # rig_config [EXTRA] - the ticketgate configuration; EXTRA is appended (more sections).
 rig_config() {
     cat > "$CONF" <<EOF
@@ -101,6 +120,7 @@ addresses = sales@example.org
 [agent ann]
 name = Ann Agent
 email = ann@example.org
+login = ann@rig.localdomain
 groups = l1
 ${1:-}
 EOF

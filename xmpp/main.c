@@ -104,8 +104,7 @@ static void run(component *c)
         gint64 now = g_get_monotonic_time();
         if (!c->connected && !c->connecting && now >= c->next_connect)
             component_connect(c);
-        /* Messages read while sending are not left waiting for the next stanza to arrive. */
-        xmpp_run_once(c->ctx, c->pending->len ? 0 : TICK_MS);
+        xmpp_run_once(c->ctx, TICK_MS); /* writes what is queued, then reads what arrives */
         sender_note_written(c);
         int arrived = c->pending->len > 0;
         chat_flush(c); /* also records what was sent and sends the next replies */

@@ -15,13 +15,16 @@
 #define LEASE      30      /* seconds a claimed row stays hidden from another sender */
 #define FLUSH_WAIT 2000000 /* µs to wait at stop for libstrophe to write what it holds */
 
+/* What the transaction being built records of a row. */
+typedef enum { KEEP, RECORD_SENT, BACK_TO_OUTBOX } outcome;
+
 /* A row handed to libstrophe, waiting to be recorded. */
 typedef struct sent_row {
     int64_t id;
     char *kind, *recipient;
     unsigned stream; /* component.stream it was queued on */
     int written;     /* libstrophe's queue drained on that stream since */
-    int outcome;     /* in the transaction being built: 0 kept, 1 sent, 2 back to the outbox */
+    outcome outcome;
 } sent_row;
 
 struct sender {
@@ -92,10 +95,10 @@ int sender_in_transaction(component *c, int claim, tg_err *err)
     for (guint i = 0; i < s->sent->len && rc == TG_OK; i++) {
         sent_row *r = &g_array_index(s->sent, sent_row, i);
         int gone = !c->connected || r->stream != c->stream;
-        r->outcome = r->written ? 1 : gone ? 2 : 0;
-        if (r->outcome == 1)
+        r->outcome = r->written ? RECORD_SENT : gone ? BACK_TO_OUTBOX : KEEP;
+        if (r->outcome == RECORD_SENT)
             rc = tg_store_outbox_sent(c->st, r->id, now, err);
-        else if (r->outcome == 2)
+        else if (r->outcome == BACK_TO_OUTBOX)
             rc = tg_store_outbox_retry(c->st, r->id, "stream closed before it was written", now, 0,
                                        err);
     }
@@ -115,16 +118,17 @@ void sender_after_commit(component *c, int committed)
 {
     sender *s = c->out;
     int back = 0;
-    for (guint i = s->sent->len; i-- > 0;) {
+    for (guint i = 0; i < s->sent->len;) {
         sent_row *r = &g_array_index(s->sent, sent_row, i);
-        if (committed && r->outcome) {
-            if (r->outcome == 1)
-                tg_info("xmpp: %s to=<%s> sent", r->kind, r->recipient);
-            back += r->outcome == 2;
-            g_array_remove_index(s->sent, i);
-        } else {
-            r->outcome = 0; /* rolled back: recorded next time, or sent again after the lease */
+        if (!committed || r->outcome == KEEP) {
+            r->outcome = KEEP; /* rolled back: recorded next time, or sent again after the lease */
+            i++;
+            continue;
         }
+        if (r->outcome == RECORD_SENT)
+            tg_info("xmpp: %s to=<%s> sent", r->kind, r->recipient);
+        back += r->outcome == BACK_TO_OUTBOX;
+        g_array_remove_index(s->sent, i);
     }
     if (back)
         tg_warn("sender: %d message(s) not written before the stream closed; they go out after "
@@ -134,7 +138,7 @@ void sender_after_commit(component *c, int committed)
         tg_outbox *o = &s->claimed[i];
         component_send(c, component_message(c, o->sender, o->recipient, o->stanza_type, o->msg_id,
                                             o->body, o->thread, o->lang));
-        sent_row r = {o->id, g_strdup(o->kind), g_strdup(o->recipient), c->stream, 0, 0};
+        sent_row r = {o->id, g_strdup(o->kind), g_strdup(o->recipient), c->stream, 0, KEEP};
         g_array_append_val(s->sent, r);
     }
     drop_claimed(s);

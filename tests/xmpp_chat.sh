@@ -95,6 +95,23 @@ russian_customer() {
     check 'd[0]["lang"] == "ru"' "$CTL" "${C[@]}" list --json
 }
 
+queue_addresses_and_message_types() {
+    reset_state
+    # the bare component address is the default queue's, a queue's local part is that queue's, an
+    # unknown local part is an error; a "normal" message is answered as "normal"
+    chat boris "[{\"send\": {\"to\": \"$COMPONENT\", \"type\": \"normal\", \"body\": \"Question to the service\"}},
+                 {\"expect\": 1}, {\"send\": {\"to\": \"nobody@$COMPONENT\", \"body\": \"hello?\"}},
+                 {\"expect\": 2}, {\"send\": {\"to\": \"night@$COMPONENT\", \"body\": \"At night\"}},
+                 {\"expect\": 3}]" > "$RIG/boris.json" || fail "boris: $(cat "$RIG/boris.json")"
+    check 'm = d["messages"];
+        m[0]["type"] == "normal" and m[0]["from"] == "support.localhost" and "registered as SUP-1" in m[0]["body"]
+        and m[1]["type"] == "error" and m[1]["error"] == "item-not-found" and m[1]["from"] == "nobody@support.localhost"
+        and m[2]["type"] == "chat" and m[2]["from"] == "night@support.localhost" and "registered as" in m[2]["body"]' \
+        cat "$RIG/boris.json"
+    check '[(t["queue"], t["channel"], t["requester"]) for t in d] ==
+        [("support", "xmpp", "boris@localhost"), ("night", "xmpp", "boris@localhost")]' "$CTL" "${C[@]}" list --json
+}
+
 agent_gets_notified_and_replies() {
     reset_state
     # ann may first get notifications kept offline by earlier scenarios: wait for this one
@@ -291,6 +308,7 @@ clean_stop() {
 
 scenario first_message_and_follow_up
 scenario russian_customer
+scenario queue_addresses_and_message_types
 scenario agent_gets_notified_and_replies
 scenario agent_reply_on_email_ticket
 scenario prosody_restart_delivers_pending_once

@@ -148,8 +148,10 @@ int chat_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
     if (agent) {
         agent_command(c, agent, st, body);
     } else if (strchr(to_bare, '@') && !tg_config_queue_for(c->cfg, "xmpp", to_bare)) {
-        component_send(c, xmpp_stanza_reply_error(st, "cancel", "item-not-found",
-                                                  "No help desk queue at this address"));
+        tg_info("xmpp: from=<%s> to=<%s>: no queue has this address: refused (item-not-found)",
+                from_bare, to_bare);
+        component_send(c, component_error(st, "cancel", "item-not-found",
+                                          "No help desk queue at this address"));
     } else if (over_rate(c, from_bare, &cu)) {
         if (!cu->told_rate) {
             chat_msg m = {.reply_from = to_bare, .reply_to = (char *)xmpp_stanza_get_from(st)};

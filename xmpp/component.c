@@ -43,6 +43,12 @@ static xmpp_stanza_t *reply_to(xmpp_stanza_t *st, xmpp_stanza_t *reply)
     return reply;
 }
 
+xmpp_stanza_t *component_error(xmpp_stanza_t *st, const char *type, const char *condition,
+                               const char *text)
+{
+    return reply_to(st, xmpp_stanza_reply_error(st, type, condition, text));
+}
+
 static xmpp_stanza_t *child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name,
                             const char *ns)
 {
@@ -145,7 +151,7 @@ static int on_iq(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
         text_child(c->ctx, q, "name", "ticketgate-xmpp");
         text_child(c->ctx, q, "version", PACKAGE_VERSION);
     } else {
-        reply = reply_to(st, xmpp_stanza_reply_error(st, "cancel", "service-unavailable", NULL));
+        reply = component_error(st, "cancel", "service-unavailable", NULL);
     }
     component_send(c, reply);
     return 1;

@@ -44,6 +44,10 @@ int component_send(component *c, xmpp_stanza_t *st);
 xmpp_stanza_t *component_message(component *c, const char *from, const char *to, const char *type,
                                  const char *id, const char *body, const char *thread,
                                  const char *lang);
+/* component_error - an error reply to st, from the address st was sent to (Prosody drops a
+ * component's stanza without a from, and libstrophe's replies have none). */
+xmpp_stanza_t *component_error(xmpp_stanza_t *st, const char *type, const char *condition,
+                               const char *text);
 /* component_bare - the bare JID of jid, lower case; caller g_free()s. */
 char *component_bare(const char *jid);
 

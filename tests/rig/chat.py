@@ -29,7 +29,8 @@ class Client(slixmpp.ClientXMPP):
         self.ready = asyncio.Event()
         self.arrived = asyncio.Event()
         self.add_event_handler("session_start", self.on_start)
-        self.add_event_handler("message", self.on_message)
+        self.add_event_handler("message", self.on_message)  # messages with a body
+        self.add_event_handler("message_error", self.on_error)  # errors, with a body or not
         self.add_event_handler("presence", self.on_presence)
         self.add_event_handler("failed_auth", lambda _: self.fail("login failed"))
 
@@ -42,12 +43,17 @@ class Client(slixmpp.ClientXMPP):
         self.ready.set()
 
     def on_message(self, msg):
-        if msg["type"] in ("chat", "normal", "error") and (msg["body"] or msg["type"] == "error"):
-            out["messages"].append({"from": str(msg["from"]), "body": msg["body"],
-                                    "type": msg["type"], "thread": msg["thread"] or None,
-                                    "lang": msg["lang"] or None,
-                                    "error": msg["error"]["condition"] if msg["type"] == "error" else None})
-            self.arrived.set()
+        if msg["type"] in ("chat", "normal"):
+            self.record(msg, None)
+
+    def on_error(self, msg):
+        self.record(msg, msg["error"]["condition"])
+
+    def record(self, msg, error):
+        out["messages"].append({"from": str(msg["from"]), "body": msg["body"], "type": msg["type"],
+                                "thread": msg["thread"] or None, "lang": msg["lang"] or None,
+                                "error": error})
+        self.arrived.set()
 
     def on_presence(self, p):
         if str(p["from"].bare) != self.boundjid.bare:

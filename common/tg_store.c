@@ -121,9 +121,10 @@ static const char *const sql[S_COUNT] = {
     [S_SET_REF] = "UPDATE tickets SET ref = ?1 || '-' || id WHERE id = ?2 RETURNING ref",
     [S_TICKET_BY_REF] = "SELECT " TICKET_COLS " FROM tickets WHERE ref = ?1",
     [S_TICKET_BY_ID] = "SELECT " TICKET_COLS " FROM tickets WHERE id = ?1",
-    [S_CONVERSATION] = "SELECT " TICKET_COLS " FROM tickets WHERE requester = ?2 AND channel = ?1"
-                       " AND queue = ?3 AND status IN ('new', 'open', 'pending')"
-                       " ORDER BY id DESC LIMIT 1",
+    /* max(id), not ORDER BY id DESC LIMIT 1: the three index seeks need no sort then */
+    [S_CONVERSATION] = "SELECT " TICKET_COLS " FROM tickets WHERE id = (SELECT max(id) FROM tickets"
+                       " WHERE requester = ?2 AND channel = ?1 AND queue = ?3"
+                       " AND status IN ('new', 'open', 'pending'))",
     [S_SET_STATUS] = "UPDATE tickets SET status = ?2, updated_at = ?3,"
                      " resolved_at = CASE WHEN ?2 IN ('resolved', 'closed')"
                      "   THEN coalesce(resolved_at, ?3) ELSE NULL END WHERE id = ?1",
@@ -348,12 +349,23 @@ fail:
     return rc;
 }
 
+/* configure_sqlite - once per process, before the first connection: no memory statistics (they
+ * take a global mutex on every one of SQLite's allocations, hundreds per ticket). */
+static gpointer configure_sqlite(gpointer unused)
+{
+    (void)unused;
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+    return NULL;
+}
+
 int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, tg_err *err)
 {
     static const tg_store_opts defaults = {10000, 1};
+    static GOnce configured = G_ONCE_INIT;
     tg_store *st = g_new0(tg_store, 1);
     int rc;
 
+    g_once(&configured, configure_sqlite, NULL);
     if (!opts)
         opts = &defaults;
     st->path = g_strdup(path);

@@ -47,6 +47,24 @@ fresh_prosody() {
     rig_start_prosody
 }
 
+# start_echo - the echo component, connected (a fresh Prosody may refuse the first attempt,
+# and the echo component does not retry).
+start_echo() {
+    for _ in 1 2 3; do
+        "$ECHO" 127.0.0.1 "$COMPONENT_PORT" "$COMPONENT" s3cret 2> "$RIG/echo.log" &
+        echo_pid=$!
+        for _ in $(seq 50); do
+            grep -q 'echo-component: connected' "$RIG/echo.log" && return
+            kill -0 "$echo_pid" 2> /dev/null || break
+            sleep 0.1
+        done
+        kill "$echo_pid" 2> /dev/null
+        wait "$echo_pid" 2> /dev/null
+        sleep 1
+    done
+    fail "echo component did not connect: $(cat "$RIG/echo.log")"
+}
+
 # load NAME PID - the round trips, with the CPU that Prosody and the component NAME spent on them
 load() {
     CPU_PIDS="prosody=$(cat "$RIG/prosody-pid") $1=$2" "$PY" bench/chat_load.py "$C2S_PORT" anon.localhost "support@$COMPONENT" "$SESSIONS" "$CONCURRENCY"
@@ -56,9 +74,7 @@ load() {
 : > "$RIG/tg.jsonl"
 for round in $(seq "$ROUNDS"); do
     fresh_prosody
-    "$ECHO" 127.0.0.1 "$COMPONENT_PORT" "$COMPONENT" s3cret 2> "$RIG/echo.log" &
-    echo_pid=$!
-    sleep 1
+    start_echo
     r=$(load echo "$echo_pid")
     kill "$echo_pid"
     wait "$echo_pid" 2> /dev/null

@@ -295,6 +295,22 @@ check_option() {
     grep -q '\[xmpp\] needs secret or secret_file' "$RIG/nosecret.out" || fail "$(cat "$RIG/nosecret.out")"
 }
 
+runs_as_user() {
+    reset_state
+    rig_stop_xmpp
+    # the secret stays root's (read before privileges are dropped); the store becomes nobody's
+    chmod 600 "$RIG/secret"
+    chown -R nobody:nogroup "$RIG/store" "$RIG/milter"
+    rig_start_xmpp -u nobody:nogroup
+    [ "$(awk '/^Uid:/ {print $2}' "/proc/$(xmpp_pid)/status")" = 65534 ] || fail "still root"
+    chat alice "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"as nobody\"}}, {\"expect\": 1}]" \
+        > "$RIG/alice.json" || fail "alice: $(cat "$RIG/alice.json")"
+    check '"registered as SUP-1" in d["messages"][0]["body"]' cat "$RIG/alice.json"
+    rig_stop_xmpp
+    chown -R root:root "$RIG/store" "$RIG/milter"
+    rig_start_xmpp
+}
+
 clean_stop() {
     rig_stop_xmpp TERM
     grep -q 'stopping' "$RIG/xmpp.log" || fail "no clean stop"
@@ -318,5 +334,6 @@ scenario big_body_and_flood
 scenario store_failure_tells_customer
 scenario reload_and_bad_secret
 scenario check_option
+scenario runs_as_user
 scenario clean_stop
 rig_summary

@@ -146,57 +146,45 @@ static int check_store(const tg_config *cfg)
 
 int main(int argc, char **argv)
 {
-    char *conf = NULL, *sock = NULL, *user = NULL, *pidfile = NULL;
-    gboolean foreground = FALSE, check_only = FALSE, version = FALSE;
-    GOptionEntry entries[] = {
-        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &conf, "configuration file", "FILE"},
-        {"socket", 'p', 0, G_OPTION_ARG_STRING, &sock,
-         "listen on unix:/path or inet:port@host (overrides [milter] socket)", "SOCKET"},
-        {"user", 'u', 0, G_OPTION_ARG_STRING, &user, "run as user[:group]", "USER"},
-        {"pidfile", 'P', 0, G_OPTION_ARG_FILENAME, &pidfile, "write the process id here", "FILE"},
-        {"foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground,
-         "stay in the foreground, log to stderr", NULL},
-        {"check", 'n', 0, G_OPTION_ARG_NONE, &check_only, "check the configuration and exit", NULL},
-        {"version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL},
-        {NULL}};
-    GOptionContext *oc = g_option_context_new("- turn support mail into tickets");
-    GError *error = NULL;
+    char *sock = NULL;
+    tg_daemon_opts o = {0};
+    GOptionEntry own[] = {{"socket", 'p', 0, G_OPTION_ARG_STRING, &sock,
+                           "listen on unix:/path or inet:port@host (overrides [milter] socket)",
+                           "SOCKET"},
+                          {NULL}};
     int status = EX_OK;
-    g_option_context_add_main_entries(oc, entries, NULL);
-    if (!g_option_context_parse(oc, &argc, &argv, &error)) {
-        fprintf(stderr, "ticketgate-milter: %s (see --help)\n", error->message);
+    if (tg_daemon_parse("ticketgate-milter", "- turn support mail into tickets", own, &o, &argc,
+                        &argv) != 0)
         return EX_USAGE;
-    }
-    g_option_context_free(oc);
-    if (version) {
+    if (o.version) {
         unsigned major, minor, patch;
         smfi_version(&major, &minor, &patch);
         printf("ticketgate-milter %s (libmilter %u.%u.%u)\n", PACKAGE_VERSION, major, minor, patch);
         return EX_OK;
     }
 
-    tg_log_open("ticketgate-milter", foreground || check_only, TG_LOG_INFO);
-    config_path = conf ? conf : g_strdup(DEFAULT_CONFIG);
+    tg_log_open("ticketgate-milter", o.foreground || o.check_only, TG_LOG_INFO);
+    config_path = g_strdup(o.config ? o.config : DEFAULT_CONFIG);
     tg_err err = {0};
     if (!(current = tg_config_load(config_path, &err))) {
         fprintf(stderr, "ticketgate-milter: %s\n", err.msg);
         return EX_CONFIG;
     }
-    if (check_only) {
+    if (o.check_only) {
         printf("%s: OK\n", config_path);
         return EX_OK;
     }
     /* Copies: a reload frees the snapshot these came from. */
     char *spec = g_strdup(sock ? sock : current->milter_socket);
-    char *run_as = g_strdup(user ? user : current->milter_user);
-    char *pid_path = g_strdup(pidfile ? pidfile : current->milter_pidfile);
+    char *run_as = g_strdup(o.user ? o.user : current->milter_user);
+    char *pid_path = g_strdup(o.pidfile ? o.pidfile : current->milter_pidfile);
     const char *sock_path = unix_socket_path(spec);
 
     if (smfi_register(milter_callbacks) == MI_FAILURE || smfi_setconn(spec) == MI_FAILURE) {
         fprintf(stderr, "ticketgate-milter: cannot use socket %s\n", spec);
         return EX_USAGE;
     }
-    if (!foreground && daemon(0, 0) != 0) {
+    if (!o.foreground && daemon(0, 0) != 0) {
         fprintf(stderr, "ticketgate-milter: daemon: %s\n", g_strerror(errno));
         return EX_OSERR;
     }
@@ -213,7 +201,12 @@ int main(int argc, char **argv)
         set_socket_access(sock_path, current);
     else if (tg_milter_nodelay_listeners() == 0)
         tg_warn("%s: could not set TCP_NODELAY: expect ~40 ms per message", spec);
-    if ((pid_path && tg_daemon_write_pidfile(pid_path) != 0) || check_store(current) != 0) {
+    if (pid_path && tg_daemon_write_pidfile(pid_path) != 0) {
+        g_clear_pointer(&pid_path, g_free); /* not ours to remove */
+        status = EX_CONFIG;
+        goto out;
+    }
+    if (check_store(current) != 0) {
         status = EX_CONFIG;
         goto out;
     }
@@ -252,8 +245,7 @@ out:
     g_free(run_as);
     g_free(pid_path);
     g_free(sock);
-    g_free(user);
-    g_free(pidfile);
+    tg_daemon_opts_clear(&o);
     g_free(config_path);
     return status;
 }

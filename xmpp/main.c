@@ -129,45 +129,30 @@ static void run(component *c)
 
 int main(int argc, char **argv)
 {
-    char *conf = NULL, *user = NULL, *pidfile = NULL;
-    gboolean foreground = FALSE, check_only = FALSE, version = FALSE;
-    GOptionEntry entries[] = {
-        {"config", 'c', 0, G_OPTION_ARG_FILENAME, &conf, "configuration file", "FILE"},
-        {"user", 'u', 0, G_OPTION_ARG_STRING, &user, "run as user[:group]", "USER"},
-        {"pidfile", 'P', 0, G_OPTION_ARG_FILENAME, &pidfile, "write the process id here", "FILE"},
-        {"foreground", 'f', 0, G_OPTION_ARG_NONE, &foreground,
-         "stay in the foreground, log to stderr", NULL},
-        {"check", 'n', 0, G_OPTION_ARG_NONE, &check_only, "check the configuration and exit", NULL},
-        {"version", 'V', 0, G_OPTION_ARG_NONE, &version, "print the version and exit", NULL},
-        {NULL}};
-    GOptionContext *oc = g_option_context_new("- turn chats with the support JID into tickets");
-    GError *error = NULL;
-    g_option_context_add_main_entries(oc, entries, NULL);
-    if (!g_option_context_parse(oc, &argc, &argv, &error)) {
-        fprintf(stderr, "ticketgate-xmpp: %s (see --help)\n", error->message);
+    tg_daemon_opts o = {0};
+    if (tg_daemon_parse("ticketgate-xmpp", "- turn chats with the support JID into tickets", NULL,
+                        &o, &argc, &argv) != 0)
         return EX_USAGE;
-    }
-    g_option_context_free(oc);
-    if (version) {
+    if (o.version) {
         printf("ticketgate-xmpp %s (libstrophe)\n", PACKAGE_VERSION);
         return EX_OK;
     }
 
-    tg_log_open("ticketgate-xmpp", foreground || check_only, TG_LOG_INFO);
-    component c = {.config_path = conf ? conf : g_strdup(DEFAULT_CONFIG)};
+    tg_log_open("ticketgate-xmpp", o.foreground || o.check_only, TG_LOG_INFO);
+    component c = {.config_path = g_strdup(o.config ? o.config : DEFAULT_CONFIG)};
     tg_err err = {0};
     if (!(c.cfg = load_config(c.config_path, &c.secret, &err))) {
         fprintf(stderr, "ticketgate-xmpp: %s\n", err.msg);
         return EX_CONFIG;
     }
-    if (check_only) {
+    if (o.check_only) {
         printf("%s: OK\n", c.config_path);
         return EX_OK;
     }
-    char *run_as = g_strdup(user ? user : c.cfg->xmpp_user);
-    char *pid_path = g_strdup(pidfile ? pidfile : c.cfg->xmpp_pidfile);
+    char *run_as = g_strdup(o.user ? o.user : c.cfg->xmpp_user);
+    char *pid_path = g_strdup(o.pidfile ? o.pidfile : c.cfg->xmpp_pidfile);
     int status = EX_OK;
-    if (!foreground && daemon(0, 0) != 0) {
+    if (!o.foreground && daemon(0, 0) != 0) {
         fprintf(stderr, "ticketgate-xmpp: daemon: %s\n", g_strerror(errno));
         return EX_OSERR;
     }
@@ -176,8 +161,7 @@ int main(int argc, char **argv)
         goto out;
     }
     if (pid_path && tg_daemon_write_pidfile(pid_path) != 0) {
-        g_free(pid_path);
-        pid_path = NULL;
+        g_clear_pointer(&pid_path, g_free); /* not ours to remove */
         status = EX_CANTCREAT;
         goto out;
     }
@@ -213,7 +197,6 @@ out:
     g_free(c.config_path);
     g_free(run_as);
     g_free(pid_path);
-    g_free(user);
-    g_free(pidfile);
+    tg_daemon_opts_clear(&o);
     return status;
 }

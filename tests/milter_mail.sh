@@ -139,7 +139,8 @@ agent_by_smtp_login() {
     send customer@example.test support@example.org --header "Subject: Invoice is wrong" \
         --header "Message-Id: <l-1@example.test>" --body "twice the amount" || fail swaks
     wait_mail 2
-    # Ann writes from her home address, but logged in to SMTP as ann ({auth_authen} = ann)
+    # Ann writes from her home address, but logged in to SMTP as ann (Postfix passes
+    # {auth_authen} = ann@rig.localdomain, listed as her login in the rig's configuration)
     send ann.home@customer.example support@example.org --auth PLAIN --auth-user ann \
         --auth-password s3cret-ann --header "Subject: Re: [SUP-1] Invoice is wrong" \
         --body "Corrected, sorry." || fail "swaks with AUTH: $(tail -5 "$RIG/swaks.log")"

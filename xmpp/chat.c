@@ -177,21 +177,6 @@ int chat_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
     return 1;
 }
 
-/* share_commit_with_sender - inside the batch's transaction, in a savepoint of their own. */
-static void share_commit_with_sender(component *c)
-{
-    tg_err err = {0};
-    int rc = tg_store_savepoint(c->st, &err);
-    if (rc == TG_OK && (rc = sender_in_transaction(c, 1, &err)) == TG_OK)
-        rc = tg_store_release(c->st, &err);
-    if (rc != TG_OK) {
-        tg_warn("sender: %s (the outbox is looked at again within a second)", err.msg);
-        if (tg_store_in_transaction(c->st))
-            tg_store_rollback_to(c->st);
-        sender_after_commit(c, 0);
-    }
-}
-
 void chat_flush(component *c)
 {
     guint n = c->pending->len;
@@ -207,8 +192,8 @@ void chat_flush(component *c)
     }
     tg_err err = {0};
     int rc = tg_intake_batch_run(c->cfg, c->st, ptrs, n, &err);
-    if (rc == TG_OK) /* the sender's records and claims share the commit, but not its failures */
-        share_commit_with_sender(c);
+    if (rc == TG_OK) /* the sender's records and claims share the commit */
+        sender_join_transaction(c);
     rc = tg_intake_batch_commit(c->st, ptrs, n, rc, &err);
     sender_after_commit(c, rc == TG_OK);
     for (guint i = 0; i < n; i++) {

@@ -86,7 +86,9 @@ int sender_has_records(const component *c)
     return 0;
 }
 
-int sender_in_transaction(component *c, int claim, tg_err *err)
+/* in_transaction - inside an open transaction: record what was written (or lost with its
+ * stream), and, if claim, claim the next rows for sender_after_commit to send. */
+static int in_transaction(component *c, int claim, tg_err *err)
 {
     sender *s = c->out;
     int64_t now = g_get_real_time() / G_USEC_PER_SEC;
@@ -112,6 +114,20 @@ int sender_in_transaction(component *c, int claim, tg_err *err)
             c->last_drain = 0;
     }
     return rc;
+}
+
+void sender_join_transaction(component *c)
+{
+    tg_err err = {0};
+    int rc = tg_store_savepoint(c->st, &err);
+    if (rc == TG_OK && (rc = in_transaction(c, 1, &err)) == TG_OK)
+        rc = tg_store_release(c->st, &err);
+    if (rc != TG_OK) { /* undone alone: the tickets of the batch still commit */
+        tg_warn("sender: %s (the outbox is looked at again within a second)", err.msg);
+        if (tg_store_in_transaction(c->st))
+            tg_store_rollback_to(c->st);
+        sender_after_commit(c, 0);
+    }
 }
 
 void sender_after_commit(component *c, int committed)
@@ -152,7 +168,7 @@ static void record(component *c, int claim)
     tg_store_set_durable(c->st, 0, &err);
     int rc = tg_store_begin(c->st, &err);
     if (rc == TG_OK)
-        rc = sender_in_transaction(c, claim, &err);
+        rc = in_transaction(c, claim, &err);
     if (rc == TG_OK)
         rc = tg_store_commit(c->st, &err);
     else

@@ -66,11 +66,11 @@ void sender_free(sender *s);
 void sender_note_written(component *c);
 /* sender_has_records - rows written, or lost with their stream, wait to be recorded. */
 int sender_has_records(const component *c);
-/* sender_in_transaction - inside an open transaction: record what was written (or lost with its
- * stream), and, if claim, claim the next rows. sender_after_commit then sends the claimed rows,
- * or, when the transaction was not committed, forgets the claims and keeps the records for
- * next time. */
-int sender_in_transaction(component *c, int claim, tg_err *err);
+/* sender_join_transaction - inside an intake batch's open transaction, in a savepoint of its
+ * own (its failure never fails the tickets): record what was written (or lost with its stream)
+ * and claim the next rows. sender_after_commit then sends the claimed rows, or, when the
+ * transaction was not committed, forgets the claims and keeps the records for next time. */
+void sender_join_transaction(component *c);
 void sender_after_commit(component *c, int committed);
 /* sender_drain - the same in a transaction of its own (no intake batch to join). */
 void sender_drain(component *c);

@@ -17,6 +17,8 @@ typedef struct tg_inbound {
     char *recipient;       /* the address or JID that selects the queue; NULL: default queue */
     char **recipients;     /* every To/Cc address (NULL-terminated), for thread entitlement */
     char *sender;          /* From address or bare JID, lower-cased domain; "" if unusable */
+    char *reply_address;   /* where the auto-reply goes when not to sender: the full JID that
+                            * wrote (RFC 6121 5.1: answer the resource in the conversation) */
     char *sender_name;     /* display name or NULL */
     char *envelope_sender; /* SMTP MAIL FROM: NULL unknown, "" the null sender */
     char *subject;         /* never NULL */

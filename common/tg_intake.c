@@ -456,7 +456,7 @@ static int queue_autoreply(run *r, const tg_ticket *t, const tg_queue *queue, GT
     tg_outbox row = {.ticket_id = t->id,
                      .channel = in->channel,
                      .kind = "autoreply",
-                     .recipient = in->sender,
+                     .recipient = in->reply_address ? in->reply_address : in->sender,
                      .recipient_name = in->sender_name,
                      .sender = chat ? in->recipient : queue_address(queue),
                      .sender_name = queue->from_name ? queue->from_name : r->cfg->company,

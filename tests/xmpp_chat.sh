@@ -86,6 +86,23 @@ first_message_and_follow_up() {
         fail "outbox: $(sql "SELECT kind, status, attempts FROM outbox")"
 }
 
+# The auto-reply answers the resource that wrote (RFC 6121 5.1), not every device of the
+# customer: sent to the bare JID, Prosody would hand it to the laptop too.
+reply_goes_to_the_writing_resource() {
+    reset_state
+    "$PY" "$RIG_SRC/chat.py" "$C2S_PORT" alice@localhost/laptop pw '[{"quiet": 4}]' \
+        > "$RIG/laptop.json" 2>> "$RIG/chat.err" &
+    local laptop=$!
+    sleep 1
+    "$PY" "$RIG_SRC/chat.py" "$C2S_PORT" alice@localhost/phone pw \
+        "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"Sent from my phone\"}}, {\"expect\": 1}]" \
+        > "$RIG/phone.json" 2>> "$RIG/chat.err" || fail "phone: $(cat "$RIG/phone.json")"
+    wait "$laptop" || fail "the laptop got a message: $(cat "$RIG/laptop.json")"
+    check '"registered as SUP-1" in d["messages"][0]["body"]' cat "$RIG/phone.json"
+    [ "$(sql "SELECT recipient FROM outbox WHERE kind = 'autoreply'")" = alice@localhost/phone ] ||
+        fail "outbox: $(sql "SELECT kind, recipient FROM outbox")"
+}
+
 russian_customer() {
     reset_state
     chat boris "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"Не печатает принтер\", \"lang\": \"ru\"}},
@@ -323,6 +340,7 @@ clean_stop() {
 }
 
 scenario first_message_and_follow_up
+scenario reply_goes_to_the_writing_resource
 scenario russian_customer
 scenario queue_addresses_and_message_types
 scenario agent_gets_notified_and_replies

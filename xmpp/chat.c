@@ -98,6 +98,7 @@ static tg_inbound *to_inbound(component *c, xmpp_stanza_t *st, const char *from_
     }
     in->recipient = g_strdup(to_bare);
     tg_inbound_take(&in->sender, g_strdup(from_bare));
+    in->reply_address = g_strdup(xmpp_stanza_get_from(st));
     tg_inbound_take(&in->text, valid);
     in->text_truncated = *cut;
     in->original_size = strlen(body);

@@ -55,9 +55,10 @@ typedef struct tg_intake_job {
     tg_err err;
 } tg_intake_job;
 
-/* tg_intake_process_batch - tg_intake_process for n messages in ONE transaction, each in its
- * own savepoint: one fsync for all (group commit). A message that fails is undone alone; if
- * the commit fails, every job fails with its code. Returns the number of jobs that succeeded. */
+/* tg_intake_process_batch - tg_intake_process for n messages in ONE transaction: one fsync for
+ * all (group commit). A message that fails is undone alone (the batch runs again with a
+ * savepoint per message; savepoints are not free, so only then); if the commit fails, every job
+ * fails with its code. Returns the number of jobs that succeeded. */
 size_t tg_intake_process_batch(const tg_config *cfg, tg_store *st, tg_intake_job **jobs, size_t n);
 
 /* The same in two steps, for a caller with writes of its own to share the batch's commit (the

@@ -419,8 +419,63 @@ START_TEST(test_store_failure_leaves_nothing)
 }
 END_TEST
 
+/* sql_count - the integer a query of the store returns, read on a connection of its own. */
+static int64_t sql_count(const char *query)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    ck_assert_int_eq(sqlite3_open(cfg->store_path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, query, -1, &q, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
 /* A batch is one transaction: a message twice in it is one ticket; a failed commit (here: the
  * write lock never comes) fails every job and writes nothing. */
+/* A message that fails half-way through its intake (here: the store refuses its auto-reply) is
+ * undone alone: the others of its batch commit, and nothing of it remains. */
+START_TEST(test_batch_failure_is_undone_alone)
+{
+    sqlite3 *db;
+    ck_assert_int_eq(sqlite3_open(cfg->store_path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_exec(db,
+                                  "CREATE TRIGGER poison BEFORE INSERT ON outbox"
+                                  " WHEN NEW.subject LIKE '%poison%'"
+                                  " BEGIN SELECT RAISE(ABORT, 'poisoned reply'); END",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    tg_inbound *ins[3] = {parse_mail("a@customer.ru", "one", "p1@c"),
+                          parse_mail("b@customer.ru", "poison", "p2@c"),
+                          parse_mail("c@customer.ru", "three", "p3@c")};
+    tg_intake_job jobs[3], *ptrs[3];
+    for (int i = 0; i < 3; i++) {
+        jobs[i] = (tg_intake_job){.in = ins[i], .now = NOW};
+        ptrs[i] = &jobs[i];
+    }
+    ck_assert_uint_eq(tg_intake_process_batch(cfg, st, ptrs, 3), 2);
+    ck_assert_int_eq(jobs[0].rc, TG_OK);
+    ck_assert_int_eq(jobs[2].rc, TG_OK);
+    ck_assert_int_ne(jobs[1].rc, TG_OK);
+    ck_assert_ptr_nonnull(strstr(jobs[1].err.msg, "poisoned reply"));
+    ck_assert_int_eq(jobs[0].dec.kind, TG_INTAKE_NEW);
+    ck_assert_int_eq(jobs[2].dec.kind, TG_INTAKE_NEW);
+    ck_assert_ptr_null(jobs[1].dec.ref);
+    for (int i = 0; i < 3; i++) {
+        tg_decision_clear(&jobs[i].dec);
+        tg_inbound_free(ins[i]);
+    }
+    ck_assert_int_eq(ticket_count(), 2);
+    ck_assert_int_eq(outbox_count(), 2);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM messages WHERE sender = 'b@customer.ru'"), 0);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM events WHERE detail LIKE '%b@customer.ru%'"), 0);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM autoreply_log"), 2);
+}
+END_TEST
+
 START_TEST(test_batch_group_commit)
 {
     tg_inbound *ins[3] = {parse_mail("a@customer.ru", "one", "b1@c"),
@@ -547,6 +602,7 @@ int main(void)
     tcase_add_test(tc, test_assignment_balances_and_reports_full);
     tcase_add_test(tc, test_store_failure_leaves_nothing);
     tcase_add_test(tc, test_batch_group_commit);
+    tcase_add_test(tc, test_batch_failure_is_undone_alone);
     tcase_add_test(tc, test_explain_writes_nothing);
     tcase_add_test(tc, test_newer_schema_refused);
     tcase_add_test(tc, test_schema_1_upgraded);

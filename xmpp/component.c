@@ -28,10 +28,29 @@ char *component_bare(const char *jid)
 int component_send(component *c, xmpp_stanza_t *st)
 {
     int sent = c->connected;
-    if (sent)
-        xmpp_send(c->conn, st);
+    char *text;
+    size_t len;
+    if (sent && xmpp_stanza_to_text(st, &text, &len) == XMPP_EOK) {
+        g_string_append_len(c->unsent, text, (gssize)len);
+        xmpp_free(c->ctx, text);
+    }
     xmpp_stanza_release(st);
     return sent;
+}
+
+int component_unwritten(const component *c)
+{
+    return c->unsent->len > 0 || xmpp_conn_send_queue_len(c->conn) > 0;
+}
+
+/* component_run_once - hand what component_send collected to libstrophe as one write (one
+ * system call for a batch of replies, not one each), then let libstrophe work. */
+void component_run_once(component *c, unsigned long timeout_ms)
+{
+    if (c->unsent->len && c->connected)
+        xmpp_send_raw(c->conn, c->unsent->str, c->unsent->len);
+    g_string_truncate(c->unsent, 0);
+    xmpp_run_once(c->ctx, timeout_ms);
 }
 
 /* reply_to - a reply to st from the address st was sent to (xmpp_stanza_reply drops it). */
@@ -231,6 +250,7 @@ static void on_connection(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
     }
     int was = c->connected;
     c->connected = 0;
+    g_string_truncate(c->unsent, 0); /* was for the stream that closed */
     /* A wrong secret or a second instance will not fix itself: wait the longest. */
     int refused = stream_error && (stream_error->type == XMPP_SE_NOT_AUTHORIZED ||
                                    stream_error->type == XMPP_SE_CONFLICT);
@@ -275,6 +295,7 @@ int component_init(component *c, tg_err *err)
     xmpp_handler_add(c->conn, chat_on_message, NULL, "message", NULL, c);
     c->backoff = 1;
     c->pending = g_ptr_array_new();
+    c->unsent = g_string_new(NULL);
     c->customers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     c->out = sender_new();
     return TG_OK;
@@ -316,5 +337,7 @@ void component_free(component *c)
     }
     if (c->customers)
         g_hash_table_unref(c->customers);
+    if (c->unsent)
+        g_string_free(c->unsent, TRUE);
     sender_free(c->out);
 }

@@ -104,7 +104,7 @@ static void run(component *c)
         gint64 now = g_get_monotonic_time();
         if (!c->connected && !c->connecting && now >= c->next_connect)
             component_connect(c);
-        xmpp_run_once(c->ctx, TICK_MS); /* writes what is queued, then reads what arrives */
+        component_run_once(c, TICK_MS); /* writes what is queued, then reads what arrives */
         sender_note_written(c);
         int arrived = c->pending->len > 0;
         chat_flush(c); /* also records what was sent and sends the next replies */
@@ -123,7 +123,7 @@ static void run(component *c)
         xmpp_disconnect(c->conn);
         gint64 until = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
         while ((c->connected || c->connecting) && g_get_monotonic_time() < until)
-            xmpp_run_once(c->ctx, TICK_MS);
+            component_run_once(c, TICK_MS);
     }
 }
 

@@ -68,7 +68,7 @@ void sender_free(sender *s)
 
 void sender_note_written(component *c)
 {
-    if (!c->connected || xmpp_conn_send_queue_len(c->conn) > 0)
+    if (!c->connected || component_unwritten(c))
         return;
     for (guint i = 0; i < c->out->sent->len; i++) {
         sent_row *r = &g_array_index(c->out->sent, sent_row, i);
@@ -188,8 +188,8 @@ void sender_drain(component *c)
 void sender_finish(component *c)
 {
     gint64 until = g_get_monotonic_time() + FLUSH_WAIT;
-    while (c->connected && xmpp_conn_send_queue_len(c->conn) > 0 && g_get_monotonic_time() < until)
-        xmpp_run_once(c->ctx, 1); /* it writes first, then waits this long for input */
+    while (c->connected && component_unwritten(c) && g_get_monotonic_time() < until)
+        component_run_once(c, 1); /* it writes first, then waits this long for input */
     sender_note_written(c);
     if (sender_has_records(c))
         record(c, 0);

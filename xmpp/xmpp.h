@@ -27,6 +27,7 @@ typedef struct component {
     int64_t backoff;       /* seconds before the next attempt after a failure */
     int64_t last_drain;    /* monotonic µs of the last look at the outbox */
     GPtrArray *pending;    /* chat_msg * waiting for intake */
+    GString *unsent;       /* stanzas sent in this loop turn, for libstrophe at its end */
     GHashTable *customers; /* bare JID -> customer (rate limit, notices) */
     sender *out;           /* outbox rows claimed and sent, not yet recorded */
 } component;
@@ -38,8 +39,13 @@ int component_init(component *c, tg_err *err);
 void component_connect(component *c);
 void component_free(component *c);
 /* component_send - send st with from set (libstrophe's replies drop it and Prosody needs it);
- * dropped, and 0 returned, while disconnected. Takes ownership of st. */
+ * dropped, and 0 returned, while disconnected. Takes ownership of st. What is sent in one loop
+ * turn goes to libstrophe together, in component_run_once. */
 int component_send(component *c, xmpp_stanza_t *st);
+/* component_run_once - pass on what was sent, then xmpp_run_once: write, wait, read. */
+void component_run_once(component *c, unsigned long timeout_ms);
+/* component_unwritten - something sent is not yet written to the socket. */
+int component_unwritten(const component *c);
 /* component_message - a chat message of the given type (chat/normal) with body, thread, lang. */
 xmpp_stanza_t *component_message(component *c, const char *from, const char *to, const char *type,
                                  const char *id, const char *body, const char *thread,

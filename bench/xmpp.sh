@@ -109,6 +109,9 @@ for name, rs in zip(("echo component", "ticketgate-xmpp"), runs):
           f"CPU {cpu(rs):.3f} ms per round trip ({parts}), "
           f"cores busy {med(rs, 'per_second') * cpu(rs) / 1000:.2f}")
 echo, tg = runs
+# Each round's ratio compares two runs minutes apart; this VM's speed drifts over longer spans.
+pairs = [t["per_second"] / e["per_second"] for e, t in zip(echo, tg)]
 print(f"ratio ticketgate/echo: {med(tg, 'per_second') / med(echo, 'per_second'):.2f}"
-      f" (CPU per round trip echo/ticketgate: {cpu(echo) / cpu(tg):.2f})")
+      f" (CPU per round trip echo/ticketgate: {cpu(echo) / cpu(tg):.2f}); per round"
+      f" {[round(p, 2) for p in pairs]}, median {statistics.median(pairs):.2f}")
 EOF

@@ -419,6 +419,15 @@ START_TEST(test_store_failure_leaves_nothing)
 }
 END_TEST
 
+/* make_jobs - n batch jobs for ins, all received at NOW. */
+static void make_jobs(tg_inbound **ins, tg_intake_job *jobs, tg_intake_job **ptrs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        jobs[i] = (tg_intake_job){.in = ins[i], .now = NOW};
+        ptrs[i] = &jobs[i];
+    }
+}
+
 /* sql_count - the integer a query of the store returns, read on a connection of its own. */
 static int64_t sql_count(const char *query)
 {
@@ -433,8 +442,6 @@ static int64_t sql_count(const char *query)
     return n;
 }
 
-/* A batch is one transaction: a message twice in it is one ticket; a failed commit (here: the
- * write lock never comes) fails every job and writes nothing. */
 /* A message that fails half-way through its intake (here: the store refuses its auto-reply) is
  * undone alone: the others of its batch commit, and nothing of it remains. */
 START_TEST(test_batch_failure_is_undone_alone)
@@ -452,10 +459,7 @@ START_TEST(test_batch_failure_is_undone_alone)
                           parse_mail("b@customer.ru", "poison", "p2@c"),
                           parse_mail("c@customer.ru", "three", "p3@c")};
     tg_intake_job jobs[3], *ptrs[3];
-    for (int i = 0; i < 3; i++) {
-        jobs[i] = (tg_intake_job){.in = ins[i], .now = NOW};
-        ptrs[i] = &jobs[i];
-    }
+    make_jobs(ins, jobs, ptrs, 3);
     ck_assert_uint_eq(tg_intake_process_batch(cfg, st, ptrs, 3), 2);
     ck_assert_int_eq(jobs[0].rc, TG_OK);
     ck_assert_int_eq(jobs[2].rc, TG_OK);
@@ -471,21 +475,21 @@ START_TEST(test_batch_failure_is_undone_alone)
     ck_assert_int_eq(ticket_count(), 2);
     ck_assert_int_eq(outbox_count(), 2);
     ck_assert_int_eq(sql_count("SELECT count(*) FROM messages WHERE sender = 'b@customer.ru'"), 0);
-    ck_assert_int_eq(sql_count("SELECT count(*) FROM events WHERE detail LIKE '%b@customer.ru%'"), 0);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM events WHERE detail LIKE '%b@customer.ru%'"),
+                     0);
     ck_assert_int_eq(sql_count("SELECT count(*) FROM autoreply_log"), 2);
 }
 END_TEST
 
+/* A batch is one transaction: a message twice in it is one ticket; a failed commit (here: the
+ * write lock never comes) fails every job and writes nothing. */
 START_TEST(test_batch_group_commit)
 {
     tg_inbound *ins[3] = {parse_mail("a@customer.ru", "one", "b1@c"),
                           parse_mail("b@customer.ru", "two", "b2@c"),
                           parse_mail("a@customer.ru", "one", "b1@c")};
     tg_intake_job jobs[3], *ptrs[3];
-    for (int i = 0; i < 3; i++) {
-        jobs[i] = (tg_intake_job){.in = ins[i], .now = NOW};
-        ptrs[i] = &jobs[i];
-    }
+    make_jobs(ins, jobs, ptrs, 3);
     ck_assert_uint_eq(tg_intake_process_batch(cfg, st, ptrs, 3), 3);
     ck_assert_int_eq(jobs[0].dec.kind, TG_INTAKE_NEW);
     ck_assert_int_eq(jobs[1].dec.kind, TG_INTAKE_NEW);
@@ -504,10 +508,7 @@ START_TEST(test_batch_group_commit)
     ck_assert_int_eq(tg_store_open(cfg->store_path, &opts, &impatient, &err), 0);
     tg_inbound *more[2] = {parse_mail("c@customer.ru", "three", "b3@c"),
                            parse_mail("d@customer.ru", "four", "b4@c")};
-    for (int i = 0; i < 2; i++) {
-        jobs[i] = (tg_intake_job){.in = more[i], .now = NOW};
-        ptrs[i] = &jobs[i];
-    }
+    make_jobs(more, jobs, ptrs, 2);
     ck_assert_uint_eq(tg_intake_process_batch(cfg, impatient, ptrs, 2), 0);
     ck_assert_int_eq(jobs[0].rc, TG_ETEMP);
     ck_assert_int_eq(jobs[1].rc, TG_ETEMP);

@@ -123,10 +123,16 @@ static const char *const sql[S_COUNT] = {
         " ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17)",
     [S_TICKET_BY_REF] = "SELECT " TICKET_COLS " FROM tickets WHERE ref = ?1",
     [S_TICKET_BY_ID] = "SELECT " TICKET_COLS " FROM tickets WHERE id = ?1",
-    /* max(id), not ORDER BY id DESC LIMIT 1: the three index seeks need no sort then */
-    [S_CONVERSATION] = "SELECT " TICKET_COLS " FROM tickets WHERE id = (SELECT max(id) FROM tickets"
-                       " WHERE requester = ?2 AND channel = ?1 AND queue = ?3"
-                       " AND status IN ('new', 'open', 'pending'))",
+    /* One index seek per open status: status IN (...) would build a temporary B-tree of the
+     * three values at every run, and ORDER BY id DESC LIMIT 1 a sort. */
+    [S_CONVERSATION] =
+        "SELECT " TICKET_COLS " FROM tickets WHERE id = (SELECT max(id) FROM ("
+        " SELECT max(id) AS id FROM tickets WHERE requester = ?2 AND channel = ?1 AND queue = ?3"
+        "  AND status = 'new' UNION ALL"
+        " SELECT max(id) FROM tickets WHERE requester = ?2 AND channel = ?1 AND queue = ?3"
+        "  AND status = 'open' UNION ALL"
+        " SELECT max(id) FROM tickets WHERE requester = ?2 AND channel = ?1 AND queue = ?3"
+        "  AND status = 'pending'))",
     [S_SET_STATUS] = "UPDATE tickets SET status = ?2, updated_at = ?3,"
                      " resolved_at = CASE WHEN ?2 IN ('resolved', 'closed')"
                      "   THEN coalesce(resolved_at, ?3) ELSE NULL END WHERE id = ?1",
@@ -183,8 +189,9 @@ static const char *const sql[S_COUNT] = {
     [S_COUNT_AUTOREPLIES] = "SELECT count(*) FROM autoreply_log WHERE address = lower(?1)"
                             " AND at >= ?2",
     [S_LOG_AUTOREPLY] = "INSERT INTO autoreply_log (address, at) VALUES (lower(?1), ?2)",
-    [S_AGENT_OPEN] = "SELECT count(*) FROM tickets WHERE assignee = ?1"
-                     " AND status IN ('new', 'open', 'pending')",
+    [S_AGENT_OPEN] = "SELECT (SELECT count(*) FROM tickets WHERE assignee = ?1 AND status = 'new')"
+                     " + (SELECT count(*) FROM tickets WHERE assignee = ?1 AND status = 'open')"
+                     " + (SELECT count(*) FROM tickets WHERE assignee = ?1 AND status = 'pending')",
     [S_AGENT_LAST] = "SELECT last_assigned_at FROM agents WHERE id = ?1",
 };
 

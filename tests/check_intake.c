@@ -91,6 +91,45 @@ static int64_t ticket_count(void)
     return n;
 }
 
+/* chat - a chat message from a customer's bare JID to the default queue, through intake. */
+static int chat(const char *from, const char *text, const char *id, tg_decision *d)
+{
+    tg_inbound *in = tg_inbound_new("xmpp");
+    tg_inbound_take(&in->sender, g_strdup(from));
+    tg_inbound_take(&in->subject, g_strdup(text));
+    tg_inbound_take(&in->text, g_strdup(text));
+    in->message_id = g_strdup(id);
+    in->stanza_type = g_strdup("chat");
+    in->recipients = g_new0(char *, 1);
+    tg_err err = {0};
+    int rc = tg_intake_process(cfg, st, in, NOW, d, &err);
+    tg_inbound_free(in);
+    return rc;
+}
+
+/* make_jobs - n batch jobs for ins, all received at NOW. */
+static void make_jobs(tg_inbound **ins, tg_intake_job *jobs, tg_intake_job **ptrs, int n)
+{
+    for (int i = 0; i < n; i++) {
+        jobs[i] = (tg_intake_job){.in = ins[i], .now = NOW};
+        ptrs[i] = &jobs[i];
+    }
+}
+
+/* sql_count - the integer a query of the store returns, read on a connection of its own. */
+static int64_t sql_count(const char *query)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    ck_assert_int_eq(sqlite3_open(cfg->store_path, &db), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_prepare_v2(db, query, -1, &q, NULL), SQLITE_OK);
+    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
+    int64_t n = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
 START_TEST(test_new_ticket_and_duplicate)
 {
     tg_decision d;
@@ -168,6 +207,31 @@ END_TEST
 
 /* A closed ticket stays closed: its requester gets a new ticket without a note, a stranger a new
  * ticket with the refused reference recorded. */
+/* A chat customer's messages join their latest ticket while it is new, open or pending. */
+START_TEST(test_chat_joins_open_ticket)
+{
+    tg_decision d;
+    ck_assert_int_eq(chat("kate@jabber.example", "printer broken", "k0", &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
+    int64_t first = d.ticket_id;
+    tg_decision_clear(&d);
+    const char *statuses[] = {"new", "open", "pending", "resolved"};
+    for (size_t i = 0; i < G_N_ELEMENTS(statuses); i++) {
+        tg_err err = {0};
+        ck_assert_int_eq(tg_store_set_status(st, first, statuses[i], NOW, &err), 0);
+        char *id = g_strdup_printf("k%zu", i + 1);
+        ck_assert_int_eq(chat("kate@jabber.example", "still broken", id, &d), 0);
+        if (i < 3)
+            ck_assert_msg(d.kind == TG_INTAKE_FOLLOWUP && d.ticket_id == first,
+                          "%s: kind %d ticket %lld", statuses[i], d.kind, (long long)d.ticket_id);
+        else
+            ck_assert_int_ne(d.ticket_id, first);
+        tg_decision_clear(&d);
+        g_free(id);
+    }
+}
+END_TEST
+
 START_TEST(test_closed_ticket)
 {
     tg_decision d;
@@ -384,6 +448,18 @@ START_TEST(test_assignment_balances_and_reports_full)
     ck_assert_str_eq(got[0], got[2]);
     ck_assert_str_eq(got[1], got[3]);
     ck_assert_ptr_null(got[4]);
+
+    /* The load counts new, open and pending tickets; resolved and closed ones free a place. */
+    int64_t load, last;
+    tg_err err = {0};
+    const char *statuses[] = {"new", "open", "pending", "resolved", "closed"};
+    const int64_t expected[] = {2, 2, 2, 1, 1};
+    int64_t ann_first = sql_count("SELECT min(id) FROM tickets WHERE assignee = 'ann'");
+    for (size_t i = 0; i < G_N_ELEMENTS(statuses); i++) {
+        ck_assert_int_eq(tg_store_set_status(st, ann_first, statuses[i], NOW, &err), 0);
+        ck_assert_int_eq(tg_store_agent_load(st, "ann", &load, &last, &err), 0);
+        ck_assert_msg(load == expected[i], "%s: load %lld", statuses[i], (long long)load);
+    }
 }
 END_TEST
 
@@ -418,29 +494,6 @@ START_TEST(test_store_failure_leaves_nothing)
     g_free(db);
 }
 END_TEST
-
-/* make_jobs - n batch jobs for ins, all received at NOW. */
-static void make_jobs(tg_inbound **ins, tg_intake_job *jobs, tg_intake_job **ptrs, int n)
-{
-    for (int i = 0; i < n; i++) {
-        jobs[i] = (tg_intake_job){.in = ins[i], .now = NOW};
-        ptrs[i] = &jobs[i];
-    }
-}
-
-/* sql_count - the integer a query of the store returns, read on a connection of its own. */
-static int64_t sql_count(const char *query)
-{
-    sqlite3 *db;
-    sqlite3_stmt *q;
-    ck_assert_int_eq(sqlite3_open(cfg->store_path, &db), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_prepare_v2(db, query, -1, &q, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    sqlite3_close(db);
-    return n;
-}
 
 /* A message that fails half-way through its intake (here: the store refuses its auto-reply) is
  * undone alone: the others of its batch commit, and nothing of it remains. */
@@ -603,6 +656,7 @@ int main(void)
     tcase_add_test(tc, test_assignment_balances_and_reports_full);
     tcase_add_test(tc, test_store_failure_leaves_nothing);
     tcase_add_test(tc, test_batch_group_commit);
+    tcase_add_test(tc, test_chat_joins_open_ticket);
     tcase_add_test(tc, test_batch_failure_is_undone_alone);
     tcase_add_test(tc, test_explain_writes_nothing);
     tcase_add_test(tc, test_newer_schema_refused);

@@ -15,6 +15,7 @@ typedef struct run {
     int64_t now;
     tg_decision *dec;
     tg_err *err;
+    int64_t lease_until; /* tg_intake_job.lease_until */
 } run;
 
 const char *const tg_ticket_header_names[TG_N_TICKET_HEADERS] = {
@@ -52,6 +53,10 @@ void tg_decision_clear(tg_decision *d)
     for (size_t i = 0; i < d->n_headers; i++) {
         g_free(d->headers[i].name);
         g_free(d->headers[i].value);
+    }
+    if (d->leased_reply) {
+        tg_outbox_clear(d->leased_reply);
+        g_free(d->leased_reply);
     }
     memset(d, 0, sizeof *d);
 }
@@ -206,6 +211,10 @@ static int queue_outgoing(run *r, tg_outbox *row, int keep_copy)
                        : g_uuid_string_random();
     row->msg_id = msg_id;
     int rc = tg_store_add_outbox(r->st, row, r->err);
+    if (rc == TG_OK && row->next_attempt_at > r->now) { /* leased: the caller sends it */
+        r->dec->leased_reply = g_new(tg_outbox, 1);
+        tg_outbox_copy(r->dec->leased_reply, row);
+    }
     if (rc == TG_OK && keep_copy) {
         tg_message m = {.ticket_id = row->ticket_id,
                         .direction = "out",
@@ -467,7 +476,8 @@ static int queue_autoreply(run *r, const tg_ticket *t, const tg_queue *queue, GT
                      .thread = in->thread_id,
                      .stanza_type = in->stanza_type,
                      .lang = t->lang,
-                     .created_at = r->now};
+                     .created_at = r->now,
+                     .next_attempt_at = r->lease_until};
     int rc = queue_outgoing(r, &row, 1);
     g_free(refs);
     if (rc == TG_OK)
@@ -633,7 +643,7 @@ out:
 static int process(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
                    tg_decision *dec, int dry_run, tg_err *err)
 {
-    run r = {cfg, st, in, now, dec, err};
+    run r = {cfg, st, in, now, dec, err, 0};
     memset(dec, 0, sizeof *dec);
 
     int rc = tg_store_begin(st, err);
@@ -662,7 +672,7 @@ static int run_isolated(const tg_config *cfg, tg_store *st, tg_intake_job **jobs
 {
     for (size_t i = 0; i < n; i++) {
         tg_intake_job *j = jobs[i];
-        run r = {cfg, st, j->in, j->now, &j->dec, &j->err};
+        run r = {cfg, st, j->in, j->now, &j->dec, &j->err, j->lease_until};
         j->rc = tg_store_savepoint(st, &j->err);
         if (j->rc == TG_OK && (j->rc = pipeline(&r)) == TG_OK)
             j->rc = tg_store_release(st, &j->err);
@@ -686,7 +696,7 @@ static int run_together(const tg_config *cfg, tg_store *st, tg_intake_job **jobs
 {
     for (size_t i = 0; i < n; i++) {
         tg_intake_job *j = jobs[i];
-        run r = {cfg, st, j->in, j->now, &j->dec, &j->err};
+        run r = {cfg, st, j->in, j->now, &j->dec, &j->err, j->lease_until};
         if ((j->rc = pipeline(&r)) != TG_OK)
             return j->rc;
     }

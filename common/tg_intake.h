@@ -35,8 +35,9 @@ typedef struct tg_decision {
     int reply_queued;      /* an auto-reply is in the outbox */
     char *no_reply_reason; /* why not, when not */
     char *reply_subject, *reply_text;
-    char *assign_note; /* who was assigned and why, or why nobody */
-    char *note;        /* anything else worth a log line: refused reference, cut text */
+    tg_outbox *leased_reply; /* the auto-reply as queued, when the job asked for a lease */
+    char *assign_note;       /* who was assigned and why, or why nobody */
+    char *note;              /* anything else worth a log line: refused reference, cut text */
     tg_header headers[TG_N_TICKET_HEADERS]; /* for the delivered copy (tg_ticket_header_names) */
     size_t n_headers;
 } tg_decision;
@@ -50,7 +51,9 @@ int tg_intake_process(const tg_config *cfg, tg_store *st, const tg_inbound *in, 
 typedef struct tg_intake_job {
     const tg_inbound *in;
     int64_t now;
-    tg_decision dec; /* filled when rc is TG_OK; caller clears */
+    int64_t lease_until; /* nonzero: the auto-reply is queued leased to the caller until then,
+                          * for it to send at once after the commit (dec.leased_reply) */
+    tg_decision dec;     /* filled when rc is TG_OK; caller clears */
     int rc;
     tg_err err;
 } tg_intake_job;

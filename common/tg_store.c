@@ -172,7 +172,7 @@ static const char *const sql[S_COUNT] = {
         "INSERT INTO outbox (ticket_id, channel, kind, recipient, recipient_name,"
         " sender, sender_name, subject, body, in_reply_to, refs, thread, lang,"
         " msg_id, stanza_type, created_at, next_attempt_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?16)",
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     [S_LIST_OUTBOX] = "SELECT " OUTBOX_COLS " FROM outbox WHERE ticket_id = ?1 ORDER BY id",
     [S_COUNT_OUTBOX] = "SELECT count(*) FROM outbox WHERE ?1 IS NULL OR status = ?1",
     /* One statement, so two senders never claim the same row; the lease (next_attempt_at in
@@ -807,6 +807,7 @@ int tg_store_add_outbox(tg_store *st, tg_outbox *row, tg_err *err)
     for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
         bind_text(s, (int)i + 2, texts[i]);
     sqlite3_bind_int64(s, 16, row->created_at);
+    sqlite3_bind_int64(s, 17, row->next_attempt_at ? row->next_attempt_at : row->created_at);
     int rc = run(st, s, err, "queue reply");
     if (rc == TG_OK)
         row->id = sqlite3_last_insert_rowid(st->db);
@@ -878,14 +879,9 @@ int tg_store_claim_outbox_rows(tg_store *st, const char *channel, int64_t now, i
     sqlite3_bind_int64(s, 3, lease_until);
     sqlite3_bind_int(s, 4, max);
     while ((rc = sqlite3_step(s)) == SQLITE_ROW && n < max) {
-        tg_outbox *o = &out[n++];
-        read_outbox(s, o);
-        const char **strs[] = {&o->channel,     &o->kind,        &o->recipient,  &o->recipient_name,
-                               &o->sender,      &o->sender_name, &o->subject,    &o->body,
-                               &o->in_reply_to, &o->references,  &o->thread,     &o->lang,
-                               &o->status,      &o->msg_id,      &o->last_error, &o->stanza_type};
-        for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
-            *strs[i] = g_strdup(*strs[i]);
+        tg_outbox row;
+        read_outbox(s, &row);
+        tg_outbox_copy(&out[n++], &row);
     }
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         rc = fail(st, err, "claim outbox rows");
@@ -905,6 +901,18 @@ int tg_store_claim_outbox(tg_store *st, const char *channel, int64_t now, int64_
                           tg_outbox *out, tg_err *err)
 {
     return tg_store_claim_outbox_rows(st, channel, now, lease_until, out, 1, err);
+}
+
+void tg_outbox_copy(tg_outbox *dst, const tg_outbox *src)
+{
+    *dst = *src;
+    const char **strs[] = {
+        &dst->channel,     &dst->kind,        &dst->recipient,  &dst->recipient_name,
+        &dst->sender,      &dst->sender_name, &dst->subject,    &dst->body,
+        &dst->in_reply_to, &dst->references,  &dst->thread,     &dst->lang,
+        &dst->status,      &dst->msg_id,      &dst->last_error, &dst->stanza_type};
+    for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
+        *strs[i] = g_strdup(*strs[i]);
 }
 
 void tg_outbox_clear(tg_outbox *row)

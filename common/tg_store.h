@@ -50,6 +50,8 @@ typedef struct tg_outbox {
     const char *status;      /* "pending", "sent", "failed" */
     const char *last_error;
     int64_t attempts, created_at;
+    int64_t next_attempt_at; /* when a sender may take it: 0 at once; later, it is leased to
+                              * the process that queued it, to send itself */
 } tg_outbox;
 
 typedef struct tg_ticket_filter {
@@ -130,7 +132,10 @@ int tg_store_claim_outbox(tg_store *st, const char *channel, int64_t now, int64_
  * returns how many (0: none due) or a negative code. */
 int tg_store_claim_outbox_rows(tg_store *st, const char *channel, int64_t now, int64_t lease_until,
                                tg_outbox *out, int max, tg_err *err);
-void tg_outbox_clear(tg_outbox *row); /* only for rows from tg_store_claim_outbox */
+void tg_outbox_clear(tg_outbox *row);
+/* tg_outbox_copy - *dst = a copy of src with strings of its own; free with tg_outbox_clear. */
+void tg_outbox_copy(tg_outbox *dst,
+                    const tg_outbox *src); /* only for rows from tg_store_claim_outbox */
 int tg_store_outbox_sent(tg_store *st, int64_t id, int64_t now, tg_err *err);
 /* tg_store_outbox_retry - count a failed attempt: try again at next_attempt, or mark the row
  * failed (give_up); error is kept either way. */

@@ -399,6 +399,43 @@ static const struct no_reply_case {
     {"x@customer.ru", "noreply-rule", NULL, "auto_reply = false"},
 };
 
+/* A job with a lease gets its auto-reply back, queued hidden from other senders until the lease
+ * ends (the chat component sends it itself after the commit; after a crash it goes out then). */
+START_TEST(test_leased_auto_reply)
+{
+    tg_inbound *in = parse_mail("a@customer.ru", "Leased", "l1@c");
+    tg_intake_job job = {.in = in, .now = NOW, .lease_until = NOW + 30}, *ptr = &job;
+    ck_assert_uint_eq(tg_intake_process_batch(cfg, st, &ptr, 1), 1);
+    const tg_outbox *r = job.dec.leased_reply;
+    ck_assert_ptr_nonnull(r);
+    ck_assert_int_gt(r->id, 0);
+    ck_assert_str_eq(r->recipient, "a@customer.ru");
+    ck_assert_str_eq(r->kind, "autoreply");
+    ck_assert_ptr_nonnull(r->msg_id);
+    ck_assert_ptr_nonnull(strstr(r->body, job.dec.ref));
+    tg_outbox row;
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_claim_outbox(st, "email", NOW + 29, NOW + 90, &row, &err), 0);
+    ck_assert_int_eq(tg_store_claim_outbox(st, "email", NOW + 30, NOW + 90, &row, &err), 1);
+    ck_assert_int_eq(row.id, r->id);
+    ck_assert_str_eq(row.msg_id, r->msg_id);
+    tg_outbox_clear(&row);
+    tg_decision_clear(&job.dec);
+    ck_assert_ptr_null(job.dec.leased_reply);
+    /* without a lease: nothing handed back, claimable at once */
+    tg_inbound *plain = parse_mail("b@customer.ru", "Plain", "l2@c");
+    job = (tg_intake_job){.in = plain, .now = NOW};
+    ck_assert_uint_eq(tg_intake_process_batch(cfg, st, &ptr, 1), 1);
+    ck_assert_ptr_null(job.dec.leased_reply);
+    ck_assert_int_eq(tg_store_claim_outbox(st, "email", NOW, NOW + 90, &row, &err), 1);
+    ck_assert_str_eq(row.recipient, "b@customer.ru");
+    tg_outbox_clear(&row);
+    tg_decision_clear(&job.dec);
+    tg_inbound_free(in);
+    tg_inbound_free(plain);
+}
+END_TEST
+
 START_TEST(test_no_auto_reply)
 {
     const struct no_reply_case *c = &no_reply_cases[_i];
@@ -657,6 +694,7 @@ int main(void)
     tcase_add_test(tc, test_store_failure_leaves_nothing);
     tcase_add_test(tc, test_batch_group_commit);
     tcase_add_test(tc, test_chat_joins_open_ticket);
+    tcase_add_test(tc, test_leased_auto_reply);
     tcase_add_test(tc, test_batch_failure_is_undone_alone);
     tcase_add_test(tc, test_explain_writes_nothing);
     tcase_add_test(tc, test_newer_schema_refused);

@@ -189,6 +189,7 @@ void chat_flush(component *c)
     for (guint i = 0; i < n; i++) {
         jobs[i].in = ((chat_msg *)c->pending->pdata[i])->in;
         jobs[i].now = now;
+        jobs[i].lease_until = now + SEND_LEASE; /* the auto-reply: sent below, not claimed */
         ptrs[i] = &jobs[i];
     }
     tg_err err = {0};
@@ -210,6 +211,8 @@ void chat_flush(component *c)
                 m->in->recipient, d->ref, d->rule ? d->rule : "-", tg_intake_kind_name(d->kind),
                 d->reply_queued ? "queued" : "none", d->note ? " note=" : "",
                 d->note ? d->note : "");
+        if (d->leased_reply)
+            sender_send_leased(c, d->leased_reply);
         customer *cu = g_hash_table_lookup(c->customers, m->in->sender);
         if (m->cut && cu && !cu->told_cut) {
             char limit[32];

@@ -12,7 +12,6 @@
 #include "xmpp.h"
 
 #define BATCH      64
-#define LEASE      30      /* seconds a claimed row stays hidden from another sender */
 #define FLUSH_WAIT 2000000 /* µs to wait at stop for libstrophe to write what it holds */
 
 /* What the transaction being built records of a row. */
@@ -105,7 +104,8 @@ static int in_transaction(component *c, int claim, tg_err *err)
                                        err);
     }
     if (rc == TG_OK && claim && c->connected) {
-        int n = tg_store_claim_outbox_rows(c->st, "xmpp", now, now + LEASE, s->claimed, BATCH, err);
+        int n = tg_store_claim_outbox_rows(c->st, "xmpp", now, now + SEND_LEASE, s->claimed, BATCH,
+                                           err);
         if (n < 0)
             rc = err->code;
         else
@@ -150,14 +150,17 @@ void sender_after_commit(component *c, int committed)
         tg_warn("sender: %d message(s) not written before the stream closed; they go out after "
                 "reconnecting",
                 back);
-    for (int i = 0; committed && i < s->n_claimed; i++) {
-        tg_outbox *o = &s->claimed[i];
-        component_send(c, component_message(c, o->sender, o->recipient, o->stanza_type, o->msg_id,
-                                            o->body, o->thread, o->lang));
-        sent_row r = {o->id, g_strdup(o->kind), g_strdup(o->recipient), c->stream, 0, KEEP};
-        g_array_append_val(s->sent, r);
-    }
+    for (int i = 0; committed && i < s->n_claimed; i++)
+        sender_send_leased(c, &s->claimed[i]);
     drop_claimed(s);
+}
+
+void sender_send_leased(component *c, const tg_outbox *o)
+{
+    component_send(c, component_message(c, o->sender, o->recipient, o->stanza_type, o->msg_id,
+                                        o->body, o->thread, o->lang));
+    sent_row r = {o->id, g_strdup(o->kind), g_strdup(o->recipient), c->stream, 0, KEEP};
+    g_array_append_val(c->out->sent, r);
 }
 
 /* record - a transaction of our own for the records (and claims), not waiting for the disk:

@@ -66,6 +66,7 @@ void chat_free_pending(component *c);
 void agent_command(component *c, const tg_agent *agent, xmpp_stanza_t *st, const char *body);
 
 /* sender.c - the xmpp rows of the outbox, sent only while connected. */
+#define SEND_LEASE 30 /* seconds a row taken for sending stays hidden from other senders */
 sender *sender_new(void);
 void sender_free(sender *s);
 /* sender_note_written - after xmpp_run_once: what libstrophe has written is due to be recorded. */
@@ -78,6 +79,9 @@ int sender_has_records(const component *c);
  * transaction was not committed, forgets the claims and keeps the records for next time. */
 void sender_join_transaction(component *c);
 void sender_after_commit(component *c, int committed);
+/* sender_send_leased - send a committed row that intake queued leased to us (an auto-reply),
+ * and record it like a claimed one. */
+void sender_send_leased(component *c, const tg_outbox *row);
 /* sender_drain - the same in a transaction of its own (no intake batch to join). */
 void sender_drain(component *c);
 /* sender_finish - at stop: let libstrophe write what it holds, record it, claim nothing. */

@@ -64,6 +64,10 @@ const char *tg_guess_lang(const char *utf8)
     size_t cyrillic = 0, latin = 0;
 
     for (const char *p = utf8; p && *p; p = g_utf8_next_char(p)) {
+        if ((unsigned char)*p < 0x80) { /* most text: no Unicode tables needed */
+            latin += g_ascii_isalpha(*p) != 0;
+            continue;
+        }
         gunichar c = g_utf8_get_char(p);
         if (!g_unichar_isalpha(c))
             continue;

@@ -173,6 +173,19 @@ static const struct html_case {
     {"&#0; &#xD800;", "\xEF\xBF\xBD \xEF\xBF\xBD"},
 };
 
+/* Russian when at least a third of the letters are Cyrillic (Russian mail quotes English names). */
+START_TEST(test_guess_lang)
+{
+    ck_assert_str_eq(tg_guess_lang("Hello, my printer does not print"), "en");
+    ck_assert_str_eq(tg_guess_lang("Не печатает принтер"), "ru");
+    ck_assert_str_eq(tg_guess_lang("HP LaserJet 1020 не печатает"), "ru");
+    ck_assert_str_eq(tg_guess_lang("Please see the attached file from Иван"), "en");
+    ck_assert_str_eq(tg_guess_lang("1234 -- ?!"), "en");
+    ck_assert_str_eq(tg_guess_lang(""), "en");
+    ck_assert_str_eq(tg_guess_lang(NULL), "en");
+}
+END_TEST
+
 START_TEST(test_html)
 {
     const struct html_case *c = &html_cases[_i];
@@ -191,6 +204,7 @@ int main(void)
     tcase_add_test(tc, test_recipients_are_capped);
     tcase_add_test(tc, test_empty_input);
     tcase_add_test(tc, test_build_reply);
+    tcase_add_test(tc, test_guess_lang);
     tcase_add_loop_test(tc, test_html, 0, G_N_ELEMENTS(html_cases));
     suite_add_tcase(s, tc);
     return tu_run(s);

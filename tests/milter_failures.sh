@@ -216,6 +216,28 @@ runs_as_user() {
     rig_start_milter
 }
 
+# Without -f, as an init script starts it: detached (a session of its own, named by its pid
+# file), one line per message to syslog with the mail facility, a clean stop on TERM.
+detached_logs_to_syslog() {
+    reset_state
+    rig_stop_milter TERM
+    rig_start_detached 'listening on' "$MILTER" "${C[@]}" -P "$RIG/detached.pid"
+    local pid
+    pid=$(cat "$RIG/detached.pid")
+    [ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid" ] ||
+        fail "not detached: $(ps -o pid,ppid,sid,cmd -p "$pid")"
+    send customer@example.test support@example.org --header "Subject: logged" --body x || fail send
+    wait_mail 1
+    # <22>: facility mail (2 * 8) + severity info (6)
+    rig_wait_syslog "^<22>.*ticketgate-milter\[$pid\]: info: [^ ]+: from=<customer@example.test> .*ticket=SUP-1 "
+    [ ! -s "$RIG/detached.out" ] || fail "wrote to the terminal: $(cat "$RIG/detached.out")"
+    rig_stop_detached
+    rig_wait_syslog "ticketgate-milter\[$pid\]: info: stopping"
+    rig_stop_syslog
+    [ ! -e "$RIG/detached.pid" ] || fail "pid file left"
+    rig_start_milter
+}
+
 clean_shutdown() {
     rig_stop_milter TERM
     grep -q 'stopping' "$RIG/milter.log" || fail "no clean stop"
@@ -235,5 +257,6 @@ scenario inet_socket
 scenario store_error_accept
 scenario check_option
 scenario runs_as_user
+scenario detached_logs_to_syslog
 scenario clean_shutdown
 rig_summary

@@ -328,6 +328,29 @@ runs_as_user() {
     rig_start_xmpp
 }
 
+# Without -f, as an init script starts it: detached (a session of its own, named by its pid
+# file), one line per customer message to syslog (facility mail, like the milter), a clean stop.
+detached_logs_to_syslog() {
+    reset_state
+    rig_stop_xmpp
+    rig_start_detached 'connected to' "$top_builddir/xmpp/ticketgate-xmpp" "${C[@]}" \
+        -P "$RIG/detached.pid"
+    local pid
+    pid=$(cat "$RIG/detached.pid")
+    [ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid" ] ||
+        fail "not detached: $(ps -o pid,ppid,sid,cmd -p "$pid")"
+    chat alice "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"logged\"}}, {\"expect\": 1}]" \
+        > "$RIG/alice.json" || fail "alice: $(cat "$RIG/alice.json")"
+    # <22>: facility mail (2 * 8) + severity info (6)
+    rig_wait_syslog "^<22>.*ticketgate-xmpp\[$pid\]: info: xmpp: from=<alice@localhost> .*ticket=SUP-1 "
+    [ ! -s "$RIG/detached.out" ] || fail "wrote to the terminal: $(cat "$RIG/detached.out")"
+    rig_stop_detached
+    rig_wait_syslog "ticketgate-xmpp\[$pid\]: info: stopping"
+    rig_stop_syslog
+    [ ! -e "$RIG/detached.pid" ] || fail "pid file left"
+    rig_start_xmpp
+}
+
 clean_stop() {
     rig_stop_xmpp TERM
     grep -q 'stopping' "$RIG/xmpp.log" || fail "no clean stop"
@@ -353,5 +376,6 @@ scenario store_failure_tells_customer
 scenario reload_and_bad_secret
 scenario check_option
 scenario runs_as_user
+scenario detached_logs_to_syslog
 scenario clean_stop
 rig_summary

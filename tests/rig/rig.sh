@@ -183,6 +183,81 @@ rig_stop_milter() {
     stop_daemon milter "$@"
 }
 
+# rig_start_detached READY-LINE COMMAND... - start a daemon without -f, as sysadmins do: it
+# detaches, and logs to syslog. Its syslog goes to $RIG/syslog.log: COMMAND runs in a private
+# mount namespace whose /dev is a tmpfs holding the host's null, zero, full, random, urandom,
+# tty, shm and pts, and, as log, the socket of the rig's receiver (tests/rig/syslog.py). The
+# host's /dev is not touched. Waits until READY-LINE is logged; the daemon's pid file (-P) must
+# be $RIG/detached.pid.
+rig_start_detached() {
+    local ready=$1
+    shift
+    if [ ! -s "$RIG/syslog-pid" ]; then
+        "$PY" "$RIG_SRC/syslog.py" "$RIG/log.sock" "$RIG/syslog.log" > "$RIG/syslog.ready" &
+        echo $! > "$RIG/syslog-pid"
+        for _ in $(seq 50); do
+            grep -q ready "$RIG/syslog.ready" && break
+            sleep 0.1
+        done
+    fi
+    local before
+    before=$(grep -c "$ready" "$RIG/syslog.log" 2>/dev/null)
+    unshare --mount --propagation private sh -c '
+        set -e
+        rig=$1
+        shift
+        mkdir -p "$rig/hostdev"
+        mount --bind /dev "$rig/hostdev"
+        mount -t tmpfs -o mode=755 tmpfs /dev
+        for n in null zero full random urandom tty; do
+            touch "/dev/$n"
+            mount --bind "$rig/hostdev/$n" "/dev/$n"
+        done
+        for d in shm pts; do
+            mkdir "/dev/$d"
+            mount --bind "$rig/hostdev/$d" "/dev/$d"
+        done
+        touch /dev/log
+        mount --bind "$rig/log.sock" /dev/log
+        exec "$@"' sh "$RIG" "$@" > "$RIG/detached.out" 2>&1 ||
+        fail "$1 did not start: $(cat "$RIG/detached.out")"
+    for _ in $(seq 100); do
+        [ "$(grep -c "$ready" "$RIG/syslog.log" 2>/dev/null)" -gt "${before:-0}" ] && return 0
+        sleep 0.1
+    done
+    fail "$1 did not log '$ready' to syslog: $(tail -5 "$RIG/syslog.log" 2>/dev/null)"
+}
+
+# rig_stop_detached - TERM the daemon of rig_start_detached and wait until it is gone.
+rig_stop_detached() {
+    local pid
+    pid=$(cat "$RIG/detached.pid" 2>/dev/null)
+    if [ -n "$pid" ]; then
+        kill -TERM "$pid" 2>/dev/null || true
+        for _ in $(seq 100); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -0 "$pid" 2>/dev/null && fail "detached daemon $pid still running"
+    fi
+    return 0
+}
+
+# rig_wait_syslog PATTERN - until a line of $RIG/syslog.log matches (grep -E), or fail.
+rig_wait_syslog() {
+    for _ in $(seq 50); do
+        grep -Eq "$1" "$RIG/syslog.log" 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "not in syslog: $1; got: $(tail -5 "$RIG/syslog.log" 2>/dev/null)"
+}
+
+# rig_stop_syslog - the receiver of rig_start_detached.
+rig_stop_syslog() {
+    [ -s "$RIG/syslog-pid" ] && kill "$(cat "$RIG/syslog-pid")" 2>/dev/null
+    rm -f "$RIG/syslog-pid"
+}
+
 rig_stop_postfix() {
     local pid
     pid=$(cat "$RIG/postfix-pid" 2>/dev/null) || return 0
@@ -198,6 +273,8 @@ rig_cleanup() {
     local status=$?
     rig_stop_milter KILL >/dev/null 2>&1 || true
     rig_stop_xmpp KILL >/dev/null 2>&1 || true
+    (rig_stop_detached) >/dev/null 2>&1 || true
+    rig_stop_syslog
     rig_stop_prosody >/dev/null 2>&1 || true
     rig_stop_postfix >/dev/null 2>&1 || true
     if [ "$status" != 0 ] || [ "$RIG_FAILED" != 0 ] || [ -n "${RIG_KEEP:-}" ]; then

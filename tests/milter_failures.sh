@@ -223,18 +223,12 @@ detached_logs_to_syslog() {
     rig_stop_milter TERM
     rig_start_detached 'listening on' "$MILTER" "${C[@]}" -P "$RIG/detached.pid"
     local pid
-    pid=$(cat "$RIG/detached.pid")
-    [ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid" ] ||
-        fail "not detached: $(ps -o pid,ppid,sid,cmd -p "$pid")"
+    pid=$(rig_detached_pid) || exit 1
     send customer@example.test support@example.org --header "Subject: logged" --body x || fail send
     wait_mail 1
     # <22>: facility mail (2 * 8) + severity info (6)
     rig_wait_syslog "^<22>.*ticketgate-milter\[$pid\]: info: [^ ]+: from=<customer@example.test> .*ticket=SUP-1 "
-    [ ! -s "$RIG/detached.out" ] || fail "wrote to the terminal: $(cat "$RIG/detached.out")"
-    rig_stop_detached
-    rig_wait_syslog "ticketgate-milter\[$pid\]: info: stopping"
-    rig_stop_syslog
-    [ ! -e "$RIG/detached.pid" ] || fail "pid file left"
+    rig_stop_detached_cleanly ticketgate-milter "$pid"
     rig_start_milter
 }
 

@@ -336,18 +336,12 @@ detached_logs_to_syslog() {
     rig_start_detached 'connected to' "$top_builddir/xmpp/ticketgate-xmpp" "${C[@]}" \
         -P "$RIG/detached.pid"
     local pid
-    pid=$(cat "$RIG/detached.pid")
-    [ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid" ] ||
-        fail "not detached: $(ps -o pid,ppid,sid,cmd -p "$pid")"
+    pid=$(rig_detached_pid) || exit 1
     chat alice "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"logged\"}}, {\"expect\": 1}]" \
         > "$RIG/alice.json" || fail "alice: $(cat "$RIG/alice.json")"
     # <22>: facility mail (2 * 8) + severity info (6)
     rig_wait_syslog "^<22>.*ticketgate-xmpp\[$pid\]: info: xmpp: from=<alice@localhost> .*ticket=SUP-1 "
-    [ ! -s "$RIG/detached.out" ] || fail "wrote to the terminal: $(cat "$RIG/detached.out")"
-    rig_stop_detached
-    rig_wait_syslog "ticketgate-xmpp\[$pid\]: info: stopping"
-    rig_stop_syslog
-    [ ! -e "$RIG/detached.pid" ] || fail "pid file left"
+    rig_stop_detached_cleanly ticketgate-xmpp "$pid"
     rig_start_xmpp
 }
 

@@ -243,6 +243,26 @@ rig_stop_detached() {
     return 0
 }
 
+# rig_detached_pid - the pid of the daemon of rig_start_detached, checked to have detached (a
+# session of its own, as daemon(3) leaves it).
+rig_detached_pid() {
+    local pid
+    pid=$(cat "$RIG/detached.pid")
+    [ "$(ps -o sid= -p "$pid" | tr -d ' ')" = "$pid" ] ||
+        fail "not detached: $(ps -o pid,ppid,sid,cmd -p "$pid")"
+    echo "$pid"
+}
+
+# rig_stop_detached_cleanly NAME PID - it wrote nothing to the terminal, stops on TERM logging
+# "stopping" to syslog, and removes its pid file; then the syslog receiver stops too.
+rig_stop_detached_cleanly() {
+    [ ! -s "$RIG/detached.out" ] || fail "wrote to the terminal: $(cat "$RIG/detached.out")"
+    rig_stop_detached
+    rig_wait_syslog "$1\\[$2\\]: info: stopping"
+    rig_stop_syslog
+    [ ! -e "$RIG/detached.pid" ] || fail "pid file left"
+}
+
 # rig_wait_syslog PATTERN - until a line of $RIG/syslog.log matches (grep -E), or fail.
 rig_wait_syslog() {
     for _ in $(seq 50); do

@@ -158,7 +158,7 @@ static int find_thread_ticket(run *r, const tg_queue *queue, tg_ticket *t)
             return rc < 0 ? rc : tg_store_ticket_by_id(r->st, id, t, r->err);
     }
     if (strcmp(in->channel, "xmpp") == 0)
-        return tg_store_open_conversation(r->st, in->channel, in->sender, queue->name, t, r->err);
+        return tg_store_open_chat(r->st, in->sender, queue->name, t, r->err);
     return 0;
 }
 
@@ -200,6 +200,14 @@ static int append_followup(run *r, tg_ticket *t)
     return rc;
 }
 
+/* new_stanza_id - an id for a chat message of ours that sorts by time: our ids are indexed, and
+ * increasing keys are appended to the index instead of dirtying a random page of it each. */
+static char *new_stanza_id(void)
+{
+    return g_strdup_printf("%014" G_GINT64_MODIFIER "x-%08" G_GINT32_MODIFIER "x",
+                           g_get_real_time(), g_random_int());
+}
+
 /* queue_outgoing - put row in the outbox with a fresh message id, and keep a copy in the
  * ticket's messages so that an answer naming that id joins the ticket and our own mail coming
  * back through the MTA is recognized. */
@@ -208,7 +216,7 @@ static int queue_outgoing(run *r, tg_outbox *row, int keep_copy)
     const char *domain = row->sender ? tg_address_domain(row->sender) : "";
     char *msg_id = strcmp(row->channel, "email") == 0
                        ? tg_mail_new_message_id(*domain ? domain : "ticketgate.invalid")
-                       : g_uuid_string_random();
+                       : new_stanza_id();
     row->msg_id = msg_id;
     int rc = tg_store_add_outbox(r->st, row, r->err);
     if (rc == TG_OK && row->next_attempt_at > r->now) { /* leased: the caller sends it */

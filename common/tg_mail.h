@@ -42,7 +42,8 @@ typedef struct tg_mail_reply {
  * not plain msg-ids are left out. Caller frees *out with g_byte_array_unref. */
 int tg_mail_build(const tg_mail_reply *r, GByteArray **out, tg_err *err);
 
-/* tg_mail_new_message_id - "<random>@domain" without the brackets; caller g_free()s. */
+/* tg_mail_new_message_id - "<time>.<random>@domain" without the brackets (sorts by time);
+ * caller g_free()s. */
 char *tg_mail_new_message_id(const char *domain);
 
 #endif

@@ -59,6 +59,14 @@ static const char *const migrations[] = {
     /* 2: XMPP replies keep the type of the message they answer (chat or normal). */
     "ALTER TABLE outbox ADD COLUMN stanza_type TEXT;"
     "PRAGMA user_version = 2;",
+    /* 3: fewer index entries with random keys (every one is a page written per ticket, as the
+     * index outgrows the cache): received messages are found by messages_received, so the
+     * message-id index keeps our own only; the conversation index holds chat tickets only. */
+    "DROP INDEX IF EXISTS messages_msgid;"
+    "CREATE INDEX messages_sent ON messages(msg_id) WHERE direction = 'out';"
+    "DROP INDEX IF EXISTS tickets_conversation;"
+    "CREATE INDEX tickets_chat ON tickets(requester, queue, status) WHERE channel = 'xmpp';"
+    "PRAGMA user_version = 3;",
 };
 
 #define TICKET_COLS                                                                                \
@@ -127,12 +135,12 @@ static const char *const sql[S_COUNT] = {
      * three values at every run, and ORDER BY id DESC LIMIT 1 a sort. */
     [S_CONVERSATION] =
         "SELECT " TICKET_COLS " FROM tickets WHERE id = (SELECT max(id) FROM ("
-        " SELECT max(id) AS id FROM tickets WHERE requester = ?2 AND channel = ?1 AND queue = ?3"
-        "  AND status = 'new' UNION ALL"
-        " SELECT max(id) FROM tickets WHERE requester = ?2 AND channel = ?1 AND queue = ?3"
-        "  AND status = 'open' UNION ALL"
-        " SELECT max(id) FROM tickets WHERE requester = ?2 AND channel = ?1 AND queue = ?3"
-        "  AND status = 'pending'))",
+        " SELECT max(id) AS id FROM tickets WHERE requester = ?1 AND channel = 'xmpp'"
+        "  AND queue = ?2 AND status = 'new' UNION ALL"
+        " SELECT max(id) FROM tickets WHERE requester = ?1 AND channel = 'xmpp'"
+        "  AND queue = ?2 AND status = 'open' UNION ALL"
+        " SELECT max(id) FROM tickets WHERE requester = ?1 AND channel = 'xmpp'"
+        "  AND queue = ?2 AND status = 'pending'))",
     [S_SET_STATUS] = "UPDATE tickets SET status = ?2, updated_at = ?3,"
                      " resolved_at = CASE WHEN ?2 IN ('resolved', 'closed')"
                      "   THEN coalesce(resolved_at, ?3) ELSE NULL END WHERE id = ?1",
@@ -155,8 +163,12 @@ static const char *const sql[S_COUNT] = {
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [S_FIND_INBOUND] = "SELECT ticket_id FROM messages WHERE channel = ?1 AND msg_id = ?2"
                        " AND direction IN ('in', 'agent')",
-    [S_FIND_ANY_MESSAGE] = "SELECT ticket_id FROM messages WHERE msg_id = ?2 AND channel = ?1"
-                           " ORDER BY id LIMIT 1",
+    /* received ones by messages_received, ours by messages_sent: the first of either */
+    [S_FIND_ANY_MESSAGE] =
+        "SELECT ticket_id FROM messages WHERE id = (SELECT min(id) FROM ("
+        " SELECT min(id) AS id FROM messages WHERE channel = ?1 AND msg_id = ?2"
+        "  AND direction IN ('in', 'agent') UNION ALL"
+        " SELECT min(id) FROM messages WHERE msg_id = ?2 AND channel = ?1 AND direction = 'out'))",
     [S_FIND_OWN_MESSAGE] = "SELECT ticket_id FROM messages WHERE msg_id = ?2 AND channel = ?1"
                            " AND direction = 'out' LIMIT 1",
     [S_LIST_MESSAGES] = "SELECT id, ticket_id, direction, channel, msg_id, sender, subject, body,"
@@ -566,15 +578,14 @@ int tg_store_ticket_by_id(tg_store *st, int64_t id, tg_ticket *out, tg_err *err)
     return one_ticket(st, s, out, err);
 }
 
-int tg_store_open_conversation(tg_store *st, const char *channel, const char *requester,
-                               const char *queue, tg_ticket *out, tg_err *err)
+int tg_store_open_chat(tg_store *st, const char *requester, const char *queue, tg_ticket *out,
+                       tg_err *err)
 {
     sqlite3_stmt *s = prepare(st, S_CONVERSATION, err);
     if (!s)
         return err->code;
-    bind_text(s, 1, channel);
-    bind_text(s, 2, requester);
-    bind_text(s, 3, queue);
+    bind_text(s, 1, requester);
+    bind_text(s, 2, queue);
     return one_ticket(st, s, out, err);
 }
 

@@ -84,8 +84,9 @@ int tg_store_in_transaction(tg_store *st); /* false after an error that rolled e
 int tg_store_insert_ticket(tg_store *st, tg_ticket *t, const char *prefix, tg_err *err);
 int tg_store_ticket_by_ref(tg_store *st, const char *ref, tg_ticket *out, tg_err *err);
 int tg_store_ticket_by_id(tg_store *st, int64_t id, tg_ticket *out, tg_err *err);
-int tg_store_open_conversation(tg_store *st, const char *channel, const char *requester,
-                               const char *queue, tg_ticket *out, tg_err *err);
+/* tg_store_open_chat - the requester's latest new/open/pending chat ticket in queue. */
+int tg_store_open_chat(tg_store *st, const char *requester, const char *queue, tg_ticket *out,
+                       tg_err *err);
 int tg_store_set_status(tg_store *st, int64_t id, const char *status, int64_t now, tg_err *err);
 int tg_store_set_assignee(tg_store *st, int64_t id, const char *agent, int64_t now, tg_err *err);
 /* tg_store_set_first_response - record the first answer; later answers leave it unchanged. */

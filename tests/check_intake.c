@@ -657,7 +657,12 @@ START_TEST(test_schema_1_upgraded)
     tg_store_close(st);
     sqlite3 *raw;
     ck_assert_int_eq(sqlite3_open(cfg->store_path, &raw), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_exec(raw,
+    ck_assert_int_eq(sqlite3_exec(raw, /* back to schema 1 */
+                                  "DROP INDEX messages_sent;"
+                                  "CREATE INDEX messages_msgid ON messages(msg_id);"
+                                  "DROP INDEX tickets_chat;"
+                                  "CREATE INDEX tickets_conversation"
+                                  " ON tickets(requester, channel, queue, status);"
                                   "ALTER TABLE outbox DROP COLUMN stanza_type;"
                                   "PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
@@ -673,6 +678,13 @@ START_TEST(test_schema_1_upgraded)
     ck_assert_int_eq(ingest("maria@customer.ru", "After", "u2@c", NULL, &d), 0);
     ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
     tg_decision_clear(&d);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name"
+                               " IN ('messages_sent', 'tickets_chat')"),
+                     2);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name"
+                               " IN ('messages_msgid', 'tickets_conversation')"),
+                     0);
+    ck_assert_int_eq(sql_count("PRAGMA user_version"), tg_store_schema_version());
 }
 END_TEST
 

@@ -186,6 +186,20 @@ START_TEST(test_guess_lang)
 }
 END_TEST
 
+/* Our message ids sort by time (the store indexes them) and carry the domain. */
+START_TEST(test_new_message_id)
+{
+    char *a = tg_mail_new_message_id("example.org");
+    g_usleep(2);
+    char *b = tg_mail_new_message_id("example.org");
+    ck_assert_msg(g_str_has_suffix(a, "@example.org"), "%s", a);
+    ck_assert_msg(strcmp(a, b) < 0, "%s !< %s", a, b);
+    ck_assert_ptr_null(strpbrk(a, "<> \t"));
+    g_free(a);
+    g_free(b);
+}
+END_TEST
+
 START_TEST(test_html)
 {
     const struct html_case *c = &html_cases[_i];
@@ -205,6 +219,7 @@ int main(void)
     tcase_add_test(tc, test_empty_input);
     tcase_add_test(tc, test_build_reply);
     tcase_add_test(tc, test_guess_lang);
+    tcase_add_test(tc, test_new_message_id);
     tcase_add_loop_test(tc, test_html, 0, G_N_ELEMENTS(html_cases));
     suite_add_tcase(s, tc);
     return tu_run(s);

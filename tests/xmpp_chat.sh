@@ -64,7 +64,8 @@ rig_start_xmpp
 
 reset_state() {
     sql "DELETE FROM outbox; DELETE FROM events; DELETE FROM messages; DELETE FROM thread_addresses;
-         DELETE FROM autoreply_log; DELETE FROM agents; DELETE FROM tickets;"
+         DELETE FROM autoreply_log; DELETE FROM agents; DELETE FROM tickets;" ||
+        fail "could not empty the store between scenarios"
 }
 
 first_message_and_follow_up() {

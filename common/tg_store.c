@@ -84,7 +84,7 @@ enum {
     S_INSERT_TICKET,
     S_TICKET_BY_REF,
     S_TICKET_BY_ID,
-    S_CONVERSATION,
+    S_OPEN_CHAT,
     S_SET_STATUS,
     S_SET_ASSIGNEE,
     S_AGENT_ASSIGNED,
@@ -133,14 +133,13 @@ static const char *const sql[S_COUNT] = {
     [S_TICKET_BY_ID] = "SELECT " TICKET_COLS " FROM tickets WHERE id = ?1",
     /* One index seek per open status: status IN (...) would build a temporary B-tree of the
      * three values at every run, and ORDER BY id DESC LIMIT 1 a sort. */
-    [S_CONVERSATION] =
-        "SELECT " TICKET_COLS " FROM tickets WHERE id = (SELECT max(id) FROM ("
-        " SELECT max(id) AS id FROM tickets WHERE requester = ?1 AND channel = 'xmpp'"
-        "  AND queue = ?2 AND status = 'new' UNION ALL"
-        " SELECT max(id) FROM tickets WHERE requester = ?1 AND channel = 'xmpp'"
-        "  AND queue = ?2 AND status = 'open' UNION ALL"
-        " SELECT max(id) FROM tickets WHERE requester = ?1 AND channel = 'xmpp'"
-        "  AND queue = ?2 AND status = 'pending'))",
+    [S_OPEN_CHAT] = "SELECT " TICKET_COLS " FROM tickets WHERE id = (SELECT max(id) FROM ("
+                    " SELECT max(id) AS id FROM tickets WHERE requester = ?1 AND channel = 'xmpp'"
+                    "  AND queue = ?2 AND status = 'new' UNION ALL"
+                    " SELECT max(id) FROM tickets WHERE requester = ?1 AND channel = 'xmpp'"
+                    "  AND queue = ?2 AND status = 'open' UNION ALL"
+                    " SELECT max(id) FROM tickets WHERE requester = ?1 AND channel = 'xmpp'"
+                    "  AND queue = ?2 AND status = 'pending'))",
     [S_SET_STATUS] = "UPDATE tickets SET status = ?2, updated_at = ?3,"
                      " resolved_at = CASE WHEN ?2 IN ('resolved', 'closed')"
                      "   THEN coalesce(resolved_at, ?3) ELSE NULL END WHERE id = ?1",
@@ -581,7 +580,7 @@ int tg_store_ticket_by_id(tg_store *st, int64_t id, tg_ticket *out, tg_err *err)
 int tg_store_open_chat(tg_store *st, const char *requester, const char *queue, tg_ticket *out,
                        tg_err *err)
 {
-    sqlite3_stmt *s = prepare(st, S_CONVERSATION, err);
+    sqlite3_stmt *s = prepare(st, S_OPEN_CHAT, err);
     if (!s)
         return err->code;
     bind_text(s, 1, requester);

@@ -59,8 +59,8 @@ static const char *const migrations[] = {
     /* 2: XMPP replies keep the type of the message they answer (chat or normal). */
     "ALTER TABLE outbox ADD COLUMN stanza_type TEXT;"
     "PRAGMA user_version = 2;",
-    /* 3: fewer index entries with random keys (every one is a page written per ticket, as the
-     * index outgrows the cache): received messages are found by messages_received, so the
+    /* 3: fewer index entries with random keys (in a big index each one dirties a leaf page of
+     * its own: a WAL frame per entry): received messages are found by messages_received, so the
      * message-id index keeps our own only; the conversation index holds chat tickets only. */
     "DROP INDEX IF EXISTS messages_msgid;"
     "CREATE INDEX messages_sent ON messages(msg_id) WHERE direction = 'out';"

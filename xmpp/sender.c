@@ -5,6 +5,9 @@
  * away. Rows whose stream closed first go back to the outbox and out after the reconnect. A
  * reply may thus, rarely, arrive twice; never zero.
  *
+ * The auto-replies of this component's own intake are not claimed: intake queues them already
+ * leased to us and chat_flush hands them over after the commit (sender_send_leased).
+ *
  * When messages are arriving, the records and the next claims share the transaction of their
  * intake batch (chat_flush), so a busy component commits once per batch; otherwise
  * sender_drain makes a transaction of its own. */

@@ -69,7 +69,7 @@ void agent_command(component *c, const tg_agent *agent, xmpp_stanza_t *st, const
 #define SEND_LEASE 30 /* seconds a row taken for sending stays hidden from other senders */
 sender *sender_new(void);
 void sender_free(sender *s);
-/* sender_note_written - after xmpp_run_once: what libstrophe has written is due to be recorded. */
+/* sender_note_written - after component_run_once: what libstrophe wrote is due to be recorded. */
 void sender_note_written(component *c);
 /* sender_has_records - rows written, or lost with their stream, wait to be recorded. */
 int sender_has_records(const component *c);

@@ -1,16 +1,37 @@
 /* echo-component.c - the baseline for bench/xmpp.sh: an XEP-0114 component (libstrophe, as
  * ticketgate-xmpp) that answers every chat message at once with its own body, and does nothing
- * else. Usage: echo-component HOST PORT DOMAIN SECRET */
+ * else. Usage: echo-component HOST PORT DOMAIN SECRET
+ * With ECHO_BURN_US=N in the environment it first spends N microseconds of CPU on each message:
+ * a component that costs what ticketgate costs, but does no I/O, to tell what rate a given CPU
+ * cost per message allows (the calibration in bench/xmpp.sh). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strophe.h>
+#include <time.h>
+
+static long burn_us;
+
+static long cpu_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return t.tv_sec * 1000000L + t.tv_nsec / 1000;
+}
+
+static void burn(void)
+{
+    long until = cpu_us() + burn_us;
+    while (burn_us > 0 && cpu_us() < until)
+        ;
+}
 
 static int on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 {
     xmpp_ctx_t *ctx = ud;
     char *body = xmpp_message_get_body(st);
     const char *type = xmpp_stanza_get_type(st);
+    burn();
     if (body && (!type || strcmp(type, "error") != 0)) {
         xmpp_stanza_t *reply =
             xmpp_message_new(ctx, type ? type : "chat", xmpp_stanza_get_from(st), NULL);
@@ -41,6 +62,8 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: echo-component HOST PORT DOMAIN SECRET\n");
         return 64;
     }
+    const char *burn_env = getenv("ECHO_BURN_US");
+    burn_us = burn_env ? atol(burn_env) : 0;
     xmpp_initialize();
     xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
     xmpp_conn_t *conn = xmpp_conn_new(ctx);

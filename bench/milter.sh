@@ -9,7 +9,7 @@
 #            durable commit ([store] synchronous = full)
 # over a unix socket and over inet (127.0.0.1), in alternating rounds so that drift on a noisy
 # machine hits every variant alike. Then the milter's peak RSS while 50 sessions send 20 MB mails.
-# Run as root from a built tree: bench/milter.sh   (N, SESSIONS, ROUNDS, BIG_MB to change)
+# Run as root from a built tree: bench/milter.sh   (N, SESSIONS, ROUNDS, BIG_MB, VARIANTS to change)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 srcdir=. top_builddir=${top_builddir:-.}
@@ -83,7 +83,12 @@ variants=${VARIANTS:-"none/unix null/unix nullh/unix tg/unix null/inet tg/inet"}
 for round in $(seq "$ROUNDS"); do
     for v in $variants; do
         use_milter "${v%/*}" "${v#*/}"
-        rate=$(measure)
+        read -ra cpu0 < /proc/stat
+        rate=$(measure) || exit 1
+        read -ra cpu1 < /proc/stat
+        # the share of both cores that was busy during the round (waiting for the disk is idle)
+        busy=$(((cpu1[1] + cpu1[2] + cpu1[3] + cpu1[6] + cpu1[7]) - (cpu0[1] + cpu0[2] + cpu0[3] + cpu0[6] + cpu0[7])))
+        idle=$(((cpu1[4] + cpu1[5]) - (cpu0[4] + cpu0[5])))
         cpu= pid=
         if [ "${v%/*}" = tg ]; then
             tickets=$(sql "SELECT count(*) FROM tickets")
@@ -94,20 +99,26 @@ for round in $(seq "$ROUNDS"); do
         # CPU of the milter process over the whole run, per mail
         [ -n "$pid" ] && cpu=$(awk '{printf "  milter cpu %.2f ms/mail (user %.2f, system %.2f)",
             ($14 + $15) * 10 / '"$N"', $14 * 10 / '"$N"', $15 * 10 / '"$N"'}' "/proc/$pid/stat")
-        printf 'round %d %-10s %8.1f msgs/s%s\n' "$round" "$v" "$rate" "$cpu"
+        printf 'round %d %-10s %8.1f msgs/s  machine %d %% busy%s\n' "$round" "$v" "$rate" \
+            $((100 * busy / (busy + idle))) "$cpu"
         total[$v]=$(echo "${total[$v]:-0} + $rate" | bc -l)
     done
 done
 mean() { echo "${total[$1]} / $ROUNDS" | bc -l; }
+# ratio A B - mean rate of A over mean rate of B, or "-" when one of them was not measured
+ratio() {
+    [ -n "${total[$1]:-}" ] && [ -n "${total[$2]:-}" ] || { echo -; return; }
+    printf '%.2f' "$(echo "$(mean "$1") / $(mean "$2")" | bc -l)"
+}
 echo
-printf '%-10s %8.1f msgs/s (mean of %d rounds, %d mails, %d sessions, 1 KB)\n' none/unix "$(mean none/unix)" "$ROUNDS" "$N" "$SESSIONS"
-printf '%-10s %8.1f msgs/s   tg/nullh %.2f\n' nullh/unix "$(mean nullh/unix)" \
-    "$(echo "$(mean tg/unix) / $(mean nullh/unix)" | bc -l)"
-for t in unix inet; do
-    printf '%-10s %8.1f msgs/s\n' "null/$t" "$(mean null/$t)"
-    printf '%-10s %8.1f msgs/s   tg/none %.2f   tg/null %.2f\n' "tg/$t" "$(mean tg/$t)" \
-        "$(echo "$(mean tg/$t) / $(mean none/unix)" | bc -l)" \
-        "$(echo "$(mean tg/$t) / $(mean null/$t)" | bc -l)"
+for v in $variants; do
+    case ${v%/*} in
+    none) printf '%-10s %8.1f msgs/s (mean of %d rounds, %d mails, %d sessions, 1 KB)\n' "$v" \
+        "$(mean "$v")" "$ROUNDS" "$N" "$SESSIONS" ;;
+    tg) printf '%-10s %8.1f msgs/s   tg/none %s   tg/null %s   tg/nullh %s\n' "$v" "$(mean "$v")" \
+        "$(ratio "$v" none/unix)" "$(ratio "$v" "null/${v#*/}")" "$(ratio "$v" "nullh/${v#*/}")" ;;
+    *) printf '%-10s %8.1f msgs/s\n' "$v" "$(mean "$v")" ;;
+    esac
 done
 
 # Peak memory: BIG_SESSIONS sessions at once, each one BIG_MB mail.

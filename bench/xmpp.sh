@@ -3,7 +3,8 @@
 # message -> the auto-reply of a new ticket (ticketgate-xmpp, durable commits), against
 # bench/echo-component (answers at once, does nothing else), in alternating rounds. Every round
 # trip comes from a distinct customer JID (anonymous logins), so every one makes a ticket.
-# Run as root from a built tree: bench/xmpp.sh   (SESSIONS, CONCURRENCY, ROUNDS to change)
+# Run as root from a built tree: bench/xmpp.sh   (SESSIONS, CONCURRENCY, ROUNDS to change;
+# ECHO_BURN_US=N makes the echo component spend N µs of CPU per message: see echo-component.c)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 srcdir=. top_builddir=${top_builddir:-.}
@@ -104,9 +105,11 @@ cpu = lambda rs: statistics.median(sum(r["cpu_ms"].values()) / r["round_trips"] 
 for name, rs in zip(("echo component", "ticketgate-xmpp"), runs):
     parts = ", ".join(f"{k} {statistics.median(r['cpu_ms'][k] / r['round_trips'] for r in rs):.3f}"
                       for k in rs[0]["cpu_ms"])
+    sys_parts = ", ".join(f"{k} {statistics.median(r['sys_ms'][k] / r['round_trips'] for r in rs):.3f}"
+                          for k in rs[0]["sys_ms"])
     print(f"{name}: median {med(rs, 'per_second'):.1f} round trips/s "
           f"{[r['per_second'] for r in rs]}, p50 {med(rs, 'p50_ms')} ms, p99 {med(rs, 'p99_ms')} ms; "
-          f"CPU {cpu(rs):.3f} ms per round trip ({parts}), "
+          f"CPU {cpu(rs):.3f} ms per round trip ({parts}; of it in the kernel: {sys_parts}), "
           f"cores busy {med(rs, 'per_second') * cpu(rs) / 1000:.2f}")
 echo, tg = runs
 # Each round's ratio compares two runs minutes apart; this VM's speed drifts over longer spans.

@@ -1,7 +1,7 @@
 # rig.sh - sourced by the integration tests: a private Postfix with ticketgate-milter, and/or a
-# private Prosody with ticketgate-xmpp, on loopback in a temporary directory, started and
-# stopped by PID. Needs root (Postfix's master), the postfix, swaks, prosody and
-# python3-slixmpp packages, and RIG_PORT set to a base port no other test uses (the test uses
+# private Prosody (or ejabberd) with ticketgate-xmpp, on loopback in a temporary directory,
+# started and stopped by PID. Needs root (Postfix's master), the postfix, swaks, prosody,
+# ejabberd and python3-slixmpp packages, and RIG_PORT set to a base port no other test uses (the test uses
 # RIG_PORT and RIG_PORT + 1000, + 1001).
 # Scenarios: `scenario NAME` runs the shell function NAME in a subshell and counts the result;
 # `rig_summary` prints "N passed, M failed" (the line .ci/run sums) and sets the exit status.
@@ -296,12 +296,15 @@ rig_cleanup() {
     (rig_stop_detached) >/dev/null 2>&1 || true
     rig_stop_syslog
     rig_stop_prosody >/dev/null 2>&1 || true
+    rig_stop_ejabberd >/dev/null 2>&1 || true
+    [ -z "${RIG_OWN_EPMD:-}" ] || epmd -kill >/dev/null 2>&1 || true
     rig_stop_postfix >/dev/null 2>&1 || true
     if [ "$status" != 0 ] || [ "$RIG_FAILED" != 0 ] || [ -n "${RIG_KEEP:-}" ]; then
         [ -f "$RIG/milter.log" ] && { echo "=== milter.log"; tail -50 "$RIG/milter.log"; }
         [ -f "$RIG/xmpp.log" ] && { echo "=== xmpp.log"; tail -50 "$RIG/xmpp.log"; }
         [ -d "$RIG/postfix-log" ] && { echo "=== maillog"; tail -50 "$RIG/postfix-log/maillog"; }
         [ -f "$RIG/prosody/prosody.log" ] && { echo "=== prosody.log"; tail -30 "$RIG/prosody/prosody.log"; }
+        [ -f "$RIG/ejabberd/logs/ejabberd.log" ] && { echo "=== ejabberd.log"; tail -30 "$RIG/ejabberd/logs/ejabberd.log"; }
     fi
     [ -n "${RIG_KEEP:-}" ] || rm -rf "$RIG"
 }
@@ -448,6 +451,59 @@ xmpp_pid() {
 
 rig_stop_xmpp() {
     stop_daemon xmpp "$@"
+}
+
+# ---- XMPP on ejabberd instead of Prosody (the same ports; tests/xmpp_ejabberd.sh) ----
+
+EJABBERD_NODE="tg$RIG_PORT@localhost"
+
+# ejabberdctl_rig COMMAND... - ejabberdctl on this test's node, configuration, spool and logs.
+# (ejabberdctl runs ejabberd as the ejabberd user: $RIG/ejabberd is that user's.)
+ejabberdctl_rig() {
+    ejabberdctl --config "$RIG/ejabberd/ejabberd.yml" --ctl-config "$RIG/ejabberd/ejabberdctl.cfg" \
+        --spool "$RIG/ejabberd/spool" --logs "$RIG/ejabberd/logs" --node "$EJABBERD_NODE" "$@"
+}
+
+# rig_init_ejabberd USER... - start a private ejabberd with these users (password "pw").
+rig_init_ejabberd() {
+    rig_require /usr/sbin/ejabberdctl /usr/bin/epmd "$PY"
+    "$PY" -c 'import slixmpp' 2> /dev/null || fail "python3-slixmpp is not installed"
+    rig_dir
+    mkdir -p "$RIG/ejabberd/spool" "$RIG/ejabberd/logs"
+    sed -e "s|@C2S_PORT@|$C2S_PORT|" -e "s|@COMPONENT_PORT@|$COMPONENT_PORT|" \
+        "$RIG_SRC/ejabberd.yml" > "$RIG/ejabberd/ejabberd.yml"
+    printf 'EJABBERD_PID_PATH=%s\nERL_EPMD_ADDRESS=127.0.0.1\n' "$RIG/ejabberd/ejabberd.pid" \
+        > "$RIG/ejabberd/ejabberdctl.cfg"
+    chown -R ejabberd: "$RIG/ejabberd"
+    # epmd, Erlang's name server, is started by the first node: stop it at the end if it was ours
+    epmd -names > /dev/null 2>&1 || RIG_OWN_EPMD=1
+    rig_start_ejabberd
+    for user in "$@"; do
+        ejabberdctl_rig register "$user" localhost pw > /dev/null || fail "ejabberdctl register $user"
+    done
+}
+
+rig_start_ejabberd() {
+    ejabberdctl_rig start || fail "ejabberdctl start"
+    ejabberdctl_rig started # waits until the node has started (or failed to)
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$COMPONENT_PORT") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "ejabberd did not listen: $(tail -5 "$RIG/ejabberd/logs/ejabberd.log")"
+}
+
+# rig_stop_ejabberd - TERM to the Erlang VM (it stops cleanly), KILL after 20 s.
+rig_stop_ejabberd() {
+    local pid
+    pid=$(cat "$RIG/ejabberd/ejabberd.pid" 2>/dev/null) || return 0
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 200); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$RIG/ejabberd/ejabberd.pid"
 }
 
 # chat USER STEPS-JSON - run the scripted client as USER@localhost; prints its JSON.

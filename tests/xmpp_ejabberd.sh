@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# ticketgate-xmpp on ejabberd instead of Prosody: the listener of contrib/ejabberd/ticketgate.yml,
+# a private ejabberd on loopback and real clients (slixmpp). What differs between the servers is
+# the component protocol's edges: the handshake, stanzas routed to and from the component's JIDs,
+# a refused secret, and the server going away; tests/xmpp_chat.sh covers the rest on Prosody.
+set -uo pipefail
+RIG_PORT=10060
+. "${srcdir:-.}/tests/rig/rig.sh"
+SUPPORT="support@$COMPONENT"
+
+rig_init_ejabberd alice carol dave ann
+printf 's3cret\n' > "$RIG/secret"
+cat > "$CONF" <<EOF
+[general]
+company = Example Ltd
+timezone = Europe/Moscow
+[store]
+path = $RIG/store/tickets.db
+[rules]
+file = $srcdir/contrib/rules.conf
+[xmpp]
+port = $COMPONENT_PORT
+domain = $COMPONENT
+secret_file = $RIG/secret
+reconnect_max = 4s
+[queue support]
+addresses = support@example.org
+xmpp = support
+group = l1
+[agent ann]
+name = Ann Agent
+email = ann@example.org
+jid = ann@localhost
+groups = l1
+EOF
+rig_start_xmpp
+
+reset_state() {
+    sql "DELETE FROM outbox; DELETE FROM events; DELETE FROM messages; DELETE FROM thread_addresses;
+         DELETE FROM autoreply_log; DELETE FROM agents; DELETE FROM tickets;" ||
+        fail "could not empty the store between scenarios"
+}
+
+first_message_and_follow_up() {
+    reset_state
+    chat alice "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"Мой принтер сломан\\nПечатает пустые листы\", \"lang\": \"ru\", \"thread\": \"t-1\"}},
+                 {\"expect\": 1}, {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"Это HP 1020\", \"thread\": \"t-1\"}},
+                 {\"quiet\": 2}]" > "$RIG/alice.json" || fail "client: $(cat "$RIG/alice.json")"
+    check 'len(d["messages"]) == 1 and "SUP-1" in d["messages"][0]["body"]
+        and "Ваше обращение зарегистрировано" in d["messages"][0]["body"]
+        and d["messages"][0]["from"] == "support@support.localhost"
+        and d["messages"][0]["type"] == "chat" and d["messages"][0]["thread"] == "t-1"' cat "$RIG/alice.json"
+    check 'len(d) == 1 and d[0]["channel"] == "xmpp" and d[0]["requester"] == "alice@localhost"
+        and d[0]["subject"] == "Мой принтер сломан"' "$CTL" "${C[@]}" list --json
+    check '[m["direction"] for m in d["messages"]] == ["in", "out", "in"]
+        and d["messages"][2]["body"] == "Это HP 1020"' "$CTL" "${C[@]}" show --json SUP-1
+}
+
+agent_gets_notified_and_replies() {
+    reset_state
+    # ann may first get the notification of the previous scenario, kept offline: wait for this one
+    chat ann "[{\"until\": \"VPN does not connect\", \"timeout\": 30},
+               {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"reply SUP-1 Hello Carol, fixed: try again.\"}},
+               {\"until\": \"Reply to SUP-1\"}]" > "$RIG/ann.json" &
+    local ann=$!
+    sleep 2 # ann is online
+    chat carol "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"VPN does not connect\"}}, {\"expect\": 2, \"timeout\": 30}]" \
+        > "$RIG/carol.json" || fail "carol: $(cat "$RIG/carol.json")"
+    wait $ann || fail "ann: $(cat "$RIG/ann.json")"
+    check 'm = [x["body"] for x in d["messages"]]; m = m[[i for i, x in enumerate(m) if "VPN does not connect" in x][0]:];
+        m[0].startswith("New ticket SUP-1 for you: VPN does not connect")
+        and m[1] == "Reply to SUP-1 sent to the customer (SUP-1 is now pending)."' cat "$RIG/ann.json"
+    check 'len(d["messages"]) == 2 and "registered as SUP-1" in d["messages"][0]["body"]
+        and "Hello Carol, fixed: try again." in d["messages"][1]["body"]
+        and d["messages"][1]["from"] == "support@support.localhost"' cat "$RIG/carol.json"
+    check 'd[0]["first_response_at"] and d[0]["status"] == "pending" and d[0]["assignee"] == "ann"' \
+        "$CTL" "${C[@]}" list --json
+}
+
+service_discovery() {
+    chat alice "[{\"disco\": \"$COMPONENT\"}, {\"ping\": \"$COMPONENT\"}, {\"version\": \"$COMPONENT\"},
+                 {\"unknown_iq\": \"$COMPONENT\"}, {\"subscribe\": \"$SUPPORT\"}]" \
+        > "$RIG/disco.json" || fail "client: $(cat "$RIG/disco.json")"
+    check 'i = {x["kind"]: x for x in d["iq"]};
+        "urn:xmpp:ping" in i["disco"]["features"] and i["disco"]["identities"][0][0] == "component"
+        and i["ping"]["ping"] == "pong" and i["version"]["name"] == "ticketgate-xmpp"
+        and i["unknown_iq"]["error"] == "service-unavailable"' cat "$RIG/disco.json"
+    check 'types = [x["type"] for x in d["presence"] if x["from"].startswith("support@")];
+        "subscribed" in types and len(types) >= 2' cat "$RIG/disco.json"
+}
+
+ejabberd_restart_delivers_pending_once() {
+    reset_state
+    chat dave "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"first question\"}}, {\"expect\": 1}]" > /dev/null || fail dave
+    rig_stop_ejabberd
+    for _ in $(seq 50); do grep -q 'disconnected from' "$RIG/xmpp.log" && break; sleep 0.1; done
+    grep -q 'disconnected from' "$RIG/xmpp.log" || fail "the component did not notice: $(tail -3 "$RIG/xmpp.log")"
+    "$CTL" "${C[@]}" reply --agent ann SUP-1 "answer one" > /dev/null || fail "ctl reply"
+    "$CTL" "${C[@]}" reply --agent ann SUP-1 "answer two" > /dev/null || fail "ctl reply"
+    local before
+    before=$(grep -c 'connected to' "$RIG/xmpp.log")
+    rig_start_ejabberd
+    for _ in $(seq 150); do [ "$(grep -c 'connected to' "$RIG/xmpp.log")" -gt "$before" ] && break; sleep 0.1; done
+    [ "$(grep -c 'connected to' "$RIG/xmpp.log")" -gt "$before" ] || fail "no reconnect: $(tail -3 "$RIG/xmpp.log")"
+    # dave was offline when they went out: ejabberd keeps them for him
+    chat dave '[{"expect": 2, "timeout": 20}, {"quiet": 3}]' > "$RIG/dave.json" || fail "dave: $(cat "$RIG/dave.json")"
+    check '[m["body"].split("\n")[0] for m in d["messages"]] == ["answer one", "answer two"]' cat "$RIG/dave.json"
+    [ "$(sql "SELECT count(*) FROM outbox WHERE kind = 'relay' AND status = 'sent'")" = 2 ] ||
+        fail "relays not marked sent: $(sql "SELECT kind, status FROM outbox")"
+}
+
+# A wrong secret: ejabberd refuses the handshake; the component says so and does not hammer it.
+wrong_secret_is_reported() {
+    printf 'not-the-secret\n' > "$RIG/wrong-secret"
+    sed "s|^secret_file = .*|secret_file = $RIG/wrong-secret|" "$CONF" > "$RIG/wrong.conf"
+    "$top_builddir/xmpp/ticketgate-xmpp" -c "$RIG/wrong.conf" -f > "$RIG/wrong.log" 2>&1 &
+    local wrong=$!
+    for _ in $(seq 100); do grep -q 'refused component' "$RIG/wrong.log" && break; sleep 0.1; done
+    sleep 2
+    kill $wrong
+    wait $wrong
+    grep -q 'refused component support.localhost: not-authorized' "$RIG/wrong.log" || fail "$(cat "$RIG/wrong.log")"
+    [ "$(grep -c 'refused component' "$RIG/wrong.log")" -le 2 ] || fail "retried fast: $(cat "$RIG/wrong.log")"
+    grep -q 'not-the-secret' "$RIG/wrong.log" && fail "the secret is in the log"
+    # the running component was not disturbed
+    chat alice "[{\"ping\": \"$COMPONENT\"}]" > "$RIG/ping.json" || fail "ping: $(cat "$RIG/ping.json")"
+}
+
+clean_stop() {
+    rig_stop_xmpp TERM
+    grep -q 'stopping' "$RIG/xmpp.log" || fail "no clean stop"
+}
+
+scenario first_message_and_follow_up
+scenario agent_gets_notified_and_replies
+scenario service_discovery
+scenario ejabberd_restart_delivers_pending_once
+scenario wrong_secret_is_reported
+scenario clean_stop
+rig_summary

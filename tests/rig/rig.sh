@@ -1,8 +1,8 @@
 # rig.sh - sourced by the integration tests: a private Postfix with ticketgate-milter, and/or a
 # private Prosody (or ejabberd) with ticketgate-xmpp, on loopback in a temporary directory,
 # started and stopped by PID. Needs root (Postfix's master), the postfix, swaks, prosody,
-# ejabberd and python3-slixmpp packages, and RIG_PORT set to a base port no other test uses (the test uses
-# RIG_PORT and RIG_PORT + 1000, + 1001).
+# ejabberd and python3-slixmpp packages, and RIG_PORT set to a base port no other test uses
+# (the test uses RIG_PORT and RIG_PORT + 1000, + 1001).
 # Scenarios: `scenario NAME` runs the shell function NAME in a subshell and counts the result;
 # `rig_summary` prints "N passed, M failed" (the line .ci/run sums) and sets the exit status.
 

@@ -297,6 +297,7 @@ rig_cleanup() {
     rig_stop_syslog
     rig_stop_prosody >/dev/null 2>&1 || true
     rig_stop_ejabberd >/dev/null 2>&1 || true
+    rig_stop_sendmail >/dev/null 2>&1 || true
     [ -z "${RIG_OWN_EPMD:-}" ] || epmd -kill >/dev/null 2>&1 || true
     rig_stop_postfix >/dev/null 2>&1 || true
     if [ "$status" != 0 ] || [ "$RIG_FAILED" != 0 ] || [ -n "${RIG_KEEP:-}" ]; then
@@ -395,6 +396,61 @@ scenario() {
 rig_summary() {
     echo "$RIG_PASSED passed, $RIG_FAILED failed"
     [ "$RIG_FAILED" = 0 ]
+}
+
+# ---- Sendmail instead of Postfix (tests/milter_sendmail.sh) ----
+
+# Debian's sendmail-bin and sendmail-cf, unpacked by .ci/install-deps (Sendmail cannot be
+# installed beside Postfix).
+SENDMAIL_ROOT=/opt/ticketgate-ci/sendmail
+SENDMAIL="$SENDMAIL_ROOT/usr/libexec/sendmail/sendmail"
+# Sendmail sleeps a minute at each start on a host whose name has no domain: it and the milter
+# (whose mailer runs it) get one of their own (see with-hostname.sh).
+WITH_HOSTNAME=(unshare --uts "$RIG_SRC/with-hostname.sh" rig.localdomain)
+
+# rig_init_sendmail - the directory tree, a sendmail.cf built from tests/rig/sendmail.mc, and a
+# ticketgate configuration whose mailer submits through this Sendmail.
+rig_init_sendmail() {
+    rig_require "$SENDMAIL" /usr/bin/m4 /usr/bin/unshare /usr/bin/swaks
+    rig_dir
+    local sm="$RIG/sendmail"
+    mkdir -p "$sm/queue" "$sm/mail"
+    chmod 700 "$sm/queue"
+    MAILDIR="$sm/mail"
+    printf 'hosts files\naliases files\n' > "$sm/service.switch"
+    printf '127.0.0.1 localhost rig.localdomain\n' > "$sm/hosts"
+    printf 'postmaster: root\n' > "$sm/aliases"
+    : > "$sm/statistics"
+    sed -e "s|@CF@|$SENDMAIL_ROOT/usr/share/sendmail/cf|" -e "s|@RIG@|$RIG|g" \
+        -e "s|@RIG_SRC@|$RIG_SRC|g" -e "s|@RIG_PORT@|$RIG_PORT|" "$RIG_SRC/sendmail.mc" |
+        m4 > "$sm/sendmail.cf" 2> "$sm/m4.log" || fail "m4: $(cat "$sm/m4.log")"
+    "${WITH_HOSTNAME[@]}" "$SENDMAIL" -C "$sm/sendmail.cf" -bi > "$sm/newaliases.log" 2>&1 ||
+        fail "sendmail -bi: $(cat "$sm/newaliases.log")"
+    rig_config
+    sed -i "s|^command = .*|command = $SENDMAIL -C $sm/sendmail.cf|" "$CONF"
+}
+
+rig_start_sendmail() {
+    "${WITH_HOSTNAME[@]}" "$SENDMAIL" -C "$RIG/sendmail/sendmail.cf" -bd -L sm-rig ||
+        fail "sendmail -bd"
+    for _ in $(seq 100); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$RIG_PORT") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    fail "sendmail did not listen on 127.0.0.1:$RIG_PORT"
+}
+
+# rig_stop_sendmail - the daemon (the first line of its pid file), and the children it forked.
+rig_stop_sendmail() {
+    local pid
+    pid=$(head -1 "$RIG/sendmail/sendmail.pid" 2>/dev/null) || return 0
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$RIG/sendmail/sendmail.pid"
 }
 
 # ---- XMPP: Prosody and ticketgate-xmpp ----

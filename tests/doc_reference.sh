@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every directive in the code's table is documented in ticketgate.conf(5) under its section and
-# shown in contrib/ticketgate.conf; every option of the programs is in their man page.
+# shown in contrib/ticketgate.conf; every option of the programs is in their man page; the
+# systemd units of contrib/ pass `systemd-analyze verify` (no unknown or misspelt directive).
 set -uo pipefail
 top_builddir=${top_builddir:-.}
 srcdir=${srcdir:-.}
@@ -45,6 +46,26 @@ for cmd in $("$CTL" --help | sed -n 's/^  \([a-z][a-z|-]*\).*/\1/p' | tr '|' ' '
     grep -q "^\.B.*$(echo "$cmd" | sed 's/-/\\\\-/g')" "$srcdir/doc/ticketgatectl.1" ||
         problem "ticketgatectl $cmd is not in ticketgatectl.1"
 done
+[ "$failed" = "$before" ] && passed=$((passed + 1))
+
+# systemd units: verified with the built programs in place of the installed ones, and the man
+# pages their Documentation= names in a man tree of their own
+before=$failed
+mkdir -p "$work/units" "$work/man/man1" "$work/man/man5" "$work/man/man8"
+cp "$srcdir"/doc/*.1 "$work/man/man1/"
+cp "$srcdir"/doc/*.5 "$work/man/man5/"
+cp "$srcdir"/doc/*.8 "$work/man/man8/"
+for unit in "$srcdir"/contrib/systemd/*.service; do
+    sed -e "s|/usr/sbin/ticketgate-milter|$(cd "$top_builddir" && pwd)/milter/ticketgate-milter|g" \
+        -e "s|/usr/sbin/ticketgate-xmpp|$(cd "$top_builddir" && pwd)/xmpp/ticketgate-xmpp|g" \
+        "$unit" > "$work/units/$(basename "$unit")"
+done
+if ! command -v systemd-analyze > /dev/null; then
+    problem "systemd-analyze is not installed (see .ci/install-deps)"
+elif ! MANPATH="$work/man" SYSTEMD_LOG_COLOR=0 systemd-analyze verify "$work"/units/*.service \
+    > "$work/verify.log" 2>&1 || [ -s "$work/verify.log" ]; then
+    problem "systemd-analyze verify: $(cat "$work/verify.log")"
+fi
 [ "$failed" = "$before" ] && passed=$((passed + 1))
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -62,12 +62,6 @@ fi
 rig_start_prosody
 rig_start_xmpp
 
-reset_state() {
-    sql "DELETE FROM outbox; DELETE FROM events; DELETE FROM messages; DELETE FROM thread_addresses;
-         DELETE FROM autoreply_log; DELETE FROM agents; DELETE FROM tickets;" ||
-        fail "could not empty the store between scenarios"
-}
-
 first_message_and_follow_up() {
     reset_state
     chat alice "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"My printer is broken\\nIt prints blank pages\", \"thread\": \"t-1\"}},

@@ -35,12 +35,6 @@ groups = l1
 EOF
 rig_start_xmpp
 
-reset_state() {
-    sql "DELETE FROM outbox; DELETE FROM events; DELETE FROM messages; DELETE FROM thread_addresses;
-         DELETE FROM autoreply_log; DELETE FROM agents; DELETE FROM tickets;" ||
-        fail "could not empty the store between scenarios"
-}
-
 first_message_and_follow_up() {
     reset_state
     chat alice "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"Мой принтер сломан\\nПечатает пустые листы\", \"lang\": \"ru\", \"thread\": \"t-1\"}},

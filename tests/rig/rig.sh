@@ -154,6 +154,18 @@ start_daemon() {
     fail "$name did not start: $(tail -5 "$RIG/$name.log")"
 }
 
+# stop_pid PID SECONDS - TERM to a server of the rig, KILL if it is still there after SECONDS.
+stop_pid() {
+    local pid=$1
+    [ -n "$pid" ] || return 0
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq $(($2 * 10))); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -9 "$pid" 2>/dev/null || true
+}
+
 # stop_daemon NAME [SIGNAL] - stop it (TERM by default) and wait until the process is gone.
 stop_daemon() {
     local pid
@@ -355,7 +367,7 @@ sql() {
 
 # reset_mail - forget delivered mail and tickets between scenarios (daemons keep running).
 reset_state() {
-    rm -f "$MAILDIR"/new/* "$MAILDIR"/cur/* 2>/dev/null || true
+    [ -z "${MAILDIR:-}" ] || rm -f "$MAILDIR"/new/* "$MAILDIR"/cur/* 2>/dev/null || true
     [ -s "$RIG/store/tickets.db" ] || return 0 # no daemon has made the store yet
     sql "DELETE FROM outbox; DELETE FROM events; DELETE FROM messages; DELETE FROM thread_addresses;
          DELETE FROM autoreply_log; DELETE FROM agents; DELETE FROM tickets;" ||
@@ -442,14 +454,7 @@ rig_start_sendmail() {
 
 # rig_stop_sendmail - the daemon (the first line of its pid file), and the children it forked.
 rig_stop_sendmail() {
-    local pid
-    pid=$(head -1 "$RIG/sendmail/sendmail.pid" 2>/dev/null) || return 0
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
+    stop_pid "$(head -1 "$RIG/sendmail/sendmail.pid" 2>/dev/null)" 10
     rm -f "$RIG/sendmail/sendmail.pid"
 }
 
@@ -484,14 +489,7 @@ rig_start_prosody() {
 }
 
 rig_stop_prosody() {
-    local pid
-    pid=$(cat "$RIG/prosody-pid" 2>/dev/null) || return 0
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 100); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
+    stop_pid "$(cat "$RIG/prosody-pid" 2>/dev/null)" 10
     rm -f "$RIG/prosody-pid"
 }
 
@@ -551,14 +549,7 @@ rig_start_ejabberd() {
 
 # rig_stop_ejabberd - TERM to the Erlang VM (it stops cleanly), KILL after 20 s.
 rig_stop_ejabberd() {
-    local pid
-    pid=$(cat "$RIG/ejabberd/ejabberd.pid" 2>/dev/null) || return 0
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 200); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
+    stop_pid "$(cat "$RIG/ejabberd/ejabberd.pid" 2>/dev/null)" 20
     rm -f "$RIG/ejabberd/ejabberd.pid"
 }
 

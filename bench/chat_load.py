@@ -4,9 +4,10 @@
 Logs in SESSIONS anonymous clients (SASL ANONYMOUS: every one a distinct customer JID) on
 127.0.0.1:PORT for virtual host HOST, then has each send one chat message to TO and wait for the
 first chat message back, with at most CONCURRENCY round trips in flight. Prints one JSON line:
-{"round_trips", "seconds", "per_second", "p50_ms", "p99_ms", "failed", "cpu_ms", "sys_ms"}; cpu_ms is the CPU
-time of this client and of each process named in $CPU_PIDS ("name=pid ...") during the round
-trips only (logins excluded), sys_ms the part of it spent in the kernel, to see which process the machine's two cores were spent on. Raw XML over asyncio
+{"round_trips", "seconds", "per_second", "p50_ms", "p99_ms", "failed", "cpu_ms", "sys_ms"};
+cpu_ms is the CPU time of this client and of each process named in $CPU_PIDS ("name=pid ...")
+during the round trips only (logins excluded), sys_ms the part of it spent in the kernel, to see
+which process the machine's two cores were spent on. Raw XML over asyncio
 streams, so that the client is not what is measured."""
 import asyncio
 import json

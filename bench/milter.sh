@@ -87,8 +87,9 @@ for round in $(seq "$ROUNDS"); do
         rate=$(measure) || exit 1
         read -ra cpu1 < /proc/stat
         # the share of both cores that was busy during the round (waiting for the disk is idle)
-        busy=$(((cpu1[1] + cpu1[2] + cpu1[3] + cpu1[6] + cpu1[7]) - (cpu0[1] + cpu0[2] + cpu0[3] + cpu0[6] + cpu0[7])))
-        idle=$(((cpu1[4] + cpu1[5]) - (cpu0[4] + cpu0[5])))
+        busy=$((cpu1[1] + cpu1[2] + cpu1[3] + cpu1[6] + cpu1[7]))
+        busy=$((busy - cpu0[1] - cpu0[2] - cpu0[3] - cpu0[6] - cpu0[7]))
+        idle=$((cpu1[4] + cpu1[5] - cpu0[4] - cpu0[5]))
         cpu= pid=
         if [ "${v%/*}" = tg ]; then
             tickets=$(sql "SELECT count(*) FROM tickets")

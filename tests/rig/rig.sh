@@ -1,8 +1,8 @@
-# rig.sh - sourced by the integration tests: a private Postfix with ticketgate-milter, and/or a
-# private Prosody (or ejabberd) with ticketgate-xmpp, on loopback in a temporary directory,
-# started and stopped by PID. Needs root (Postfix's master), the postfix, swaks, prosody,
-# ejabberd and python3-slixmpp packages, and RIG_PORT set to a base port no other test uses
-# (the test uses RIG_PORT and RIG_PORT + 1000, + 1001).
+# rig.sh - sourced by the integration tests: a private Postfix (or Sendmail) with
+# ticketgate-milter, and/or a private Prosody (or ejabberd) with ticketgate-xmpp, on loopback in
+# a temporary directory, started and stopped by PID. Needs root (the MTAs' daemons), what
+# .ci/install-deps installs (and the Sendmail it unpacks), and RIG_PORT set to a base port no
+# other test uses (the test uses RIG_PORT and RIG_PORT + 1000, + 1001).
 # Scenarios: `scenario NAME` runs the shell function NAME in a subshell and counts the result;
 # `rig_summary` prints "N passed, M failed" (the line .ci/run sums) and sets the exit status.
 
@@ -365,7 +365,7 @@ sql() {
     sqlite3 -cmd ".timeout 20000" "$RIG/store/tickets.db" "$1"
 }
 
-# reset_mail - forget delivered mail and tickets between scenarios (daemons keep running).
+# reset_state - forget delivered mail and tickets between scenarios (daemons keep running).
 reset_state() {
     [ -z "${MAILDIR:-}" ] || rm -f "$MAILDIR"/new/* "$MAILDIR"/cur/* 2>/dev/null || true
     [ -s "$RIG/store/tickets.db" ] || return 0 # no daemon has made the store yet
@@ -452,7 +452,7 @@ rig_start_sendmail() {
     fail "sendmail did not listen on 127.0.0.1:$RIG_PORT"
 }
 
-# rig_stop_sendmail - the daemon (the first line of its pid file), and the children it forked.
+# rig_stop_sendmail - the daemon (the first line of its pid file).
 rig_stop_sendmail() {
     stop_pid "$(head -1 "$RIG/sendmail/sendmail.pid" 2>/dev/null)" 10
     rm -f "$RIG/sendmail/sendmail.pid"

@@ -6,6 +6,7 @@
 set -uo pipefail
 RIG_PORT=10028
 . "${srcdir:-.}/tests/rig/rig.sh"
+DATA="$srcdir/tests/data/mail"
 
 rig_init_sendmail
 MILTER_WRAPPER="${WITH_HOSTNAME[*]}" rig_start_milter
@@ -49,6 +50,37 @@ follow_up_and_same_message_twice() {
     check 'len(d) == 1' mailbox customer
 }
 
+# 8-bit and encoded headers as Sendmail hands them to the milter: a windows-1251 body under a
+# KOI8-R subject, answered in Russian.
+russian_mail() {
+    reset_state
+    send_file petr@customer.ru support@example.org "$DATA/03-cp1251-body-koi8-subject.eml" || fail swaks
+    wait_mail 2
+    check 'len(d) == 1 and d[0]["subject"] == "Ошибка при оплате" and d[0]["lang"] == "ru"' \
+        "$CTL" "${C[@]}" list --json
+    check 'len(d) == 1 and "Ваше обращение зарегистрировано под номером SUP-1" in d[0]["body"]
+        and d[0]["headers"]["subject"] == ["Re: [SUP-1] Ошибка при оплате"]' mailbox petr
+    check 'd["messages"][0]["body"].startswith("Здравствуйте!\nПри оплате картой выходит ошибка 0x51.")' \
+        "$CTL" "${C[@]}" show --json SUP-1
+}
+
+# An agent answers by mail: recorded on the ticket and relayed to the customer through Sendmail.
+agent_answer() {
+    reset_state
+    send customer@example.test support@example.org --header "Subject: Reset my password" \
+        --header "Message-Id: <a-1@example.test>" --body "please" || fail swaks
+    wait_mail 2
+    send ann@example.org support@example.org --header "Subject: Re: [SUP-1] Reset my password" \
+        --body "Done: check your inbox." || fail swaks
+    wait_mail 4 # the agent's mail to the support mailbox, and the relay to the customer
+    check 'len(d) == 1 and d[0]["status"] == "pending" and d[0]["first_response_at"]
+        and d[0]["assignee"] == "ann"' "$CTL" "${C[@]}" list --json
+    check 'r = [m for m in d if "Done: check your inbox." in m["body"]];
+        len(d) == 2 and len(r) == 1 and "auto-submitted" not in r[0]["headers"]
+        and "[SUP-1]" in r[0]["headers"]["subject"][0]
+        and r[0]["headers"]["return-path"] == ["<support@example.org>"]' mailbox customer
+}
+
 not_for_support() {
     reset_state
     send customer@example.test someone@example.org --header "Subject: hello" --body "hi" || fail swaks
@@ -77,6 +109,8 @@ killed_milter_tempfails() {
 
 scenario plain_support_mail
 scenario follow_up_and_same_message_twice
+scenario russian_mail
+scenario agent_answer
 scenario not_for_support
 scenario killed_milter_tempfails
 rig_summary

@@ -3,51 +3,13 @@
 set -uo pipefail
 RIG_PORT=10025
 . "${srcdir:-.}/tests/rig/rig.sh"
-DATA="$srcdir/tests/data/mail"
 
 rig_init
 rig_enable_sasl ann s3cret-ann
 rig_start_postfix
 rig_start_milter
-
-plain_support_mail() {
-    reset_state
-    send customer@example.test support@example.org --header "Subject: Printer is broken" \
-        --header "Message-Id: <plain-1@example.test>" --body "It prints blank pages." || fail swaks
-    wait_mail 2
-    check 'len(d) == 1 and d[0]["headers"]["subject"] == ["[SUP-1] Printer is broken"]
-        and d[0]["headers"]["x-ticket-id"] == ["SUP-1"] and d[0]["headers"]["x-ticket-queue"] == ["support"]
-        and d[0]["headers"]["x-ticket-priority"] == ["normal"] and "x-ticket-due" in d[0]["headers"]' \
-        mailbox support@example.org
-    check 'len(d) == 1 and d[0]["headers"]["auto-submitted"] == ["auto-replied"]
-        and d[0]["headers"]["in-reply-to"] == ["<plain-1@example.test>"]
-        and d[0]["headers"]["return-path"] == ["<>"]
-        and d[0]["headers"]["subject"] == ["Re: [SUP-1] Printer is broken"]
-        and d[0]["headers"]["x-ticket-id"] == ["SUP-1"]
-        and "registered as SUP-1" in d[0]["body"]
-        and re.search(r"We will answer by .*\d\d:\d\d", d[0]["body"])' \
-        mailbox customer@example.test
-    check 'len(d) == 1 and d[0]["ref"] == "SUP-1" and d[0]["channel"] == "email"
-        and d[0]["requester"] == "customer@example.test" and d[0]["subject"] == "Printer is broken"' \
-        "$CTL" "${C[@]}" list --json
-    # the reply is marked sent, and its due time is the ticket's
-    [ "$(sql "SELECT status FROM outbox")" = sent ] || fail "outbox row not sent"
-    grep -q 'SUP-1 rule=technical decision=new reply=queued' "$RIG/milter.log" || fail "log line"
-}
-
-russian_mail() {
-    reset_state
-    send_file petr@customer.ru support@example.org "$DATA/03-cp1251-body-koi8-subject.eml" || fail swaks
-    send_file shop@customer.example support@example.org "$DATA/02-html-only.eml" || fail swaks
-    wait_mail 4
-    check 'sorted(t["subject"] for t in d) == ["Вопрос по заказу", "Ошибка при оплате"]
-        and all(t["lang"] == "ru" for t in d)' "$CTL" "${C[@]}" list --json
-    check 'len(d) == 1 and "Пётр Иванов" in d[0]["headers"]["to"][0]
-        and "Ваше обращение зарегистрировано под номером SUP-1" in d[0]["body"]
-        and d[0]["headers"]["subject"] == ["Re: [SUP-1] Ошибка при оплате"]' mailbox petr@customer.ru
-    check 'd["messages"][0]["body"].startswith("Здравствуйте!\nПри оплате картой выходит ошибка 0x51.")' \
-        "$CTL" "${C[@]}" show --json SUP-1
-}
+NULL_RETURN_PATH="<>"
+. "$srcdir/tests/rig/mail_scenarios.sh"
 
 machine_mail() {
     reset_state
@@ -114,24 +76,6 @@ forged_headers_replaced() {
     wait_mail 2
     check 'len(d) == 1 and d[0]["headers"]["x-ticket-priority"] == ["normal"]
         and d[0]["headers"]["x-ticket-id"] == ["SUP-1"]' mailbox support+billing@example.org
-}
-
-agent_answer() {
-    reset_state
-    send customer@example.test support@example.org --header "Subject: Reset my password" \
-        --header "Message-Id: <a-1@example.test>" --body "please" || fail swaks
-    wait_mail 2
-    send ann@example.org support@example.org --header "Subject: Re: [SUP-1] Reset my password" \
-        --body "Done: check your inbox." || fail swaks
-    wait_mail 4 # the agent's mail to the support mailbox, and the relay to the customer
-    check 'len(d) == 1 and d[0]["status"] == "pending" and d[0]["first_response_at"]
-        and d[0]["assignee"] == "ann"' "$CTL" "${C[@]}" list --json
-    # two mails: the auto-reply and the relay (Maildir names do not keep their order)
-    check 'r = [m for m in d if "Done: check your inbox." in m["body"]];
-        len(d) == 2 and len(r) == 1 and "auto-submitted" not in r[0]["headers"]
-        and "[SUP-1]" in r[0]["headers"]["subject"][0]
-        and r[0]["headers"]["return-path"] == ["<support@example.org>"]' \
-        mailbox customer@example.test
 }
 
 agent_by_smtp_login() {

@@ -1,6 +1,6 @@
 #!/bin/sh
 # deliver.sh MAILDIR LOCALPART - the local mailer of the rig's Sendmail: the mail from stdin into
-# MAILDIR/new, with a Delivered-To header naming the recipient (as Postfix's would).
+# MAILDIR/new, with a Delivered-To header naming the recipient's local part (all it is given).
 set -e
 f=$(date +%s%N).$$
 mkdir -p "$1/new" "$1/tmp"

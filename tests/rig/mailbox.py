@@ -16,7 +16,9 @@ for name in sorted(os.listdir(new)) if os.path.isdir(new) else []:
     with open(path, "rb") as f:
         raw = f.read()
     msg = email.message_from_bytes(raw, policy=email.policy.default)
-    if address and str(msg.get("Delivered-To", "")).lower() != address:
+    # the Sendmail rig's local mailer knows only the recipient's local part
+    delivered_to = str(msg.get("Delivered-To", "")).lower()
+    if address and delivered_to not in (address, address.split("@")[0]):
         continue
     headers, raw_headers = {}, {}
     for k, v in msg.items():

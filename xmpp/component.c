@@ -27,10 +27,11 @@ char *component_bare(const char *jid)
 
 int component_send(component *c, xmpp_stanza_t *st)
 {
-    int sent = c->connected;
     char *text;
     size_t len;
-    if (sent && xmpp_stanza_to_text(st, &text, &len) == XMPP_EOK) {
+    /* not sent (kept for a later try) when disconnected or when the stanza cannot be written */
+    int sent = c->connected && xmpp_stanza_to_text(st, &text, &len) == XMPP_EOK;
+    if (sent) {
         g_string_append_len(c->unsent, text, (gssize)len);
         xmpp_free(c->ctx, text);
     }

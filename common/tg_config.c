@@ -296,7 +296,7 @@ static void template_free(gpointer p)
 static void lower_all(char **items)
 {
     for (; items && *items; items++) {
-        char *lower = g_utf8_strdown(*items, -1);
+        char *lower = tg_address_lower(*items);
         g_free(*items);
         *items = lower;
     }
@@ -783,7 +783,7 @@ const tg_queue *tg_config_default_queue(const tg_config *cfg)
 /* strip_detail - "user+detail@dom" -> "user@dom" (or "user+detail" -> "user"), lower case. */
 static char *strip_detail(const char *address)
 {
-    char *lower = g_utf8_strdown(address, -1);
+    char *lower = tg_address_lower(address);
     char *plus = strchr(lower, '+');
     char *at = strchr(lower, '@');
     if (plus && (!at || plus < at))

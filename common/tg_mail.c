@@ -263,7 +263,7 @@ static void add_addresses(GPtrArray *list, InternetAddressList *addrs)
         if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
             const char *a = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
             if (a && strchr(a, '@'))
-                g_ptr_array_add(list, g_utf8_strdown(a, -1));
+                g_ptr_array_add(list, tg_address_lower(a));
         } else if (INTERNET_ADDRESS_IS_GROUP(ia)) {
             add_addresses(list, internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)));
         }
@@ -426,7 +426,7 @@ int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inb
     in->original_size = MAX(len, o->full_size);
     in->read_cut = o->full_size > len;
     in->envelope_sender = g_strdup(o->envelope_sender);
-    in->recipient = o->recipient ? g_utf8_strdown(o->recipient, -1) : NULL;
+    in->recipient = o->recipient ? tg_address_lower(o->recipient) : NULL;
 
     GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
     int nh = g_mime_header_list_get_count(hl);
@@ -449,12 +449,12 @@ int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inb
     InternetAddressMailbox *from = first_mailbox(from_list);
     g_free(in->sender);
     if (from) {
-        in->sender = g_utf8_strdown(internet_address_mailbox_get_addr(from), -1);
+        in->sender = tg_address_lower(internet_address_mailbox_get_addr(from));
         const char *name = internet_address_get_name(INTERNET_ADDRESS(from));
         if (name && *name)
             in->sender_name = clean_value(name, o);
     } else if (o->envelope_sender && strchr(o->envelope_sender, '@')) {
-        in->sender = g_utf8_strdown(o->envelope_sender, -1);
+        in->sender = tg_address_lower(o->envelope_sender);
     } else {
         in->sender = g_strdup("");
     }

@@ -72,7 +72,7 @@ static sfsistat on_envrcpt(SMFICTX *ctx, char **argv)
     if (c && c->msg && !c->msg->support_rcpt) {
         char *rcpt = message_strip_brackets(argv[0]);
         if (tg_config_queue_for(c->cfg, "email", rcpt))
-            c->msg->support_rcpt = g_utf8_strdown(rcpt, -1);
+            c->msg->support_rcpt = tg_address_lower(rcpt);
         g_free(rcpt);
     }
     return no_reply(c, SMFIP_NR_RCPT);

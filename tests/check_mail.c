@@ -186,6 +186,18 @@ START_TEST(test_guess_lang)
 }
 END_TEST
 
+/* Addresses compare in lower case, internationalized ones (RFC 6531, JIDs) too. */
+START_TEST(test_address_lower)
+{
+    char *ascii = tg_address_lower("Support+Urgent@Example.ORG");
+    char *intl = tg_address_lower("Поддержка@Пример.РФ");
+    ck_assert_str_eq(ascii, "support+urgent@example.org");
+    ck_assert_str_eq(intl, "поддержка@пример.рф");
+    g_free(ascii);
+    g_free(intl);
+}
+END_TEST
+
 /* Our message ids sort by time (the store indexes them) and carry the domain. */
 START_TEST(test_new_message_id)
 {
@@ -219,6 +231,7 @@ int main(void)
     tcase_add_test(tc, test_empty_input);
     tcase_add_test(tc, test_build_reply);
     tcase_add_test(tc, test_guess_lang);
+    tcase_add_test(tc, test_address_lower);
     tcase_add_test(tc, test_new_message_id);
     tcase_add_loop_test(tc, test_html, 0, G_N_ELEMENTS(html_cases));
     suite_add_tcase(s, tc);

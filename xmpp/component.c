@@ -20,7 +20,7 @@ char *component_bare(const char *jid)
         return g_strdup("");
     const char *slash = strchr(jid, '/');
     char *bare = g_strndup(jid, slash ? (gsize)(slash - jid) : strlen(jid));
-    char *lower = g_utf8_strdown(bare, -1);
+    char *lower = tg_address_lower(bare);
     g_free(bare);
     return lower;
 }

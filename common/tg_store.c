@@ -67,6 +67,12 @@ static const char *const migrations[] = {
     "DROP INDEX IF EXISTS tickets_conversation;"
     "CREATE INDEX tickets_chat ON tickets(requester, queue, status) WHERE channel = 'xmpp';"
     "PRAGMA user_version = 3;",
+    /* 4: the index senders claim rows by holds pending rows only: marking a row sent removes
+     * its entry instead of moving it, and the index stays as small as the queue, not the
+     * history. */
+    "DROP INDEX IF EXISTS outbox_pending;"
+    "CREATE INDEX outbox_pending ON outbox(channel, next_attempt_at) WHERE status = 'pending';"
+    "PRAGMA user_version = 4;",
 };
 
 #define TICKET_COLS                                                                                \
@@ -408,6 +414,12 @@ int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, t
         (rc = exec_plain(st, "PRAGMA foreign_keys = ON", err, "foreign keys")) != TG_OK ||
         /* statement journals and sorts in memory: no temp files under /var/tmp per batch */
         (rc = exec_plain(st, "PRAGMA temp_store = MEMORY", err, "temp store")) != TG_OK ||
+        /* A checkpoint reads back and writes into the database every page the WAL holds: with
+         * 10,000 pages (about 40 MB of WAL) instead of 1,000 a page changed by many batches is
+         * copied once for more of them (bench/xmpp.sh: 1 read and 1 write fewer per ticket,
+         * about 5 % more tickets per second). */
+        (rc = exec_plain(st, "PRAGMA wal_autocheckpoint = 10000", err, "set checkpoint size")) !=
+            TG_OK ||
         (rc = migrate(st, err)) != TG_OK)
         goto fail;
     *out = st;

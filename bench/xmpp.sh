@@ -4,16 +4,23 @@
 # bench/echo-component (answers at once, does nothing else), in alternating rounds. Every round
 # trip comes from a distinct customer JID (anonymous logins), so every one makes a ticket.
 # Run as root from a built tree: bench/xmpp.sh   (SESSIONS, CONCURRENCY, ROUNDS to change;
-# ECHO_BURN_US=N makes the echo component spend N µs of CPU per message: see echo-component.c)
+# ECHO_BURN_US=N makes the echo component spend N µs of CPU per message: see echo-component.c;
+# PIN=1 runs Prosody on CPU 0 and the client and the component on CPU 1, to tell a component
+# that keeps Prosody waiting from a machine short of CPU)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 srcdir=. top_builddir=${top_builddir:-.}
 RIG_PORT=10050
 . tests/rig/rig.sh
-SESSIONS=${SESSIONS:-1000}
+SESSIONS=${SESSIONS:-6000} # fewer last a second or less: too short to measure on a noisy VM
 CONCURRENCY=${CONCURRENCY:-20}
 ROUNDS=${ROUNDS:-3}
 ECHO="$top_builddir/bench/echo-component"
+ON_CPU1=()
+if [ -n "${PIN:-}" ]; then
+    ON_CPU1=(taskset -c 1)
+    XMPP_WRAPPER="${XMPP_WRAPPER:-taskset -c 1}"
+fi
 [ -x "$ECHO" ] || make -s bench/echo-component
 
 rig_init_prosody
@@ -46,13 +53,14 @@ EOF
 fresh_prosody() {
     rig_stop_prosody
     rig_start_prosody
+    [ -z "${PIN:-}" ] || taskset -pc 0 "$(cat "$RIG/prosody-pid")" > /dev/null
 }
 
 # start_echo - the echo component, connected (a fresh Prosody may refuse the first attempt,
 # and the echo component does not retry).
 start_echo() {
     for _ in 1 2 3; do
-        "$ECHO" 127.0.0.1 "$COMPONENT_PORT" "$COMPONENT" s3cret 2> "$RIG/echo.log" &
+        "${ON_CPU1[@]}" "$ECHO" 127.0.0.1 "$COMPONENT_PORT" "$COMPONENT" s3cret 2> "$RIG/echo.log" &
         echo_pid=$!
         for _ in $(seq 50); do
             grep -q 'echo-component: connected' "$RIG/echo.log" && return
@@ -68,7 +76,7 @@ start_echo() {
 
 # load NAME PID - the round trips, with the CPU that Prosody and the component NAME spent on them
 load() {
-    CPU_PIDS="prosody=$(cat "$RIG/prosody-pid") $1=$2" "$PY" bench/chat_load.py "$C2S_PORT" anon.localhost "support@$COMPONENT" "$SESSIONS" "$CONCURRENCY"
+    CPU_PIDS="prosody=$(cat "$RIG/prosody-pid") $1=$2" "${ON_CPU1[@]}" "$PY" bench/chat_load.py "$C2S_PORT" anon.localhost "support@$COMPONENT" "$SESSIONS" "$CONCURRENCY"
 }
 
 : > "$RIG/echo.jsonl"
@@ -96,7 +104,9 @@ for round in $(seq "$ROUNDS"); do
 done
 # Medians over the rounds. CPU per round trip is the client's, Prosody's and the component's
 # together; "cores busy" is that CPU times the rate. When both variants keep the machine equally
-# busy, the rate ratio follows the CPU ratio: then only less CPU per ticket raises it.
+# busy, the rate ratio follows the CPU ratio: then only less CPU per ticket raises it. "Prosody
+# alone" is the share of one core Prosody (single-threaded) was busy: near 1 it is the limit,
+# lower it waited for the component or the client.
 "$PY" - "$RIG/echo.jsonl" "$RIG/tg.jsonl" <<'EOF'
 import json, statistics, sys
 runs = [[json.loads(line) for line in open(f)] for f in sys.argv[1:3]]
@@ -110,7 +120,8 @@ for name, rs in zip(("echo component", "ticketgate-xmpp"), runs):
     print(f"{name}: median {med(rs, 'per_second'):.1f} round trips/s "
           f"{[r['per_second'] for r in rs]}, p50 {med(rs, 'p50_ms')} ms, p99 {med(rs, 'p99_ms')} ms; "
           f"CPU {cpu(rs):.3f} ms per round trip ({parts}; of it in the kernel: {sys_parts}), "
-          f"cores busy {med(rs, 'per_second') * cpu(rs) / 1000:.2f}")
+          f"cores busy {med(rs, 'per_second') * cpu(rs) / 1000:.2f}, Prosody alone "
+          f"{statistics.median(r['cpu_ms']['prosody'] / (r['seconds'] * 1000) for r in rs):.2f}")
 echo, tg = runs
 # Each round's ratio compares two runs minutes apart; this VM's speed drifts over longer spans.
 pairs = [t["per_second"] / e["per_second"] for e, t in zip(echo, tg)]

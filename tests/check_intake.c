@@ -647,8 +647,8 @@ START_TEST(test_newer_schema_refused)
 }
 END_TEST
 
-/* A store written by the first release (schema 1: no outbox.stanza_type) is upgraded in place
- * and keeps its tickets and pending replies. */
+/* A store written by the first release (schema 1: no outbox.stanza_type, outbox_pending over
+ * every row) is upgraded in place and keeps its tickets and pending replies. */
 START_TEST(test_schema_1_upgraded)
 {
     tg_decision d;
@@ -664,6 +664,9 @@ START_TEST(test_schema_1_upgraded)
                                   "CREATE INDEX tickets_conversation"
                                   " ON tickets(requester, channel, queue, status);"
                                   "ALTER TABLE outbox DROP COLUMN stanza_type;"
+                                  "DROP INDEX outbox_pending;"
+                                  "CREATE INDEX outbox_pending"
+                                  " ON outbox(channel, status, next_attempt_at);"
                                   "PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -684,6 +687,9 @@ START_TEST(test_schema_1_upgraded)
     ck_assert_int_eq(sql_count("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name"
                                " IN ('messages_msgid', 'tickets_conversation')"),
                      0);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM sqlite_master WHERE name = 'outbox_pending'"
+                               " AND sql LIKE '%WHERE status = ''pending''%'"),
+                     1);
     ck_assert_int_eq(sql_count("PRAGMA user_version"), tg_store_schema_version());
 }
 END_TEST

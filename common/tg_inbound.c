@@ -109,6 +109,8 @@ char *tg_address_lower(const char *address)
 {
     /* Nearly every address is ASCII, and g_utf8_strdown costs some 20 times more per call:
      * it runs for every address of every message. */
+    if (!address)
+        return NULL;
     for (const char *p = address; *p; p++)
         if ((unsigned char)*p >= 0x80)
             return g_utf8_strdown(address, -1);

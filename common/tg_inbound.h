@@ -61,8 +61,8 @@ char *tg_find_subject_tag(const char *subject);
 /* tg_address_domain - the part after the last '@', or "" (borrowed). */
 const char *tg_address_domain(const char *address);
 
-/* tg_address_lower - address (UTF-8) in lower case, as addresses and JIDs are compared. Caller
- * g_free()s. */
+/* tg_address_lower - address (UTF-8) in lower case, as addresses and JIDs are compared; NULL
+ * for NULL. Caller g_free()s. */
 char *tg_address_lower(const char *address);
 
 #endif

@@ -193,6 +193,7 @@ START_TEST(test_address_lower)
     char *intl = tg_address_lower("Поддержка@Пример.РФ");
     ck_assert_str_eq(ascii, "support+urgent@example.org");
     ck_assert_str_eq(intl, "поддержка@пример.рф");
+    ck_assert_ptr_null(tg_address_lower(NULL));
     g_free(ascii);
     g_free(intl);
 }

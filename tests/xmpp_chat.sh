@@ -6,31 +6,7 @@ RIG_PORT=${RIG_PORT:-10040} # tests/xmpp_valgrind.sh runs some scenarios again o
 SUPPORT="support@$COMPONENT"
 
 rig_init_prosody alice boris carol dave erin ann
-printf 's3cret\n' > "$RIG/secret"
-cat > "$CONF" <<EOF
-[general]
-company = Example Ltd
-timezone = Europe/Moscow
-[store]
-path = $RIG/store/tickets.db
-[rules]
-file = $srcdir/contrib/rules.conf
-[xmpp]
-port = $COMPONENT_PORT
-domain = $COMPONENT
-secret_file = $RIG/secret
-reconnect_max = 4s
-max_body = 4K
-rate_limit = 20
-[queue support]
-addresses = support@example.org
-xmpp = support
-group = l1
-[agent ann]
-name = Ann Agent
-email = ann@example.org
-jid = ann@localhost
-groups = l1
+rig_xmpp_config "$(cat <<EOF
 # presence: one queue closed for holidays around today (UTC), one open round the clock
 [queue night]
 xmpp = night
@@ -55,6 +31,7 @@ default = 4h
 calendar = 24x7
 default = 4h
 EOF
+)"
 if [ -n "${XMPP_VALGRIND:-}" ]; then
     XMPP_WRAPPER="valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite
         --show-leak-kinds=definite --suppressions=$RIG_SRC/valgrind.supp --log-file=$RIG/valgrind.log"

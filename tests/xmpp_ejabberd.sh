@@ -9,30 +9,7 @@ RIG_PORT=10060
 SUPPORT="support@$COMPONENT"
 
 rig_init_ejabberd alice carol dave ann
-printf 's3cret\n' > "$RIG/secret"
-cat > "$CONF" <<EOF
-[general]
-company = Example Ltd
-timezone = Europe/Moscow
-[store]
-path = $RIG/store/tickets.db
-[rules]
-file = $srcdir/contrib/rules.conf
-[xmpp]
-port = $COMPONENT_PORT
-domain = $COMPONENT
-secret_file = $RIG/secret
-reconnect_max = 4s
-[queue support]
-addresses = support@example.org
-xmpp = support
-group = l1
-[agent ann]
-name = Ann Agent
-email = ann@example.org
-jid = ann@localhost
-groups = l1
-EOF
+rig_xmpp_config
 rig_start_xmpp
 
 first_message_and_follow_up() {

@@ -493,6 +493,38 @@ rig_stop_prosody() {
     rm -f "$RIG/prosody-pid"
 }
 
+# rig_xmpp_config [EXTRA] - the component's configuration for the XMPP tests (Prosody and
+# ejabberd alike); EXTRA is appended (more sections).
+rig_xmpp_config() {
+    printf 's3cret\n' > "$RIG/secret"
+    cat > "$CONF" <<EOF
+[general]
+company = Example Ltd
+timezone = Europe/Moscow
+[store]
+path = $RIG/store/tickets.db
+[rules]
+file = $srcdir/contrib/rules.conf
+[xmpp]
+port = $COMPONENT_PORT
+domain = $COMPONENT
+secret_file = $RIG/secret
+reconnect_max = 4s
+max_body = 4K
+rate_limit = 20
+[queue support]
+addresses = support@example.org
+xmpp = support
+group = l1
+[agent ann]
+name = Ann Agent
+email = ann@example.org
+jid = ann@localhost
+groups = l1
+${1:-}
+EOF
+}
+
 # rig_start_xmpp - the component in the foreground; returns once it has connected.
 rig_start_xmpp() {
     start_daemon xmpp 'connected to' ${XMPP_WRAPPER:-} "$top_builddir/xmpp/ticketgate-xmpp" \

@@ -2,10 +2,12 @@
 # ticketgate-xmpp on ejabberd instead of Prosody: the listener of contrib/ejabberd/ticketgate.yml,
 # a private ejabberd on loopback and real clients (slixmpp). What differs between the servers is
 # the component protocol's edges: the handshake, stanzas routed to and from the component's JIDs,
-# a refused secret, and the server going away; tests/xmpp_chat.sh covers the rest on Prosody.
+# a refused secret and the server going away. The agent scenario is shared with the Prosody test
+# (tests/rig/xmpp_scenarios.sh); tests/xmpp_chat.sh covers the rest on Prosody.
 set -uo pipefail
 RIG_PORT=10060
 . "${srcdir:-.}/tests/rig/rig.sh"
+. "${srcdir:-.}/tests/rig/xmpp_scenarios.sh"
 SUPPORT="support@$COMPONENT"
 
 rig_init_ejabberd alice carol dave ann
@@ -25,27 +27,6 @@ first_message_and_follow_up() {
         and d[0]["subject"] == "Мой принтер сломан"' "$CTL" "${C[@]}" list --json
     check '[m["direction"] for m in d["messages"]] == ["in", "out", "in"]
         and d["messages"][2]["body"] == "Это HP 1020"' "$CTL" "${C[@]}" show --json SUP-1
-}
-
-agent_gets_notified_and_replies() {
-    reset_state
-    # ann may first get the notification of the previous scenario, kept offline: wait for this one
-    chat ann "[{\"until\": \"VPN does not connect\", \"timeout\": 30},
-               {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"reply SUP-1 Hello Carol, fixed: try again.\"}},
-               {\"until\": \"Reply to SUP-1\"}]" > "$RIG/ann.json" &
-    local ann=$!
-    sleep 2 # ann is online
-    chat carol "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"VPN does not connect\"}}, {\"expect\": 2, \"timeout\": 30}]" \
-        > "$RIG/carol.json" || fail "carol: $(cat "$RIG/carol.json")"
-    wait $ann || fail "ann: $(cat "$RIG/ann.json")"
-    check 'm = [x["body"] for x in d["messages"]]; m = m[[i for i, x in enumerate(m) if "VPN does not connect" in x][0]:];
-        m[0].startswith("New ticket SUP-1 for you: VPN does not connect")
-        and m[1] == "Reply to SUP-1 sent to the customer (SUP-1 is now pending)."' cat "$RIG/ann.json"
-    check 'len(d["messages"]) == 2 and "registered as SUP-1" in d["messages"][0]["body"]
-        and "Hello Carol, fixed: try again." in d["messages"][1]["body"]
-        and d["messages"][1]["from"] == "support@support.localhost"' cat "$RIG/carol.json"
-    check 'd[0]["first_response_at"] and d[0]["status"] == "pending" and d[0]["assignee"] == "ann"' \
-        "$CTL" "${C[@]}" list --json
 }
 
 service_discovery() {

@@ -3,14 +3,114 @@
  * else. Usage: echo-component HOST PORT DOMAIN SECRET
  * With ECHO_BURN_US=N in the environment it first spends N microseconds of CPU on each message:
  * a component that costs what ticketgate costs, but does no I/O, to tell what rate a given CPU
- * cost per message allows (the calibration in bench/xmpp.sh). */
+ * cost per message allows (the calibration in bench/xmpp.sh).
+ * With ECHO_COMMIT_US=N it answers like a component that answers only once the ticket is on disk,
+ * without doing the work: a reply waits for a simulated durable commit, a pause of N µs with no
+ * I/O. ECHO_COMMIT=block pauses after each batch of messages read, then answers the batch (what
+ * ticketgate-xmpp does: read, commit, answer); ECHO_COMMIT=overlap (the default) keeps reading
+ * while a commit runs, and each commit covers every reply held when it began (group commit with
+ * the fsync off the main loop: the most such a component can get out of the server). */
+#define _GNU_SOURCE /* ppoll */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strophe.h>
 #include <time.h>
 
-static long burn_us;
+static long burn_us, commit_us;
+static int running = 1;
+static int sock_fd = -1;  /* the component's socket, from libstrophe's sockopt callback */
+static int messages_read; /* in the last xmpp_run_once */
+
+/* Replies waiting for their simulated commit, oldest first; the first `covered` are in the
+ * commit that is running (overlap mode). */
+static struct {
+    xmpp_stanza_t **st;
+    size_t len, cap, covered;
+} held;
+
+static long now_us(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000000L + t.tv_nsec / 1000;
+}
+
+static void hold(xmpp_stanza_t *reply)
+{
+    if (held.len == held.cap) {
+        held.cap = held.cap ? 2 * held.cap : 256;
+        held.st = realloc(held.st, held.cap * sizeof *held.st);
+        if (!held.st)
+            abort();
+    }
+    held.st[held.len++] = reply;
+}
+
+/* send_held - send the n oldest held replies (libstrophe writes them in its next run). */
+static void send_held(xmpp_conn_t *conn, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        xmpp_send(conn, held.st[i]);
+        xmpp_stanza_release(held.st[i]);
+    }
+    memmove(held.st, held.st + n, (held.len - n) * sizeof *held.st);
+    held.len -= n;
+    held.covered = held.covered > n ? held.covered - n : 0;
+}
+
+static void pause_us(long us)
+{
+    struct timespec t = {us / 1000000, us % 1000000 * 1000};
+    nanosleep(&t, NULL);
+}
+
+/* run_block - read a batch, commit it, answer it. */
+static void run_block(xmpp_ctx_t *ctx, xmpp_conn_t *conn)
+{
+    while (running) {
+        xmpp_run_once(ctx, 10); /* writes what was sent, then reads what arrives */
+        if (held.len) {
+            pause_us(commit_us);
+            send_held(conn, held.len);
+        }
+    }
+}
+
+/* run_overlap - a commit runs while the loop reads on; when it ends, its replies go out and the
+ * next one starts with all replies held meanwhile. */
+static void run_overlap(xmpp_ctx_t *ctx, xmpp_conn_t *conn)
+{
+    long commit_end = 0; /* 0: no commit running */
+    while (running) {
+        long now = now_us();
+        if (commit_end && now >= commit_end) {
+            send_held(conn, held.covered);
+            commit_end = 0;
+        }
+        if (!commit_end && held.len > held.covered) {
+            held.covered = held.len;
+            commit_end = now + commit_us;
+        }
+        messages_read = 0;
+        xmpp_run_once(ctx, sock_fd < 0 ? 10 : 0);
+        long wait = commit_end ? commit_end - now_us() : 10000;
+        if (messages_read || sock_fd < 0 || wait <= 0)
+            continue;
+        /* until input or the end of the commit, to the microsecond (xmpp_run_once waits in ms) */
+        struct pollfd in = {sock_fd, POLLIN, 0};
+        struct timespec t = {wait / 1000000, wait % 1000000 * 1000};
+        ppoll(&in, 1, &t, NULL);
+    }
+}
+
+static int keep_socket(xmpp_conn_t *conn, void *sock)
+{
+    (void)conn;
+    sock_fd = *(int *)sock;
+    return 0;
+}
 
 static long cpu_us(void)
 {
@@ -31,14 +131,19 @@ static int on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
     xmpp_ctx_t *ctx = ud;
     char *body = xmpp_message_get_body(st);
     const char *type = xmpp_stanza_get_type(st);
+    messages_read++;
     burn();
     if (body && (!type || strcmp(type, "error") != 0)) {
         xmpp_stanza_t *reply =
             xmpp_message_new(ctx, type ? type : "chat", xmpp_stanza_get_from(st), NULL);
         xmpp_stanza_set_from(reply, xmpp_stanza_get_to(st));
         xmpp_message_set_body(reply, body);
-        xmpp_send(conn, reply);
-        xmpp_stanza_release(reply);
+        if (commit_us) {
+            hold(reply);
+        } else {
+            xmpp_send(conn, reply);
+            xmpp_stanza_release(reply);
+        }
     }
     if (body)
         xmpp_free(ctx, body);
@@ -53,6 +158,7 @@ static void on_connection(xmpp_conn_t *conn, xmpp_conn_event_t event, int error,
         return;
     }
     fprintf(stderr, "echo-component: disconnected\n");
+    running = 0;
     xmpp_stop(xmpp_conn_get_context(conn));
 }
 
@@ -64,18 +170,28 @@ int main(int argc, char **argv)
     }
     const char *burn_env = getenv("ECHO_BURN_US");
     burn_us = burn_env ? atol(burn_env) : 0;
+    const char *commit_env = getenv("ECHO_COMMIT_US");
+    commit_us = commit_env ? atol(commit_env) : 0;
+    const char *mode = getenv("ECHO_COMMIT");
+    int overlap = !mode || strcmp(mode, "block") != 0;
     xmpp_initialize();
     xmpp_ctx_t *ctx = xmpp_ctx_new(NULL, NULL);
     xmpp_conn_t *conn = xmpp_conn_new(ctx);
     xmpp_conn_set_jid(conn, argv[3]);
     xmpp_conn_set_pass(conn, argv[4]);
+    xmpp_conn_set_sockopt_callback(conn, keep_socket);
     xmpp_handler_add(conn, on_message, NULL, "message", NULL, ctx);
     unsigned short port = (unsigned short)atoi(argv[2]);
     if (xmpp_connect_component(conn, argv[1], port, on_connection, ctx) != XMPP_EOK)
         return 69;
     /* the same libstrophe 0.12.2 workaround as xmpp/component.c */
     xmpp_connect_client(conn, argv[1], port, on_connection, ctx);
-    xmpp_run(ctx);
+    if (!commit_us)
+        xmpp_run(ctx);
+    else if (overlap)
+        run_overlap(ctx, conn);
+    else
+        run_block(ctx, conn);
     xmpp_conn_release(conn);
     xmpp_ctx_free(ctx);
     xmpp_shutdown();

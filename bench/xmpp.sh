@@ -4,7 +4,9 @@
 # bench/echo-component (answers at once, does nothing else), in alternating rounds. Every round
 # trip comes from a distinct customer JID (anonymous logins), so every one makes a ticket.
 # Run as root from a built tree: bench/xmpp.sh   (SESSIONS, CONCURRENCY, ROUNDS to change;
-# ECHO_BURN_US=N makes the echo component spend N µs of CPU per message: see echo-component.c;
+# ECHO_BURN_US=N makes the echo component spend N µs of CPU per message, ECHO_COMMIT_US=N makes it
+# answer only after a simulated N µs durable commit (ECHO_COMMIT=block|overlap): see
+# echo-component.c, a model of what a given CPU cost and commit latency allow;
 # PIN=1 runs Prosody on CPU 0 and the client and the component on CPU 1, to tell a component
 # that keeps Prosody waiting from a machine short of CPU)
 set -uo pipefail

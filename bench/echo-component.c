@@ -9,7 +9,8 @@
  * I/O. ECHO_COMMIT=block pauses after each batch of messages read, then answers the batch (what
  * ticketgate-xmpp does: read, commit, answer); ECHO_COMMIT=overlap (the default) keeps reading
  * while a commit runs, and each commit covers every reply held when it began (group commit with
- * the fsync off the main loop: the most such a component can get out of the server). */
+ * the fsync off the main loop and nothing else paid per commit: an upper bound for such a
+ * component, not a prediction; a real one measured slower, see the notes of issue #4). */
 #define _GNU_SOURCE /* ppoll */
 #include <poll.h>
 #include <stdio.h>

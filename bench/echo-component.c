@@ -10,7 +10,7 @@
  * ticketgate-xmpp does: read, commit, answer); ECHO_COMMIT=overlap (the default) keeps reading
  * while a commit runs, and each commit covers every reply held when it began (group commit with
  * the fsync off the main loop and nothing else paid per commit: an upper bound for such a
- * component, not a prediction; a real one measured slower, see the notes of issue #4). */
+ * component, not a prediction; a real one did no better than blocking: see issue #4). */
 #define _GNU_SOURCE /* ppoll */
 #include <poll.h>
 #include <stdio.h>

@@ -426,7 +426,7 @@ int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inb
     in->original_size = MAX(len, o->full_size);
     in->read_cut = o->full_size > len;
     in->envelope_sender = g_strdup(o->envelope_sender);
-    in->recipient = o->recipient ? tg_address_lower(o->recipient) : NULL;
+    in->recipient = tg_address_lower(o->recipient);
 
     GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(msg));
     int nh = g_mime_header_list_get_count(hl);

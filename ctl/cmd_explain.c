@@ -110,7 +110,7 @@ int cmd_explain(tg_config *cfg, int argc, char **argv)
         for (char **a = in->recipients; !to && a && *a; a++)
             if (tg_config_is_support_address(cfg, *a))
                 to = *a;
-        in->recipient = to ? tg_address_lower(to) : NULL;
+        in->recipient = tg_address_lower(to);
         if (g_file_test(cfg->store_path, G_FILE_TEST_EXISTS)) {
             st = ctl_open_store(cfg, &status);
             if (!st)

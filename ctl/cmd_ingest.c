@@ -125,7 +125,7 @@ static int ingest_one(job *j, tg_store *st, const char *path, char **line, char 
         rc = tg_mail_parse((const char *)bytes->data, bytes->len, &opts, &in, &err);
         if (rc == TG_OK) {
             const char *rcpt = pick_recipient(j, in);
-            in->recipient = rcpt ? tg_address_lower(rcpt) : NULL;
+            in->recipient = tg_address_lower(rcpt);
             rc = tg_intake_process(j->cfg, st, in, g_get_real_time() / G_USEC_PER_SEC, &dec, &err);
         }
         if (rc != TG_OK)

@@ -152,6 +152,29 @@ big_mail() {
     check 'len(d) == 1 and "line 20000 of the log" in d[0]["body"]' mailbox support@example.org
 }
 
+# deeply_nested_mail - multiparts nested 40,000 deep; the read limit keeps ~5,000 levels and
+# GMime parses 1024 of them, on a connection thread with its small stack (CONNECTION_STACK in
+# milter/main.c; 96 KiB crashed here, 160 KiB did not): ticketed, delivered, and the milter
+# answers the next mail.
+deeply_nested_mail() {
+    reset_state
+    "$PY" -c '
+import sys
+n = 40000
+sys.stdout.write("From: customer@example.test\nTo: support@example.org\nSubject: nested\n"
+                 "Message-Id: <nested-1@example.test>\nMIME-Version: 1.0\n")
+for i in range(n):
+    sys.stdout.write("Content-Type: multipart/mixed; boundary=b%d\n\n--b%d\n" % (i, i))
+sys.stdout.write("Content-Type: text/plain\n\nat the bottom\n")
+for i in reversed(range(n)):
+    sys.stdout.write("--b%d--\n" % i)' > "$RIG/nested.eml"
+    send_file customer@example.test support@example.org "$RIG/nested.eml" || fail swaks
+    send customer@example.test support@example.org --header "Subject: after" --body x || fail
+    wait_mail 2
+    check 'sorted(t["subject"] for t in d) == ["after", "nested"]' "$CTL" "${C[@]}" list --json
+    kill -0 "$(milter_pid)" || fail "the milter died"
+}
+
 scenario plain_support_mail
 scenario russian_mail
 scenario machine_mail
@@ -164,4 +187,5 @@ scenario agent_by_smtp_login
 scenario own_reply_never_a_ticket
 scenario reload_keeps_old_on_error
 scenario big_mail
+scenario deeply_nested_mail
 rig_summary

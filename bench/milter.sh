@@ -131,7 +131,8 @@ smtp-source -s "$BIG_SESSIONS" -m "$BIG_SESSIONS" -l $((BIG_MB * 1024 * 1024)) \
 wait_mail "$BIG_SESSIONS" 900
 hwm=$(awk '/^VmHWM:/ {print $2}' "/proc/$(milter_pid)/status")
 tickets=$(sql "SELECT count(*) FROM tickets")
-cut=$(sql "SELECT count(*) FROM events WHERE kind = 'truncated'")
+cut=$(sql "SELECT count(*) FROM events WHERE kind = 'truncated'
+    AND detail LIKE '%only the first part was read%'")
 printf 'peak RSS %d KB (%.1f MB) with %d sessions of %d MB mails, %d s; %s tickets, %s read-limit events\n' \
     "$hwm" "$(echo "$hwm / 1024" | bc -l)" "$BIG_SESSIONS" "$BIG_MB" $(($(date +%s) - big_start)) \
     "$tickets" "$cut"

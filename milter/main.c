@@ -2,8 +2,8 @@
  * the libmilter main loop. Options follow OpenDKIM's: -c -p -u -P -f -n -V. */
 #define _GNU_SOURCE /* pthread_setattr_default_np */
 #include <errno.h>
-#include <pthread.h>
 #include <grp.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>

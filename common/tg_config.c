@@ -69,6 +69,8 @@ static const directive directives[] = {
     {"xmpp", "max_body", T_SIZE, "16K", 256, 1 << 20, NULL, C(xmpp_max_body)},
     {"xmpp", "rate_limit", T_INT, "20", 1, 100000, NULL, C(xmpp_rate_limit)},
     {"xmpp", "rate_window", T_DURATION, "1m", 1, 86400, NULL, C(xmpp_rate_window)},
+    {"report", "goal_email", T_INT, "80", 1, 100, NULL, C(report_goal_email)},
+    {"report", "goal_xmpp", T_INT, "80", 1, 100, NULL, C(report_goal_xmpp)},
     {"queue", "addresses", T_LIST, NULL, 0, 0, NULL, Q(addresses)},
     {"queue", "xmpp", T_LIST, NULL, 0, 0, NULL, Q(xmpp)},
     {"queue", "prefix", T_STRING, NULL, 0, 0, NULL, Q(prefix)},
@@ -618,7 +620,7 @@ static int load_sections(tg_config *cfg, tg_keyfile *kf, const char *kind, secti
 
 /* The sections of the directive table that appear once, unnamed. */
 static const char *const fixed_sections[] = {"general", "store",  "rules", "limits", "mail",
-                                             "milter",  "mailer", "xmpp",  NULL};
+                                             "milter",  "mailer", "xmpp",  "report", NULL};
 
 static int check_groups(tg_keyfile *kf, tg_err *err)
 {

@@ -71,6 +71,8 @@ typedef struct tg_config {
     /* [xmpp] */
     char *xmpp_server, *xmpp_domain, *xmpp_secret, *xmpp_secret_file, *xmpp_user, *xmpp_pidfile;
     int64_t xmpp_port, xmpp_reconnect_max, xmpp_max_body, xmpp_rate_limit, xmpp_rate_window;
+    /* [report] */
+    int64_t report_goal_email, report_goal_xmpp; /* percent of first responses in time */
 
     GPtrArray *queues, *agents, *calendars, *policies, *templates;
     tg_rules *rules;

@@ -116,6 +116,7 @@ enum {
     S_LOG_AUTOREPLY,
     S_AGENT_OPEN,
     S_AGENT_LAST,
+    S_SERVICE_LEVELS,
     S_COUNT
 };
 
@@ -210,6 +211,16 @@ static const char *const sql[S_COUNT] = {
                      " + (SELECT count(*) FROM tickets WHERE assignee = ?1 AND status = 'open')"
                      " + (SELECT count(*) FROM tickets WHERE assignee = ?1 AND status = 'pending')",
     [S_AGENT_LAST] = "SELECT last_assigned_at FROM agents WHERE id = ?1",
+    /* A ticket is handled at its first answer, or when it was resolved or closed without one
+     * (a spam ticket closed at once was dealt with; one closed late was not). */
+    [S_SERVICE_LEVELS] = "SELECT channel, queue, count(*),"
+                         " sum(handled IS NOT NULL AND handled <= first_response_due),"
+                         " sum(coalesce(handled, ?3) > first_response_due),"
+                         " sum(handled IS NULL AND ?3 <= first_response_due)"
+                         " FROM (SELECT channel, queue, first_response_due,"
+                         "   coalesce(first_response_at, resolved_at) AS handled FROM tickets"
+                         "   WHERE first_response_due >= ?1 AND first_response_due < ?2)"
+                         " GROUP BY channel, queue ORDER BY channel, queue",
 };
 
 struct tg_store {
@@ -1017,6 +1028,31 @@ int tg_store_agent_load(tg_store *st, const char *agent, int64_t *open_tickets,
     rc = sqlite3_step(s);
     *last_assigned = rc == SQLITE_ROW ? sqlite3_column_int64(s, 0) : 0;
     rc = rc == SQLITE_ROW || rc == SQLITE_DONE ? TG_OK : fail(st, err, "read agent");
+    sqlite3_reset(s);
+    return rc;
+}
+
+int tg_store_service_levels(tg_store *st, int64_t from, int64_t to, int64_t now,
+                            tg_service_level_cb cb, void *ud, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_SERVICE_LEVELS, err);
+    int rc;
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, from);
+    sqlite3_bind_int64(s, 2, to);
+    sqlite3_bind_int64(s, 3, now);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        tg_service_level row = {(const char *)sqlite3_column_text(s, 0),
+                                (const char *)sqlite3_column_text(s, 1),
+                                sqlite3_column_int64(s, 2),
+                                sqlite3_column_int64(s, 3),
+                                sqlite3_column_int64(s, 4),
+                                sqlite3_column_int64(s, 5)};
+        if (cb(&row, ud))
+            break;
+    }
+    rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? TG_OK : fail(st, err, "service levels");
     sqlite3_reset(s);
     return rc;
 }

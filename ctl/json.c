@@ -35,7 +35,7 @@ void json_str(GString *out, const char *s)
     g_string_append_c(out, '"');
 }
 
-static void key(GString *out, int *first, const char *k)
+void json_key(GString *out, int *first, const char *k)
 {
     if (!*first)
         g_string_append_c(out, ',');
@@ -46,19 +46,19 @@ static void key(GString *out, int *first, const char *k)
 
 void json_kv_str(GString *out, int *first, const char *k, const char *value)
 {
-    key(out, first, k);
+    json_key(out, first, k);
     json_str(out, value);
 }
 
 void json_kv_int(GString *out, int *first, const char *k, int64_t value)
 {
-    key(out, first, k);
+    json_key(out, first, k);
     g_string_append_printf(out, "%lld", (long long)value);
 }
 
 void json_kv_time(GString *out, int *first, const char *k, int64_t t)
 {
-    key(out, first, k);
+    json_key(out, first, k);
     if (t <= 0) {
         g_string_append(out, "null");
         return;

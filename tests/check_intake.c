@@ -694,6 +694,71 @@ START_TEST(test_schema_1_upgraded)
 }
 END_TEST
 
+/* ticket_due - a ticket of channel/queue whose first response is due at due (-1: no target),
+ * answered at answered (0: not yet); its id. */
+static int64_t ticket_due(const char *channel, const char *queue, int64_t due, int64_t answered)
+{
+    tg_ticket t = {.channel = (char *)channel,
+                   .source = "test",
+                   .queue = (char *)queue,
+                   .priority = "normal",
+                   .requester = "c@customer.ru",
+                   .subject = "s",
+                   .status = "new",
+                   .created_at = NOW - 3600,
+                   .first_response_due = due,
+                   .resolution_due = -1};
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_insert_ticket(st, &t, "SUP", &err), 0);
+    g_free(t.ref);
+    if (answered)
+        ck_assert_int_eq(tg_store_set_first_response(st, t.id, answered, &err), 0);
+    return t.id;
+}
+
+typedef struct levels {
+    GString *rows;
+} levels;
+
+static int level_row(const tg_service_level *r, void *ud)
+{
+    g_string_append_printf(((levels *)ud)->rows, "%s/%s due %lld in %lld late %lld waiting %lld;",
+                           r->channel, r->queue, (long long)r->due, (long long)r->in_time,
+                           (long long)r->late, (long long)r->waiting);
+    return 0;
+}
+
+/* Service levels count the first responses due in [from, to): in time when answered (or
+ * resolved without an answer) by the due time, late after it or unanswered once it passed,
+ * waiting while it is ahead. */
+START_TEST(test_service_levels)
+{
+    tg_err err = {0};
+    ticket_due("email", "support", NOW + 100, NOW + 50);  /* in time */
+    ticket_due("email", "support", NOW + 100, NOW + 100); /* in time, just */
+    ticket_due("email", "support", NOW + 100, NOW + 150); /* late */
+    ticket_due("email", "support", NOW + 100, 0);         /* late: unanswered, due passed */
+    ticket_due("email", "support", NOW + 300, 0);         /* waiting */
+    int64_t spam = ticket_due("email", "support", NOW + 100, 0);
+    ck_assert_int_eq(tg_store_set_status(st, spam, "closed", NOW + 60, &err), 0); /* in time */
+    int64_t slow = ticket_due("email", "support", NOW + 100, 0);
+    ck_assert_int_eq(tg_store_set_status(st, slow, "resolved", NOW + 160, &err), 0); /* late */
+    ticket_due("email", "billing", NOW + 100, NOW + 10);                             /* in time */
+    ticket_due("xmpp", "support", NOW + 90, 0);                                      /* late */
+    ticket_due("email", "support", NOW - 1, NOW);  /* before the period */
+    ticket_due("email", "support", NOW + 1000, 0); /* at its end: not in it */
+    ticket_due("email", "support", -1, 0);         /* no target */
+
+    levels l = {g_string_new(NULL)};
+    ck_assert_int_eq(tg_store_service_levels(st, NOW, NOW + 1000, NOW + 200, level_row, &l, &err),
+                     0);
+    ck_assert_str_eq(l.rows->str, "email/billing due 1 in 1 late 0 waiting 0;"
+                                  "email/support due 7 in 3 late 3 waiting 1;"
+                                  "xmpp/support due 1 in 0 late 1 waiting 0;");
+    g_string_free(l.rows, TRUE);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("intake");
@@ -717,6 +782,7 @@ int main(void)
     tcase_add_test(tc, test_explain_writes_nothing);
     tcase_add_test(tc, test_newer_schema_refused);
     tcase_add_test(tc, test_schema_1_upgraded);
+    tcase_add_test(tc, test_service_levels);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

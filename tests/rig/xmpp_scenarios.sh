@@ -28,4 +28,8 @@ agent_gets_notified_and_replies() {
         and d["messages"][1]["from"] == "support@support.localhost"' cat "$RIG/carol.json"
     check 'd[0]["first_response_at"] and d[0]["status"] == "pending" and d[0]["assignee"] == "ann"' \
         "$CTL" "${C[@]}" list --json
+    # the supervisor's report counts the chat answered in time
+    check 'x = d["channels"][1]; x["channel"] == "xmpp" and x["met"] is True
+        and (x["due"], x["in_time"], x["late"], x["waiting"]) == (1, 1, 0, 0)' \
+        "$CTL" "${C[@]}" report --from 2000-01-01 --to 2100-01-01 --json
 }

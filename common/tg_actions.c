@@ -3,20 +3,42 @@
 
 #include "tg_actions.h"
 
-int tg_ticket_for_agent(tg_store *st, const char *ref, const tg_agent *agent, tg_ticket *t,
-                        tg_err *err)
+/* ticket_by_ref - the ticket ref (any case) into *t: TG_OK, TG_ENOTFOUND or a store error. */
+static int ticket_by_ref(tg_store *st, const char *ref, tg_ticket *t, tg_err *err)
 {
     char *upper = g_ascii_strup(ref, -1);
     int rc = tg_store_ticket_by_ref(st, upper, t, err);
     if (rc == 0)
         rc = tg_err_set(err, TG_ENOTFOUND, "there is no ticket %s", upper);
-    else if (rc == 1 && t->assignee && strcmp(t->assignee, agent->id) != 0)
-        rc = tg_err_set(err, TG_EPERM, "%s is assigned to %s, not to you", t->ref, t->assignee);
     else if (rc == 1)
         rc = TG_OK;
+    g_free(upper);
+    return rc;
+}
+
+int tg_ticket_for_agent(tg_store *st, const char *ref, const tg_agent *agent, tg_ticket *t,
+                        tg_err *err)
+{
+    int rc = ticket_by_ref(st, ref, t, err);
+    if (rc == TG_OK && t->assignee && strcmp(t->assignee, agent->id) != 0)
+        rc = tg_err_set(err, TG_EPERM, "%s is assigned to %s, not to you", t->ref, t->assignee);
     if (rc != TG_OK)
         tg_ticket_clear(t);
-    g_free(upper);
+    return rc;
+}
+
+/* finish - commit the action's transaction if rc says it went well, else roll it back and drop
+ * the description of what was done. */
+static int finish(tg_store *st, int rc, char **done, tg_err *err)
+{
+    if (rc == TG_OK)
+        rc = tg_store_commit(st, err);
+    else
+        tg_store_rollback(st);
+    if (rc != TG_OK) {
+        g_free(*done);
+        *done = NULL;
+    }
     return rc;
 }
 
@@ -62,14 +84,66 @@ int tg_ticket_act(tg_store *st, const char *ref, const tg_agent *agent, tg_actio
         return rc;
     if ((rc = tg_ticket_for_agent(st, ref, agent, &t, err)) == TG_OK)
         rc = apply(st, &t, agent, action, now, done, err);
-    if (rc == TG_OK)
-        rc = tg_store_commit(st, err);
-    else
-        tg_store_rollback(st);
-    if (rc != TG_OK) {
-        g_free(*done);
-        *done = NULL;
+    rc = finish(st, rc, done, err);
+    tg_ticket_clear(&t);
+    return rc;
+}
+
+/* first_words - the customer's first message, for the new assignee's notice. */
+static int first_words(const tg_message *m, void *ud)
+{
+    if (strcmp(m->direction, "in") != 0)
+        return 0;
+    *(char **)ud = g_strdup(m->body);
+    return 1;
+}
+
+/* reassign - give ticket t to agent (NULL: nobody), with its event and the agent's notice. */
+static int reassign(const tg_config *cfg, tg_store *st, tg_ticket *t, const tg_agent *agent,
+                    const char *by, int64_t now, char **done, tg_err *err)
+{
+    const char *to = agent ? agent->id : NULL;
+    if (strcmp(t->status, "closed") == 0)
+        return tg_err_set(err, TG_EINVAL, "%s is closed", t->ref);
+    if (g_strcmp0(t->assignee, to) == 0) {
+        *done = to ? g_strdup_printf("%s is already assigned to %s", t->ref, to)
+                   : g_strdup_printf("%s is already unassigned", t->ref);
+        return TG_OK;
     }
+    const char *was = t->assignee ? t->assignee : "nobody";
+    char *detail = to ? g_strdup_printf("%s by %s (was %s)", to, by, was)
+                      : g_strdup_printf("by %s (was %s)", by, was);
+    int rc = tg_store_set_assignee(st, t->id, to, now, err);
+    if (rc == TG_OK)
+        rc = tg_store_add_event(st, t->id, now, to ? "assigned" : "unassigned", detail, err);
+    g_free(detail);
+    char *text = NULL;
+    if (rc == TG_OK && to)
+        rc = tg_store_list_messages(st, t->id, first_words, &text, err);
+    if (rc == TG_OK && to) {
+        g_free(t->assignee);
+        t->assignee = g_strdup(to);
+        rc = tg_intake_notify_assignee(cfg, st, t, text, now, err);
+    }
+    g_free(text);
+    *done = to ? g_strdup_printf("%s is now assigned to %s", t->ref, to)
+               : g_strdup_printf("%s is now unassigned", t->ref);
+    return rc;
+}
+
+int tg_ticket_assign(const tg_config *cfg, tg_store *st, const char *ref, const tg_agent *agent,
+                     const char *by, int64_t now, char **done, tg_err *err)
+{
+    tg_ticket t = {0};
+    *done = NULL;
+    if (agent && !agent->active)
+        return tg_err_set(err, TG_EINVAL, "agent %s is not active", agent->id);
+    int rc = tg_store_begin(st, err);
+    if (rc != TG_OK)
+        return rc;
+    if ((rc = ticket_by_ref(st, ref, &t, err)) == TG_OK)
+        rc = reassign(cfg, st, &t, agent, by, now, done, err);
+    rc = finish(st, rc, done, err);
     tg_ticket_clear(&t);
     return rc;
 }

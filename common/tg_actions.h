@@ -1,4 +1,5 @@
-/* tg_actions.h - what an agent does to a ticket besides answering it: take, resolve, close.
+/* tg_actions.h - what an agent does to a ticket besides answering it: take, resolve, close;
+ * and what a supervisor does: assign.
  * Each action is one store transaction with its event. The chat component and ticketgatectl
  * call these, so the rules ("not yours", "already closed") are said in one place. */
 #ifndef TG_ACTIONS_H
@@ -23,6 +24,13 @@ int tg_ticket_for_agent(tg_store *st, const char *ref, const tg_agent *agent, tg
  * for a closed ticket. */
 int tg_ticket_act(tg_store *st, const char *ref, const tg_agent *agent, tg_action action,
                   int64_t now, char **done, tg_err *err);
+
+/* tg_ticket_assign - a supervisor gives ticket ref to agent, or to nobody (agent NULL), whoever
+ * had it: the event says by whom (e.g. "ticketgatectl") and who had it, and the agent is told
+ * by chat as for a new ticket. *done describes the outcome (caller g_free()s). TG_ENOTFOUND,
+ * TG_EINVAL for a closed ticket or an inactive agent, or a store error. */
+int tg_ticket_assign(const tg_config *cfg, tg_store *st, const char *ref, const tg_agent *agent,
+                     const char *by, int64_t now, char **done, tg_err *err);
 
 /* tg_agent_reply - agent answers ticket ref with text, entered through intake as the agent's
  * message (kept on the ticket, first response set once, status pending, relayed to the

@@ -383,16 +383,18 @@ static char *excerpt(const char *text)
     return g_string_free(out, FALSE);
 }
 
-/* notify_assignee - a chat message to the agent a new ticket went to, when the agent has a JID
- * and the site runs the XMPP component (else the row could never be sent). */
-static int notify_assignee(run *r, const tg_ticket *t, GTimeZone *zone)
+int tg_intake_notify_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t,
+                              const char *text, int64_t now, tg_err *err)
 {
-    const tg_agent *a = t->assignee ? tg_config_agent(r->cfg, t->assignee) : NULL;
-    if (!a || !a->jid || !r->cfg->xmpp_domain)
+    const tg_agent *a = t->assignee ? tg_config_agent(cfg, t->assignee) : NULL;
+    if (!a || !a->jid || !cfg->xmpp_domain)
         return TG_OK;
+    const tg_sla_policy *policy = t->sla_policy ? tg_config_policy(cfg, t->sla_policy) : NULL;
+    GTimeZone *zone = policy ? g_time_zone_ref(tg_calendar_zone(tg_sla_policy_calendar(policy)))
+                             : g_time_zone_new_identifier(cfg->timezone);
     const char *subject_t, *body_t;
     char *due = tg_format_due(t->first_response_due, zone, "en");
-    char *lines = excerpt(r->in->text);
+    char *lines = excerpt(text ? text : "");
     tg_template_var vars[] = {{"ref", t->ref},
                               {"subject", t->subject},
                               {"priority", t->priority},
@@ -400,21 +402,25 @@ static int notify_assignee(run *r, const tg_ticket *t, GTimeZone *zone)
                               {"due", due},
                               {"requester", t->requester},
                               {"excerpt", lines},
-                              {"company", r->cfg->company}};
-    tg_config_template(r->cfg, "notify", "en", &subject_t, &body_t);
+                              {"company", cfg->company}};
+    tg_config_template(cfg, "notify", "en", &subject_t, &body_t);
     char *body = tg_template_render(body_t, vars, G_N_ELEMENTS(vars));
+    char *msg_id = new_stanza_id();
     tg_outbox row = {.ticket_id = t->id,
                      .channel = "xmpp",
                      .kind = "notify",
                      .recipient = a->jid,
                      .recipient_name = a->name,
-                     .sender = r->cfg->xmpp_domain,
+                     .sender = cfg->xmpp_domain,
                      .body = body,
-                     .created_at = r->now};
-    int rc = queue_outgoing(r, &row, 0);
+                     .msg_id = msg_id,
+                     .created_at = now};
+    int rc = tg_store_add_outbox(st, &row, err);
+    g_free(msg_id);
     g_free(body);
     g_free(lines);
     g_free(due);
+    g_time_zone_unref(zone);
     return rc;
 }
 
@@ -557,7 +563,7 @@ static int new_ticket(run *r, const tg_queue *queue, const char *refused)
     if (rc == TG_OK)
         rc = assign(r, &t, action, queue);
     if (rc == TG_OK)
-        rc = notify_assignee(r, &t, zone);
+        rc = tg_intake_notify_assignee(r->cfg, r->st, &t, in->text, r->now, r->err);
     if (rc == TG_OK)
         rc = no_reply_reason(r, action, &r->dec->no_reply_reason);
     if (rc == TG_OK && r->dec->no_reply_reason)

@@ -1,6 +1,6 @@
 /* cmd_agent.c - ticketgatectl reply/take/resolve/close: what an agent does from a shell, with
  * the same rules as from a chat client (common/tg_actions). --agent names the agent (the
- * section name of [agent ID]). */
+ * section name of [agent ID]). And assign: a supervisor gives a ticket to an agent. */
 #include <stdio.h>
 #include <string.h>
 
@@ -116,4 +116,33 @@ int cmd_resolve(tg_config *cfg, int argc, char **argv)
 int cmd_close(tg_config *cfg, int argc, char **argv)
 {
     return act(cfg, "close", TG_ACT_CLOSE, argc, argv);
+}
+
+int cmd_assign(tg_config *cfg, int argc, char **argv)
+{
+    GOptionEntry entries[] = {{NULL}};
+    int status = EX_USAGE;
+    if (!ctl_parse_options("assign", "REF AGENT|-", entries, &argc, &argv))
+        return status;
+    if (argc != 3)
+        return ctl_usage_error("assign", "usage: assign REF AGENT (or - for nobody)");
+    const tg_agent *agent = NULL;
+    if (strcmp(argv[2], "-") != 0 && !(agent = tg_config_agent(cfg, argv[2]))) {
+        fprintf(stderr, "ticketgatectl assign: no [agent %s] in the configuration\n", argv[2]);
+        return EX_DATAERR;
+    }
+    tg_store *st = ctl_open_store(cfg, &status);
+    if (!st)
+        return status;
+    char *done = NULL;
+    tg_err err = {0};
+    int rc = tg_ticket_assign(cfg, st, argv[1], agent, "ticketgatectl",
+                              g_get_real_time() / G_USEC_PER_SEC, &done, &err);
+    if (rc == TG_OK)
+        printf("%s\n", done);
+    else
+        fprintf(stderr, "ticketgatectl assign: %s\n", err.msg);
+    g_free(done);
+    tg_store_close(st);
+    return ctl_exit_for(rc);
 }

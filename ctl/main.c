@@ -25,6 +25,8 @@ static void usage(FILE *to)
             "                 answer the customer (relayed by e-mail or chat, as they wrote)\n"
             "  take|resolve|close --agent ID REF\n"
             "                 assign a ticket to yourself, resolve or close it\n"
+            "  assign REF AGENT|-\n"
+            "                 give a ticket to an agent (who is told by chat), or to nobody\n"
             "  report [--from DATE] [--to DATE] [--queue Q] [--json]\n"
             "                 service levels: first responses due in the period, in time or late\n"
             "  check-config   validate the configuration and the rules\n"
@@ -121,9 +123,16 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(tg_config *, int, char **);
     } commands[] = {
-        {"ingest", cmd_ingest},         {"list", cmd_list},   {"show", cmd_show},
-        {"explain", cmd_explain},       {"reply", cmd_reply}, {"take", cmd_take},
-        {"resolve", cmd_resolve},       {"close", cmd_close}, {"report", cmd_report},
+        {"ingest", cmd_ingest},
+        {"list", cmd_list},
+        {"show", cmd_show},
+        {"explain", cmd_explain},
+        {"reply", cmd_reply},
+        {"take", cmd_take},
+        {"resolve", cmd_resolve},
+        {"close", cmd_close},
+        {"assign", cmd_assign},
+        {"report", cmd_report},
         {"directives", cmd_directives},
     };
 

@@ -90,4 +90,41 @@ wait $locker
 [ $rc = 75 ] || fail "locked store exit $rc"
 [ "$(sqlite3 "$work/t.db" "SELECT count(*) FROM tickets")" = "$before" ] || fail "partial write"
 "$CTL" "${C[@]}" ingest "$work/lock.eml" | grep -q ' new ' || fail "retry after the lock"
+
+# a supervisor gives a ticket to another agent, who is told by chat; or to nobody
+cat "$work/ticketgate.conf" - > "$work/team.conf" <<'CONF'
+[agent bob]
+email = bob@example.org
+jid = bob@chat.example.org
+[agent zoe]
+email = zoe@example.org
+active = false
+[xmpp]
+domain = support.example.org
+CONF
+T=(-c "$work/team.conf")
+[ "$("$CTL" "${T[@]}" assign sup-2 bob)" = "SUP-2 is now assigned to bob" ] || fail "assign to bob"
+"$CTL" "${T[@]}" show --json SUP-2 | python3 -c '
+import json, sys
+t = json.load(sys.stdin)
+assert t["assignee"] == "bob", t["assignee"]
+e = t["events"][-1]
+assert e["kind"] == "assigned" and e["detail"].startswith("bob by ticketgatectl (was "), e
+n = [o for o in t["outbox"] if o["kind"] == "notify"]
+assert len(n) == 1 and n[0]["recipient"] == "bob@chat.example.org" and n[0]["channel"] == "xmpp", n
+assert n[0]["body"].startswith("New ticket SUP-2 for you: ") and "From " in n[0]["body"], n
+'
+[ "$("$CTL" "${T[@]}" assign SUP-2 bob)" = "SUP-2 is already assigned to bob" ] || fail "assign again"
+[ "$("$CTL" "${T[@]}" assign SUP-2 -)" = "SUP-2 is now unassigned" ] || fail "assign to nobody"
+[ "$("$CTL" "${T[@]}" list --json | python3 -c 'import json,sys; print([x["assignee"] for x in json.load(sys.stdin) if x["ref"] == "SUP-2"][0])')" = None ] \
+  || fail "still assigned"
+"$CTL" "${T[@]}" close --agent ann SUP-3 > /dev/null
+for bad in "SUP-2 zoe:65:agent zoe is not active" "SUP-2 nobody:65:no \[agent nobody\]" \
+           "SUP-999 bob:66:there is no ticket SUP-999" "SUP-3 bob:65:SUP-3 is closed" "SUP-2:64:usage"; do
+    set +e; msg=$("$CTL" "${T[@]}" assign ${bad%%:*} 2>&1); rc=$?; set -e
+    want=${bad#*:}
+    [ "$rc" = "${want%%:*}" ] || fail "assign ${bad%%:*}: exit $rc"
+    echo "$msg" | grep -q "^ticketgatectl assign: .*${want#*:}" || fail "assign ${bad%%:*}: $msg"
+done
+[ "$(sqlite3 "$work/t.db" "SELECT count(*) FROM outbox WHERE kind = 'notify'")" = 1 ] || fail "notices"
 echo "1 passed, 0 failed"

@@ -62,6 +62,14 @@ static double level(const counts *n)
     return decided ? 100.0 * (double)n->in_time / (double)decided : -1;
 }
 
+/* goal_met - 1 when the level reaches goal percent, 0 when not, -1 when no ticket is decided
+ * yet. In integers, so that a level shown rounded to the goal is not misjudged. */
+static int goal_met(const counts *n, int64_t goal)
+{
+    int64_t decided = n->in_time + n->late;
+    return decided ? n->in_time * 100 >= goal * decided : -1;
+}
+
 /* parse_when - "YYYY-MM-DD" (midnight) or "YYYY-MM-DD HH:MM" (or with a T) in zone. */
 static int parse_when(const char *text, GTimeZone *zone, int64_t *out)
 {
@@ -131,9 +139,9 @@ static void report_json(GString *out, const report *r, int64_t from, int64_t to,
         json_kv_str(out, &cf, "channel", c->channel);
         json_kv_int(out, &cf, "goal", c->goal);
         counts_json(out, &cf, &c->n);
-        double l = level(&c->n);
+        int met = goal_met(&c->n, c->goal);
         json_key(out, &cf, "met");
-        g_string_append(out, l < 0 ? "null" : l >= (double)c->goal ? "true" : "false");
+        g_string_append(out, met < 0 ? "null" : met ? "true" : "false");
         json_key(out, &cf, "queues");
         g_string_append_c(out, '[');
         for (guint k = 0; k < c->queues->len; k++) {
@@ -176,11 +184,11 @@ static void report_text(GString *out, const report *r, int64_t from, int64_t to,
         const channel_level *c = &r->channels[i];
         char goal[16];
         g_snprintf(goal, sizeof goal, "%lld%%", (long long)c->goal);
-        double l = level(&c->n);
+        int met = goal_met(&c->n, c->goal);
         row_text(out, c->channel, r->only_queue ? r->only_queue : "all", &c->n, goal,
-                 l < 0                  ? "-"
-                 : l >= (double)c->goal ? "met"
-                                        : "MISSED");
+                 met < 0 ? "-"
+                 : met   ? "met"
+                         : "MISSED");
         for (guint k = 0; !r->only_queue && c->queues->len > 1 && k < c->queues->len; k++) {
             const queue_level *q = &g_array_index(c->queues, queue_level, k);
             row_text(out, "", q->queue, &q->n, "", "");

@@ -157,18 +157,16 @@ static void report_json(GString *out, const report *r, int64_t from, int64_t to,
     g_string_append(out, "]}\n");
 }
 
-static void row_text(GString *out, const char *channel, const char *queue, const counts *n,
-                     const char *goal, const char *verdict)
+/* row_text - the counts of one row, without the line's end: a channel's row adds its goal. */
+static void row_text(GString *out, const char *channel, const char *queue, const counts *n)
 {
     double l = level(n);
     char pct[16] = "-";
     if (l >= 0)
         g_snprintf(pct, sizeof pct, "%.1f%%", l);
-    g_string_append_printf(out, "%-8s %-12s %7lld %8lld %6lld %8lld %7s %5s  %s\n", channel, queue,
+    g_string_append_printf(out, "%-8s %-12s %7lld %8lld %6lld %8lld %7s", channel, queue,
                            (long long)n->due, (long long)n->in_time, (long long)n->late,
-                           (long long)n->waiting, pct, goal, verdict);
-    while (out->len > 1 && out->str[out->len - 2] == ' ') /* a queue row has no goal */
-        g_string_erase(out, (gssize)out->len - 2, 1);
+                           (long long)n->waiting, pct);
 }
 
 static void report_text(GString *out, const report *r, int64_t from, int64_t to, GTimeZone *zone,
@@ -182,16 +180,16 @@ static void report_text(GString *out, const report *r, int64_t from, int64_t to,
                            "IN TIME", "LATE", "WAITING", "LEVEL", "GOAL");
     for (size_t i = 0; i < G_N_ELEMENTS(r->channels); i++) {
         const channel_level *c = &r->channels[i];
-        char goal[16];
-        g_snprintf(goal, sizeof goal, "%lld%%", (long long)c->goal);
         int met = goal_met(&c->n, c->goal);
-        row_text(out, c->channel, r->only_queue ? r->only_queue : "all", &c->n, goal,
-                 met < 0 ? "-"
-                 : met   ? "met"
-                         : "MISSED");
+        row_text(out, c->channel, r->only_queue ? r->only_queue : "all", &c->n);
+        g_string_append_printf(out, " %4lld%%  %s\n", (long long)c->goal,
+                               met < 0 ? "-"
+                               : met   ? "met"
+                                       : "MISSED");
         for (guint k = 0; !r->only_queue && c->queues->len > 1 && k < c->queues->len; k++) {
             const queue_level *q = &g_array_index(c->queues, queue_level, k);
-            row_text(out, "", q->queue, &q->n, "", "");
+            row_text(out, "", q->queue, &q->n);
+            g_string_append_c(out, '\n');
         }
     }
 }

@@ -4,7 +4,8 @@
 Logs in SESSIONS anonymous clients (SASL ANONYMOUS: every one a distinct customer JID) on
 127.0.0.1:PORT for virtual host HOST, then has each send one chat message to TO and wait for the
 first chat message back, with at most CONCURRENCY round trips in flight. Prints one JSON line:
-{"round_trips", "seconds", "per_second", "p50_ms", "p99_ms", "failed", "cpu_ms", "sys_ms"};
+{"round_trips", "seconds", "per_second", "p50_ms", "p99_ms", "failed", "p90_ms", "p95_ms",
+"mean_ms", "cpu_ms", "sys_ms"};
 cpu_ms is the CPU time of this client and of each process named in $CPU_PIDS ("name=pid ...")
 during the round trips only (logins excluded), sys_ms the part of it spent in the kernel, to see
 which process the machine's two cores were spent on. Raw XML over asyncio
@@ -98,6 +99,8 @@ async def main():
     print(json.dumps({"round_trips": len(lat), "seconds": round(took, 2),
                       "per_second": round(len(lat) / took, 1), "p50_ms": pct(0.50),
                       "p99_ms": pct(0.99), "failed": failed,
+                      "p90_ms": pct(0.90), "p95_ms": pct(0.95),
+                      "mean_ms": round(sum(lat) / len(lat) * 1000, 1) if lat else None,
                       "cpu_ms": {k: cpu1[k] - cpu0[k] for k in cpu0 if not k.endswith(" sys")},
                       "sys_ms": {k: cpu1[k] - cpu0[k] for k in cpu0 if k.endswith(" sys")}}))
 

@@ -120,7 +120,8 @@ for name, rs in zip(("echo component", "ticketgate-xmpp"), runs):
     sys_parts = ", ".join(f"{k} {statistics.median(r['sys_ms'][k] / r['round_trips'] for r in rs):.3f}"
                           for k in rs[0]["sys_ms"])
     print(f"{name}: median {med(rs, 'per_second'):.1f} round trips/s "
-          f"{[r['per_second'] for r in rs]}, p50 {med(rs, 'p50_ms')} ms, p99 {med(rs, 'p99_ms')} ms; "
+          f"{[r['per_second'] for r in rs]}, p50 {med(rs, 'p50_ms')} ms, p95 {med(rs, 'p95_ms')} ms, "
+          f"p99 {med(rs, 'p99_ms')} ms, mean {med(rs, 'mean_ms')} ms; "
           f"CPU {cpu(rs):.3f} ms per round trip ({parts}; of it in the kernel: {sys_parts}), "
           f"cores busy {med(rs, 'per_second') * cpu(rs) / 1000:.2f}, Prosody alone "
           f"{statistics.median(r['cpu_ms']['prosody'] / (r['seconds'] * 1000) for r in rs):.2f}")

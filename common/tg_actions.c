@@ -192,24 +192,7 @@ static int keep_open(const tg_ticket *t, void *ud)
     collect *c = ud;
     if (strcmp(t->status, "resolved") == 0 || strcmp(t->status, "closed") == 0)
         return 0;
-    tg_ticket *copy = g_new0(tg_ticket, 1);
-    char **dst[] = {
-        &copy->ref,      &copy->channel, &copy->source,    &copy->queue,          &copy->category,
-        &copy->priority, &copy->rule,    &copy->requester, &copy->requester_name, &copy->lang,
-        &copy->subject,  &copy->status,  &copy->assignee,  &copy->sla_policy,     &copy->tags};
-    const char *src[] = {t->ref,      t->channel, t->source,    t->queue,          t->category,
-                         t->priority, t->rule,    t->requester, t->requester_name, t->lang,
-                         t->subject,  t->status,  t->assignee,  t->sla_policy,     t->tags};
-    for (size_t i = 0; i < G_N_ELEMENTS(src); i++)
-        *dst[i] = g_strdup(src[i]);
-    copy->id = t->id;
-    copy->created_at = t->created_at;
-    copy->updated_at = t->updated_at;
-    copy->first_response_due = t->first_response_due;
-    copy->resolution_due = t->resolution_due;
-    copy->first_response_at = t->first_response_at;
-    copy->resolved_at = t->resolved_at;
-    g_ptr_array_add(c->out, copy);
+    g_ptr_array_add(c->out, tg_ticket_dup(t));
     return 0;
 }
 
@@ -232,15 +215,9 @@ static gint by_urgency(gconstpointer a, gconstpointer b, gpointer now_p)
     return x->id < y->id ? -1 : 1;
 }
 
-static void ticket_free(gpointer t)
-{
-    tg_ticket_clear(t);
-    g_free(t);
-}
-
 GPtrArray *tg_agent_open_tickets(tg_store *st, const tg_agent *agent, int64_t now, tg_err *err)
 {
-    collect c = {g_ptr_array_new_with_free_func(ticket_free), now};
+    collect c = {g_ptr_array_new_with_free_func((GDestroyNotify)tg_ticket_free), now};
     tg_ticket_filter f = {.assignee = agent->id};
     if (tg_store_list_tickets(st, &f, keep_open, &c, err) != TG_OK) {
         g_ptr_array_unref(c.out);

@@ -69,6 +69,7 @@ static const directive directives[] = {
     {"xmpp", "max_body", T_SIZE, "16K", 256, 1 << 20, NULL, C(xmpp_max_body)},
     {"xmpp", "rate_limit", T_INT, "20", 1, 100000, NULL, C(xmpp_rate_limit)},
     {"xmpp", "rate_window", T_DURATION, "1m", 1, 86400, NULL, C(xmpp_rate_window)},
+    {"xmpp", "escalate_every", T_DURATION, "1m", 0, 86400, NULL, C(xmpp_escalate_every)},
     {"report", "goal_email", T_INT, "80", 1, 100, NULL, C(report_goal_email)},
     {"report", "goal_xmpp", T_INT, "80", 1, 100, NULL, C(report_goal_xmpp)},
     {"queue", "addresses", T_LIST, NULL, 0, 0, NULL, Q(addresses)},
@@ -477,8 +478,9 @@ static int load_template(tg_config *cfg, tg_keyfile *kf, const char *group, cons
     int rc = TG_OK;
 
     if (!g_strv_contains(tg_template_names, name)) {
-        rc = tg_keyfile_fail(kf, err, group, NULL,
-                             "unknown template (autoreply, autoreply_chat, relay)");
+        char *names = g_strjoinv(", ", (char **)tg_template_names);
+        rc = tg_keyfile_fail(kf, err, group, NULL, "unknown template (%s)", names);
+        g_free(names);
         goto out;
     }
     for (char **k = keys; *k; k++) {

@@ -71,6 +71,7 @@ typedef struct tg_config {
     /* [xmpp] */
     char *xmpp_server, *xmpp_domain, *xmpp_secret, *xmpp_secret_file, *xmpp_user, *xmpp_pidfile;
     int64_t xmpp_port, xmpp_reconnect_max, xmpp_max_body, xmpp_rate_limit, xmpp_rate_window;
+    int64_t xmpp_escalate_every; /* seconds between looks for overdue tickets; 0: never */
     /* [report] */
     int64_t report_goal_email, report_goal_xmpp; /* percent of first responses in time */
 

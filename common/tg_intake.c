@@ -383,10 +383,10 @@ static char *excerpt(const char *text)
     return g_string_free(out, FALSE);
 }
 
-int tg_intake_notify_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t,
-                              const char *text, int64_t now, tg_err *err)
+int tg_intake_notify_agent(const tg_config *cfg, tg_store *st, const tg_ticket *t,
+                           const tg_agent *a, const char *template, const char *text, int64_t now,
+                           tg_err *err)
 {
-    const tg_agent *a = t->assignee ? tg_config_agent(cfg, t->assignee) : NULL;
     if (!a || !a->jid || !cfg->xmpp_domain)
         return TG_OK;
     const tg_sla_policy *policy = t->sla_policy ? tg_config_policy(cfg, t->sla_policy) : NULL;
@@ -403,12 +403,12 @@ int tg_intake_notify_assignee(const tg_config *cfg, tg_store *st, const tg_ticke
                               {"requester", t->requester},
                               {"excerpt", lines},
                               {"company", cfg->company}};
-    tg_config_template(cfg, "notify", "en", &subject_t, &body_t);
+    tg_config_template(cfg, template, "en", &subject_t, &body_t);
     char *body = tg_template_render(body_t, vars, G_N_ELEMENTS(vars));
     char *msg_id = new_stanza_id();
     tg_outbox row = {.ticket_id = t->id,
                      .channel = "xmpp",
-                     .kind = "notify",
+                     .kind = template,
                      .recipient = a->jid,
                      .recipient_name = a->name,
                      .sender = cfg->xmpp_domain,
@@ -422,6 +422,13 @@ int tg_intake_notify_assignee(const tg_config *cfg, tg_store *st, const tg_ticke
     g_free(due);
     g_time_zone_unref(zone);
     return rc;
+}
+
+int tg_intake_notify_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t,
+                              const char *text, int64_t now, tg_err *err)
+{
+    const tg_agent *a = t->assignee ? tg_config_agent(cfg, t->assignee) : NULL;
+    return tg_intake_notify_agent(cfg, st, t, a, "notify", text, now, err);
 }
 
 /* no_reply_reason - why the new ticket gets no auto-reply, or NULL to send one. */

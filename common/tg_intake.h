@@ -78,9 +78,14 @@ int tg_intake_batch_commit(tg_store *st, tg_intake_job **jobs, size_t n, int rc,
 int tg_intake_explain(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
                       tg_decision *dec, tg_err *err);
 
-/* tg_intake_notify_assignee - queue a chat message to the ticket's assignee (reference,
- * priority, due time, subject, the first lines of text) when the agent has a JID and the site
- * runs the XMPP component (else the row could never be sent). Inside the caller's transaction. */
+/* tg_intake_notify_agent - queue a chat message from template (reference, priority, due time,
+ * subject, the first lines of text) to agent when the agent has a JID and the site runs the
+ * XMPP component (else the row could never be sent). Inside the caller's transaction. */
+int tg_intake_notify_agent(const tg_config *cfg, tg_store *st, const tg_ticket *t,
+                           const tg_agent *agent, const char *template, const char *text,
+                           int64_t now, tg_err *err);
+/* tg_intake_notify_assignee - tg_intake_notify_agent with the "notify" template to the ticket's
+ * assignee, if any. */
 int tg_intake_notify_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t,
                               const char *text, int64_t now, tg_err *err);
 

@@ -97,6 +97,7 @@ enum {
     S_SET_FIRST_RESPONSE,
     S_COUNT_TICKETS,
     S_LIST_TICKETS,
+    S_LIST_UNESCALATED,
     S_INSERT_MESSAGE,
     S_FIND_INBOUND,
     S_FIND_ANY_MESSAGE,
@@ -164,6 +165,14 @@ static const char *const sql[S_COUNT] = {
         " AND (?4 = 0 OR (status NOT IN ('resolved', 'closed') AND"
         "  ((first_response_at IS NULL AND first_response_due < ?5) OR resolution_due < ?5)))"
         " ORDER BY id LIMIT ?6",
+    /* new and open only: a pending ticket was answered; by the status index, so the backlog is
+     * read, not the history */
+    [S_LIST_UNESCALATED] =
+        "SELECT " TICKET_COLS " FROM tickets AS t"
+        " WHERE status IN ('new', 'open') AND first_response_at IS NULL"
+        " AND first_response_due > ?1 AND first_response_due <= ?2"
+        " AND NOT EXISTS (SELECT 1 FROM events WHERE ticket_id = t.id AND kind = 'escalated')"
+        " ORDER BY first_response_due, id LIMIT ?3",
     [S_INSERT_MESSAGE] = "INSERT INTO messages (ticket_id, direction, channel, msg_id, sender,"
                          " subject, body, truncated, created_at)"
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -544,6 +553,26 @@ void tg_ticket_clear(tg_ticket *t)
     memset(t, 0, sizeof *t);
 }
 
+tg_ticket *tg_ticket_dup(const tg_ticket *t)
+{
+    tg_ticket *copy = g_memdup2(t, sizeof *t);
+    char **strs[] = {
+        &copy->ref,      &copy->channel, &copy->source,    &copy->queue,          &copy->category,
+        &copy->priority, &copy->rule,    &copy->requester, &copy->requester_name, &copy->lang,
+        &copy->subject,  &copy->status,  &copy->assignee,  &copy->sla_policy,     &copy->tags};
+    for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
+        *strs[i] = g_strdup(*strs[i]);
+    return copy;
+}
+
+void tg_ticket_free(tg_ticket *t)
+{
+    if (t) {
+        tg_ticket_clear(t);
+        g_free(t);
+    }
+}
+
 /* one_ticket - step s; 1 with *out filled, 0 when no row, or an error. */
 static int one_ticket(tg_store *st, sqlite3_stmt *s, tg_ticket *out, tg_err *err)
 {
@@ -678,6 +707,29 @@ int tg_store_list_tickets(tg_store *st, const tg_ticket_filter *f, tg_ticket_cb 
             break;
     }
     rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? TG_OK : fail(st, err, "list tickets");
+    sqlite3_reset(s);
+    return rc;
+}
+
+int tg_store_list_unescalated(tg_store *st, int64_t due_after, int64_t due_before, int64_t limit,
+                              tg_ticket_cb cb, void *ud, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_LIST_UNESCALATED, err);
+    int rc;
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, due_after);
+    sqlite3_bind_int64(s, 2, due_before);
+    sqlite3_bind_int64(s, 3, limit);
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        tg_ticket t = {0};
+        read_ticket(s, &t);
+        int stop = cb(&t, ud);
+        tg_ticket_clear(&t);
+        if (stop)
+            break;
+    }
+    rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? TG_OK : fail(st, err, "list overdue tickets");
     sqlite3_reset(s);
     return rc;
 }

@@ -42,7 +42,7 @@ typedef struct tg_event {
 typedef struct tg_outbox {
     int64_t id, ticket_id;
     const char *channel; /* "email" or "xmpp" */
-    const char *kind;    /* "autoreply", "relay", "notify" */
+    const char *kind;    /* "autoreply", "relay", "notify", "escalation" */
     const char *recipient, *recipient_name, *sender, *sender_name;
     const char *subject, *body, *in_reply_to, *references, *thread, *lang;
     const char *msg_id;      /* Message-ID (email, without <>) or stanza id */
@@ -95,7 +95,14 @@ int tg_store_count_tickets(tg_store *st, int64_t *count, tg_err *err);
 typedef int (*tg_ticket_cb)(const tg_ticket *t, void *ud);
 int tg_store_list_tickets(tg_store *st, const tg_ticket_filter *f, tg_ticket_cb cb, void *ud,
                           tg_err *err);
-void tg_ticket_clear(tg_ticket *t); /* frees the strings, NULL-safe fields */
+void tg_ticket_clear(tg_ticket *t);           /* frees the strings, NULL-safe fields */
+tg_ticket *tg_ticket_dup(const tg_ticket *t); /* a copy; tg_ticket_free() it */
+void tg_ticket_free(tg_ticket *t);            /* NULL-safe */
+/* tg_store_list_unescalated - new or open tickets without a first response whose first response
+ * was due in (due_after, due_before] and that have no "escalated" event, earliest due first, at
+ * most limit; cb returns non-zero to stop. */
+int tg_store_list_unescalated(tg_store *st, int64_t due_after, int64_t due_before, int64_t limit,
+                              tg_ticket_cb cb, void *ud, tg_err *err);
 
 /* Messages and threads. */
 int tg_store_add_message(tg_store *st, tg_message *m, tg_err *err);

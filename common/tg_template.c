@@ -10,9 +10,9 @@ const char *const tg_template_var_names[] = {
     "text",     "agent",    "excerpt", "limit",          NULL,
 };
 
-const char *const tg_template_names[] = {
-    "autoreply",        "autoreply_chat", "relay",           "notify",
-    "chat_store_error", "chat_too_long",  "chat_rate_limit", NULL};
+const char *const tg_template_names[] = {"autoreply",     "autoreply_chat",  "relay",
+                                         "notify",        "escalation",      "chat_store_error",
+                                         "chat_too_long", "chat_rate_limit", NULL};
 
 static const struct builtin {
     const char *name, *lang, *subject, *body;
@@ -48,6 +48,13 @@ static const struct builtin {
      "Приоритет {{priority}}, очередь {{queue}}, ответить до {{due}}.\n"
      "От {{requester}}:\n{{excerpt}}\n\n"
      "Ответ: reply {{ref}} <текст>"},
+    /* to agents' chat clients when a ticket's first answer is overdue (tg_escalate.c) */
+    {"escalation", "en", "",
+     "Overdue: {{ref}} has no answer yet; the first response was due {{due}}.\n"
+     "{{subject}}\nPriority {{priority}}, queue {{queue}}, from {{requester}}."},
+    {"escalation", "ru", "",
+     "Просрочено: на обращение {{ref}} ещё не ответили; ответить нужно было до {{due}}.\n"
+     "{{subject}}\nПриоритет {{priority}}, очередь {{queue}}, от {{requester}}."},
     /* to a chat customer */
     {"chat_store_error", "en", "",
      "Sorry, we could not register your request just now. Please try again in a few minutes."},

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "testutil.h"
+#include "tg_escalate.h"
 #include "tg_intake.h"
 #include "tg_mail.h"
 
@@ -759,6 +760,74 @@ START_TEST(test_service_levels)
 }
 END_TEST
 
+/* Tickets whose first answer became overdue are escalated once each: to the agent who has the
+ * ticket, or, when nobody can be told that way, to the active agents of the queue's group (all
+ * active agents when the queue has none); never answered, closed, future or long-past ones. */
+START_TEST(test_escalation)
+{
+    char *text = g_strdup_printf("[general]\ntimezone = Europe/Moscow\n[store]\npath = %s\n"
+                                 "[xmpp]\ndomain = support.example.org\nsecret = x\n"
+                                 "[queue support]\naddresses = support@example.org\ngroup = l1\n"
+                                 "[queue billing]\naddresses = billing@example.org\n"
+                                 "[agent ann]\njid = ann@example.org\ngroups = l1\n"
+                                 "[agent bob]\njid = bob@example.org\ngroups = l1\nactive = false\n"
+                                 "[agent carol]\njid = carol@example.org\ngroups = l2\n"
+                                 "[agent dave]\nemail = dave@example.org\ngroups = l1\n",
+                                 cfg->store_path);
+    char *path = tu_write("escalate.conf", text);
+    tg_err err = {0};
+    tg_config *chat_cfg = tg_config_load(path, &err);
+    ck_assert_msg(chat_cfg != NULL, "%s", err.msg);
+
+    int64_t anns = ticket_due("email", "support", NOW - 60, 0);
+    ck_assert_int_eq(tg_store_set_assignee(st, anns, "ann", NOW - 600, &err), 0);
+    ticket_due("email", "support", NOW - 30, 0); /* nobody's: the group l1 */
+    ticket_due("xmpp", "billing", NOW - 10, 0);  /* no group: every active agent */
+    int64_t bobs = ticket_due("email", "support", NOW - 20, 0);
+    ck_assert_int_eq(tg_store_set_assignee(st, bobs, "bob", NOW - 600, &err), 0);
+    ticket_due("email", "support", NOW - 60, NOW - 90); /* answered */
+    ticket_due("email", "support", NOW + 60, 0);        /* not due yet */
+    ticket_due("email", "support", NOW - 2 * 86400, 0); /* overdue for days: left alone */
+    int64_t done_id = ticket_due("email", "support", NOW - 60, 0);
+    ck_assert_int_eq(tg_store_set_status(st, done_id, "resolved", NOW - 30, &err), 0);
+
+    GPtrArray *done = NULL;
+    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW, &done, &err), 0);
+    ck_assert_int_eq(done->len, 4);
+    ck_assert_str_eq(done->pdata[0],
+                     "SUP-1: first answer was due Tue 24 Nov 2026 09:59 MSK; told ann");
+    ck_assert_str_eq(done->pdata[1],
+                     "SUP-2: first answer was due Tue 24 Nov 2026 09:59 MSK; told ann");
+    ck_assert_str_eq(done->pdata[2],
+                     "SUP-4: first answer was due Tue 24 Nov 2026 09:59 MSK; told ann");
+    ck_assert_str_eq(done->pdata[3],
+                     "SUP-3: first answer was due Tue 24 Nov 2026 09:59 MSK; told ann, carol");
+    g_ptr_array_unref(done);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'escalation'"
+                               " AND channel = 'xmpp' AND sender = 'support.example.org'"),
+                     5);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'escalation'"
+                               " AND recipient = 'carol@example.org' AND ticket_id = 3"
+                               " AND body LIKE 'Overdue: SUP-3 has no answer yet;%'"),
+                     1);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM events WHERE kind = 'escalated'"), 4);
+
+    /* once only; the next one when its time comes */
+    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW + 30, &done, &err), 0);
+    ck_assert_int_eq(done->len, 0);
+    g_ptr_array_unref(done);
+    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW + 60, &done, &err), 0);
+    ck_assert_int_eq(done->len, 1);
+    ck_assert_str_eq(done->pdata[0],
+                     "SUP-6: first answer was due Tue 24 Nov 2026 10:01 MSK; told ann");
+    g_ptr_array_unref(done);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'escalation'"), 6);
+    tg_config_unref(chat_cfg);
+    g_free(path);
+    g_free(text);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("intake");
@@ -783,6 +852,7 @@ int main(void)
     tcase_add_test(tc, test_newer_schema_refused);
     tcase_add_test(tc, test_schema_1_upgraded);
     tcase_add_test(tc, test_service_levels);
+    tcase_add_test(tc, test_escalation);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

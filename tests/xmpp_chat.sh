@@ -31,8 +31,17 @@ default = 4h
 [sla round]
 calendar = 24x7
 default = 4h
+# escalation: a queue whose first answer is due 3 s after the question
+[queue hurry]
+xmpp = hurry
+group = l1
+sla = blink
+[sla blink]
+calendar = 24x7
+default = 3s
 EOF
 )"
+sed -i '/^\[xmpp\]/a escalate_every = 1s' "$CONF"
 if [ -n "${XMPP_VALGRIND:-}" ]; then
     XMPP_WRAPPER="valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite
         --show-leak-kinds=definite --suppressions=$RIG_SRC/valgrind.supp --log-file=$RIG/valgrind.log"
@@ -57,6 +66,28 @@ first_message_and_follow_up() {
     [ "$(sql "SELECT group_concat(kind || ' ' || status || ' ' || attempts) FROM
               (SELECT * FROM outbox ORDER BY kind)")" = "autoreply sent 1,notify sent 1" ] ||
         fail "outbox: $(sql "SELECT kind, status, attempts FROM outbox")"
+}
+
+# Nobody answered in time: the agent who has the ticket is told once, and the event says so.
+overdue_ticket_is_escalated() {
+    reset_state
+    chat ann '[{"until": "Overdue: HUR-1", "timeout": 30}, {"quiet": 3}]' > "$RIG/ann.json" &
+    local ann=$!
+    sleep 2 # ann is online
+    chat dave "[{\"send\": {\"to\": \"hurry@$COMPONENT\", \"body\": \"The printer is on fire\"}},
+                {\"expect\": 1}]" > "$RIG/dave.json" || fail "dave: $(cat "$RIG/dave.json")"
+    wait $ann || fail "ann: $(cat "$RIG/ann.json")"
+    # (no ";" in the expressions: check splits statements there)
+    check 'm = [x["body"] for x in d["messages"] if "HUR-1" in x["body"]];
+        len(m) == 2 and m[0].startswith("New ticket HUR-1 for you: The printer is on fire")
+        and re.fullmatch(r"Overdue: HUR-1 has no answer yet\x3b the first response was due .* \d\d:\d\d \S+\.\n"
+                         r"The printer is on fire\nPriority normal, queue hurry, from dave@localhost\.", m[1])' \
+        cat "$RIG/ann.json"
+    check 'e = [x["detail"] for x in d["events"] if x["kind"] == "escalated"];
+        len(e) == 1 and re.fullmatch(r"first answer was due .* \d\d:\d\d \S+\x3b told ann", e[0])' \
+        "$CTL" "${C[@]}" show --json HUR-1
+    grep -q 'escalated HUR-1: first answer was due .*; told ann' "$RIG/xmpp.log" ||
+        fail "no escalation logged"
 }
 
 # The auto-reply answers the resource that wrote (RFC 6121 5.1), not every device of the
@@ -307,6 +338,7 @@ scenario reply_goes_to_the_writing_resource
 scenario russian_customer
 scenario queue_addresses_and_message_types
 scenario agent_gets_notified_and_replies
+scenario overdue_ticket_is_escalated
 scenario agent_reply_on_email_ticket
 scenario prosody_restart_delivers_pending_once
 scenario long_reply_is_cut

@@ -4,6 +4,7 @@
 # failure, disco), then a clean stop; memcheck must report nothing (no invalid access, no
 # definite leak).
 export RIG_PORT=10045 XMPP_VALGRIND=1
-export ONLY="first_message_and_follow_up agent_gets_notified_and_replies agent_reply_on_email_ticket
+export ONLY="first_message_and_follow_up agent_gets_notified_and_replies overdue_ticket_is_escalated
+    agent_reply_on_email_ticket
     prosody_restart_delivers_pending_once store_failure_tells_customer service_discovery clean_stop"
 exec bash "${srcdir:-.}/tests/xmpp_chat.sh"

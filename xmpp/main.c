@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "tg_daemon.h"
+#include "tg_escalate.h"
 #include "tg_log.h"
 #include "xmpp.h"
 
@@ -93,6 +94,31 @@ static void reload(component *c)
     tg_info("configuration reloaded from %s", c->config_path);
 }
 
+/* escalate - agents are told of tickets whose first answer became overdue; a full batch is
+ * followed by another at the next turn. */
+static void escalate(component *c)
+{
+    int64_t every = c->cfg->xmpp_escalate_every * G_USEC_PER_SEC;
+    if (every <= 0 || g_get_monotonic_time() - c->last_overdue < every)
+        return;
+    GPtrArray *done;
+    tg_err err = {0};
+    if (tg_escalate_overdue(c->cfg, c->st, g_get_real_time() / G_USEC_PER_SEC, &done, &err) !=
+        TG_OK) {
+        tg_warn("escalation: %s; trying again in %llds", err.msg,
+                (long long)c->cfg->xmpp_escalate_every);
+        c->last_overdue = g_get_monotonic_time();
+        return;
+    }
+    for (guint i = 0; i < done->len; i++)
+        tg_info("escalated %s", (const char *)done->pdata[i]);
+    if (done->len < TG_ESCALATE_BATCH)
+        c->last_overdue = g_get_monotonic_time();
+    if (done->len)
+        c->last_drain = 0; /* the notices go out now */
+    g_ptr_array_unref(done);
+}
+
 /* run - until SIGTERM: connect when due, let libstrophe work, then intake and the outbox. */
 static void run(component *c)
 {
@@ -108,6 +134,7 @@ static void run(component *c)
         sender_note_written(c);
         int arrived = c->pending->len > 0;
         chat_flush(c); /* also records what was sent and sends the next replies */
+        escalate(c);
         /* The outbox also gets rows from other processes (ticketgatectl, the milter's relays to
          * chat customers): look at least once a second, and record what was written as soon
          * as nothing new arrives. */

@@ -1,0 +1,27 @@
+/* tg_escalate.h - tickets whose first answer is overdue are escalated once: an "escalated"
+ * event, and a chat notice to the agent who has the ticket or, when nobody has it, to the
+ * active agents of its queue's group (every active agent when the queue names no group).
+ * ticketgate-xmpp runs it, as it is the process that talks to agents. */
+#ifndef TG_ESCALATE_H
+#define TG_ESCALATE_H
+
+#include <glib.h>
+#include <stdint.h>
+
+#include "tg_config.h"
+#include "tg_err.h"
+#include "tg_store.h"
+
+/* Only tickets that became overdue within this many seconds are escalated: turning escalation
+ * on over an old store, or starting after a long stop, does not flood the agents. */
+#define TG_ESCALATE_LOOKBACK (24 * 3600)
+/* At most this many tickets in one transaction (the caller comes back for the rest). */
+#define TG_ESCALATE_BATCH 100
+
+/* tg_escalate_overdue - escalate the tickets overdue at now, in one transaction. On success
+ * *done holds one line per ticket for the log ("SUP-12 (first answer due 2026-11-23 10:00):
+ * told ann, bob"); caller g_ptr_array_unref()s it. */
+int tg_escalate_overdue(const tg_config *cfg, tg_store *st, int64_t now, GPtrArray **done,
+                        tg_err *err);
+
+#endif

@@ -685,11 +685,28 @@ int tg_store_count_tickets(tg_store *st, int64_t *count, tg_err *err)
     return s ? count_query(st, s, count, err, "count tickets") : err->code;
 }
 
+/* each_ticket - step the bound statement s, handing each row to cb until it returns non-zero. */
+static int each_ticket(tg_store *st, sqlite3_stmt *s, tg_ticket_cb cb, void *ud, tg_err *err,
+                       const char *what)
+{
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+        tg_ticket t = {0};
+        read_ticket(s, &t);
+        int stop = cb(&t, ud);
+        tg_ticket_clear(&t);
+        if (stop)
+            break;
+    }
+    rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? TG_OK : fail(st, err, what);
+    sqlite3_reset(s);
+    return rc;
+}
+
 int tg_store_list_tickets(tg_store *st, const tg_ticket_filter *f, tg_ticket_cb cb, void *ud,
                           tg_err *err)
 {
     sqlite3_stmt *s = prepare(st, S_LIST_TICKETS, err);
-    int rc;
     if (!s)
         return err->code;
     bind_text(s, 1, f->status);
@@ -698,40 +715,19 @@ int tg_store_list_tickets(tg_store *st, const tg_ticket_filter *f, tg_ticket_cb 
     sqlite3_bind_int(s, 4, f->overdue);
     sqlite3_bind_int64(s, 5, f->now);
     sqlite3_bind_int64(s, 6, f->limit > 0 ? f->limit : -1);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        tg_ticket t = {0};
-        read_ticket(s, &t);
-        int stop = cb(&t, ud);
-        tg_ticket_clear(&t);
-        if (stop)
-            break;
-    }
-    rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? TG_OK : fail(st, err, "list tickets");
-    sqlite3_reset(s);
-    return rc;
+    return each_ticket(st, s, cb, ud, err, "list tickets");
 }
 
 int tg_store_list_unescalated(tg_store *st, int64_t due_after, int64_t due_before, int64_t limit,
                               tg_ticket_cb cb, void *ud, tg_err *err)
 {
     sqlite3_stmt *s = prepare(st, S_LIST_UNESCALATED, err);
-    int rc;
     if (!s)
         return err->code;
     sqlite3_bind_int64(s, 1, due_after);
     sqlite3_bind_int64(s, 2, due_before);
     sqlite3_bind_int64(s, 3, limit);
-    while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
-        tg_ticket t = {0};
-        read_ticket(s, &t);
-        int stop = cb(&t, ud);
-        tg_ticket_clear(&t);
-        if (stop)
-            break;
-    }
-    rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? TG_OK : fail(st, err, "list overdue tickets");
-    sqlite3_reset(s);
-    return rc;
+    return each_ticket(st, s, cb, ud, err, "list overdue tickets");
 }
 
 /* ---- messages, threads, events ---- */

@@ -431,6 +431,20 @@ int tg_intake_notify_assignee(const tg_config *cfg, tg_store *st, const tg_ticke
     return tg_intake_notify_agent(cfg, st, t, a, "notify", text, now, err);
 }
 
+int tg_intake_forget_autoreplies(const tg_config *cfg, tg_store *st, int64_t now,
+                                 int64_t *forgotten, tg_err *err)
+{
+    enum { CHUNK = 1000 }; /* rows per transaction: intake waits for one chunk at most */
+    *forgotten = 0;
+    for (;;) {
+        int64_t n = 0;
+        int rc = tg_store_forget_autoreplies(st, now - cfg->autoreply_window, CHUNK, &n, err);
+        *forgotten += n;
+        if (rc != TG_OK || n < CHUNK)
+            return rc;
+    }
+}
+
 /* no_reply_reason - why the new ticket gets no auto-reply, or NULL to send one. */
 static int no_reply_reason(run *r, const tg_rule_action *action, char **why)
 {

@@ -78,6 +78,13 @@ int tg_intake_batch_commit(tg_store *st, tg_intake_job **jobs, size_t n, int rc,
 int tg_intake_explain(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
                       tg_decision *dec, tg_err *err);
 
+/* tg_intake_forget_autoreplies - the per-sender reply limit looks back [limits]
+ * autoreply_window only: older records of auto-replies are deleted, a chunk per transaction.
+ * *forgotten counts them. The daemons call it every TG_FORGET_EVERY seconds. */
+#define TG_FORGET_EVERY INT64_C(3600) /* seconds */
+int tg_intake_forget_autoreplies(const tg_config *cfg, tg_store *st, int64_t now,
+                                 int64_t *forgotten, tg_err *err);
+
 /* tg_intake_notify_agent - queue a chat message from template (reference, priority, due time,
  * subject, the first lines of text) to agent when the agent has a JID and the site runs the
  * XMPP component (else the row could never be sent). Inside the caller's transaction. */

@@ -115,6 +115,7 @@ enum {
     S_OUTBOX_RETRY,
     S_COUNT_AUTOREPLIES,
     S_LOG_AUTOREPLY,
+    S_FORGET_AUTOREPLIES,
     S_AGENT_OPEN,
     S_AGENT_LAST,
     S_SERVICE_LEVELS,
@@ -216,6 +217,10 @@ static const char *const sql[S_COUNT] = {
     [S_COUNT_AUTOREPLIES] = "SELECT count(*) FROM autoreply_log WHERE address = lower(?1)"
                             " AND at >= ?2",
     [S_LOG_AUTOREPLY] = "INSERT INTO autoreply_log (address, at) VALUES (lower(?1), ?2)",
+    /* oldest rows first (rowids follow time): a chunk finds its rows at the start */
+    [S_FORGET_AUTOREPLIES] = "DELETE FROM autoreply_log WHERE rowid IN"
+                             " (SELECT rowid FROM autoreply_log WHERE at < ?1 ORDER BY rowid"
+                             " LIMIT ?2)",
     [S_AGENT_OPEN] = "SELECT (SELECT count(*) FROM tickets WHERE assignee = ?1 AND status = 'new')"
                      " + (SELECT count(*) FROM tickets WHERE assignee = ?1 AND status = 'open')"
                      " + (SELECT count(*) FROM tickets WHERE assignee = ?1 AND status = 'pending')",
@@ -1048,6 +1053,19 @@ int tg_store_count_autoreplies(tg_store *st, const char *address, int64_t since,
     bind_text(s, 1, address);
     sqlite3_bind_int64(s, 2, since);
     return count_query(st, s, count, err, "count auto-replies");
+}
+
+int tg_store_forget_autoreplies(tg_store *st, int64_t before, int64_t limit, int64_t *forgotten,
+                                tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_FORGET_AUTOREPLIES, err);
+    if (!s)
+        return err->code;
+    sqlite3_bind_int64(s, 1, before);
+    sqlite3_bind_int64(s, 2, limit);
+    int rc = run(st, s, err, "forget old auto-replies");
+    *forgotten = rc == TG_OK ? sqlite3_changes(st->db) : 0;
+    return rc;
 }
 
 int tg_store_log_autoreply(tg_store *st, const char *address, int64_t at, tg_err *err)

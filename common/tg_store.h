@@ -153,6 +153,10 @@ int tg_store_count_outbox(tg_store *st, const char *status, int64_t *count, tg_e
 int tg_store_count_autoreplies(tg_store *st, const char *address, int64_t since, int64_t *count,
                                tg_err *err);
 int tg_store_log_autoreply(tg_store *st, const char *address, int64_t at, tg_err *err);
+/* tg_store_forget_autoreplies - delete at most limit auto-reply records made before `before`,
+ * oldest first; *forgotten says how many. */
+int tg_store_forget_autoreplies(tg_store *st, int64_t before, int64_t limit, int64_t *forgotten,
+                                tg_err *err);
 
 /* Agents: load for assignment. */
 int tg_store_agent_load(tg_store *st, const char *agent, int64_t *open_tickets,

@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "milter.h"
+#include "tg_intake.h"
 #include "tg_log.h"
 #include "tg_mail.h"
 
@@ -224,15 +225,35 @@ static int send_due(const tg_config *cfg, tg_store *st)
     }
 }
 
+/* forget_old_autoreplies - at the first round and hourly: the records of auto-replies that the
+ * per-sender limit no longer looks at. */
+static void forget_old_autoreplies(const tg_config *cfg, tg_store *st)
+{
+    static gint64 last;
+    gint64 mono = g_get_monotonic_time();
+    if (last && mono - last < TG_FORGET_EVERY * G_USEC_PER_SEC)
+        return;
+    last = mono;
+    int64_t n = 0;
+    tg_err err = {0};
+    if (tg_intake_forget_autoreplies(cfg, st, g_get_real_time() / G_USEC_PER_SEC, &n, &err) !=
+        TG_OK)
+        tg_warn("mailer: %s", err.msg);
+    if (n)
+        tg_info("forgot %lld auto-reply records older than %llds", (long long)n,
+                (long long)cfg->autoreply_window);
+}
+
 static gpointer mailer_main(gpointer unused)
 {
     for (;;) {
         tg_config *cfg = milter_config();
         tg_err err = {0};
         tg_store *st = pool_take(cfg, &err); /* each round: a reload may name another store */
-        if (st)
+        if (st) {
+            forget_old_autoreplies(cfg, st);
             pool_give(cfg, st, send_due(cfg, st));
-        else
+        } else
             tg_warn("mailer: %s", err.msg);
 
         gint64 until = g_get_monotonic_time() + cfg->mailer_poll_interval * G_USEC_PER_SEC;

@@ -828,6 +828,31 @@ START_TEST(test_escalation)
 }
 END_TEST
 
+/* The records of auto-replies older than [limits] autoreply_window are forgotten, in chunks; the
+ * ones the limit still counts stay. */
+START_TEST(test_forget_autoreplies)
+{
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_begin(st, &err), 0);
+    for (int i = 0; i < 2500; i++)
+        ck_assert_int_eq(tg_store_log_autoreply(st, i % 2 ? "a@customer.ru" : "b@customer.ru",
+                                                NOW - 7200 + i, &err),
+                         0);
+    ck_assert_int_eq(tg_store_log_autoreply(st, "a@customer.ru", NOW - 3600, &err), 0);
+    ck_assert_int_eq(tg_store_log_autoreply(st, "a@customer.ru", NOW - 10, &err), 0);
+    ck_assert_int_eq(tg_store_commit(st, &err), 0);
+
+    int64_t forgotten = 0, left = 0;
+    ck_assert_int_eq(tg_intake_forget_autoreplies(cfg, st, NOW, &forgotten, &err), 0);
+    ck_assert_int_eq(forgotten, 2500);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM autoreply_log"), 2);
+    ck_assert_int_eq(tg_store_count_autoreplies(st, "a@customer.ru", NOW - 3600, &left, &err), 0);
+    ck_assert_int_eq(left, 2);
+    ck_assert_int_eq(tg_intake_forget_autoreplies(cfg, st, NOW, &forgotten, &err), 0);
+    ck_assert_int_eq(forgotten, 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("intake");
@@ -853,6 +878,7 @@ int main(void)
     tcase_add_test(tc, test_schema_1_upgraded);
     tcase_add_test(tc, test_service_levels);
     tcase_add_test(tc, test_escalation);
+    tcase_add_test(tc, test_forget_autoreplies);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

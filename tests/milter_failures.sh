@@ -111,6 +111,23 @@ replies_left_by_a_crash() {
     [ "$(sql "SELECT count(*) FROM outbox WHERE status = 'sent'")" = 3 ] || fail "not marked sent"
 }
 
+# The per-sender reply limit looks back an hour: older records are deleted when the mailer
+# starts (and hourly), the recent ones kept.
+old_reply_records_forgotten() {
+    reset_state
+    rig_stop_milter TERM
+    sql "INSERT INTO autoreply_log VALUES ('old@example.test', strftime('%s', 'now') - 7200),
+         ('new@example.test', strftime('%s', 'now') - 60)"
+    rig_start_milter
+    for _ in $(seq 50); do
+        grep -q 'forgot 1 auto-reply records older than 3600s' "$RIG/milter.log" && break
+        sleep 0.1
+    done
+    grep -q 'forgot 1 auto-reply records older than 3600s' "$RIG/milter.log" || fail "not logged"
+    [ "$(sql "SELECT group_concat(address) FROM autoreply_log")" = new@example.test ] ||
+        fail "left: $(sql "SELECT address FROM autoreply_log")"
+}
+
 mailer_retries_then_gives_up() {
     reset_state
     # a command that fails once, then works
@@ -246,6 +263,7 @@ scenario sendmail_submission_queued
 scenario kill_9
 scenario live_socket_kept
 scenario replies_left_by_a_crash
+scenario old_reply_records_forgotten
 scenario mailer_retries_then_gives_up
 scenario inet_socket
 scenario store_error_accept

@@ -47,7 +47,21 @@ if [ -n "${XMPP_VALGRIND:-}" ]; then
         --show-leak-kinds=definite --suppressions=$RIG_SRC/valgrind.supp --log-file=$RIG/valgrind.log"
 fi
 rig_start_prosody
+# an auto-reply record older than [limits] autoreply_window, for old_reply_records_forgotten
+"$CTL" "${C[@]}" list > /dev/null || fail "cannot create the store"
+sql "INSERT INTO autoreply_log VALUES ('old@localhost', strftime('%s', 'now') - 7200)"
 rig_start_xmpp
+
+# The component, like the milter, deletes the records the reply limit no longer looks at.
+old_reply_records_forgotten() {
+    for _ in $(seq 50); do
+        grep -q 'forgot 1 auto-reply' "$RIG/xmpp.log" && break
+        sleep 0.1
+    done
+    grep -q 'forgot 1 auto-reply records older than 3600s' "$RIG/xmpp.log" || fail "not logged"
+    [ "$(sql "SELECT count(*) FROM autoreply_log WHERE address = 'old@localhost'")" = 0 ] ||
+        fail "old record kept"
+}
 
 first_message_and_follow_up() {
     reset_state
@@ -333,6 +347,7 @@ clean_stop() {
     return 0
 }
 
+scenario old_reply_records_forgotten
 scenario first_message_and_follow_up
 scenario reply_goes_to_the_writing_resource
 scenario russian_customer

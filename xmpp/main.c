@@ -9,6 +9,7 @@
 #include "config.h"
 #include "tg_daemon.h"
 #include "tg_escalate.h"
+#include "tg_intake.h"
 #include "tg_log.h"
 #include "xmpp.h"
 
@@ -119,6 +120,24 @@ static void escalate(component *c)
     g_ptr_array_unref(done);
 }
 
+/* forget_old_autoreplies - at start and hourly: the records of auto-replies that the per-sender
+ * limit no longer looks at. */
+static void forget_old_autoreplies(component *c)
+{
+    if (c->last_forget &&
+        g_get_monotonic_time() - c->last_forget < TG_FORGET_EVERY * G_USEC_PER_SEC)
+        return;
+    c->last_forget = g_get_monotonic_time();
+    int64_t n = 0;
+    tg_err err = {0};
+    if (tg_intake_forget_autoreplies(c->cfg, c->st, g_get_real_time() / G_USEC_PER_SEC, &n, &err) !=
+        TG_OK)
+        tg_warn("%s", err.msg);
+    if (n)
+        tg_info("forgot %lld auto-reply records older than %llds", (long long)n,
+                (long long)c->cfg->autoreply_window);
+}
+
 /* run - until SIGTERM: connect when due, let libstrophe work, then intake and the outbox. */
 static void run(component *c)
 {
@@ -135,6 +154,7 @@ static void run(component *c)
         int arrived = c->pending->len > 0;
         chat_flush(c); /* also records what was sent and sends the next replies */
         escalate(c);
+        forget_old_autoreplies(c);
         /* The outbox also gets rows from other processes (ticketgatectl, the milter's relays to
          * chat customers): look at least once a second, and record what was written as soon
          * as nothing new arrives. */

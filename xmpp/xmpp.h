@@ -27,6 +27,7 @@ typedef struct component {
     int64_t backoff;       /* seconds before the next attempt after a failure */
     int64_t last_drain;    /* monotonic µs of the last look at the outbox */
     int64_t last_overdue;  /* monotonic µs of the last look for overdue tickets */
+    int64_t last_forget;   /* monotonic µs of the last removal of old auto-reply records */
     GPtrArray *pending;    /* chat_msg * waiting for intake */
     GString *unsent;       /* stanzas sent in this loop turn, for libstrophe at its end */
     GHashTable *customers; /* bare JID -> customer (rate limit, notices) */

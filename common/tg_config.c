@@ -31,6 +31,7 @@ static const directive directives[] = {
     {"general", "internal_domains", T_LIST, NULL, 0, 0, NULL, C(internal_domains)},
     {"general", "default_queue", T_STRING, NULL, 0, 0, NULL, C(default_queue)},
     {"general", "timezone", T_STRING, "UTC", 0, 0, NULL, C(timezone)},
+    {"general", "escalate_every", T_DURATION, "1m", 0, 86400, NULL, C(escalate_every)},
     {"store", "path", T_PATH, "/var/lib/ticketgate/ticketgate.db", 0, 0, NULL, C(store_path)},
     {"store", "busy_timeout", T_DURATION, "10s", 0, 600, NULL, C(busy_timeout)},
     {"store", "synchronous", T_ENUM, "full", 0, 0, "full|normal", C(synchronous)},
@@ -69,7 +70,6 @@ static const directive directives[] = {
     {"xmpp", "max_body", T_SIZE, "16K", 256, 1 << 20, NULL, C(xmpp_max_body)},
     {"xmpp", "rate_limit", T_INT, "20", 1, 100000, NULL, C(xmpp_rate_limit)},
     {"xmpp", "rate_window", T_DURATION, "1m", 1, 86400, NULL, C(xmpp_rate_window)},
-    {"xmpp", "escalate_every", T_DURATION, "1m", 0, 86400, NULL, C(xmpp_escalate_every)},
     {"report", "goal_email", T_INT, "80", 1, 100, NULL, C(report_goal_email)},
     {"report", "goal_xmpp", T_INT, "80", 1, 100, NULL, C(report_goal_xmpp)},
     {"queue", "addresses", T_LIST, NULL, 0, 0, NULL, Q(addresses)},
@@ -85,6 +85,7 @@ static const directive directives[] = {
     {"agent", "groups", T_LIST, NULL, 0, 0, NULL, A(groups)},
     {"agent", "max_open", T_INT, "20", 0, 100000, NULL, A(max_open)},
     {"agent", "active", T_BOOL, "true", 0, 0, NULL, A(active)},
+    {"agent", "lang", T_ENUM, "en", 0, 0, "en|ru", A(lang)},
 };
 
 /* ---- the table, for documentation ---- */
@@ -281,6 +282,7 @@ static void agent_free(gpointer p)
     g_free(a->name);
     g_free(a->email);
     g_free(a->jid);
+    g_free(a->lang);
     g_strfreev(a->logins);
     g_strfreev(a->groups);
     g_free(a);

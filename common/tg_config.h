@@ -28,6 +28,7 @@ typedef struct tg_queue {
 typedef struct tg_agent {
     char *id; /* the section name: [agent ID] */
     char *name, *email, *jid;
+    char *lang;    /* of the notices the agent gets: en or ru */
     char **logins; /* SMTP AUTH logins besides the id and the e-mail address */
     char **groups;
     int64_t max_open;
@@ -46,6 +47,7 @@ typedef struct tg_config {
     char **internal_domains;
     char *default_queue;
     char *timezone;
+    int64_t escalate_every; /* seconds between looks for overdue tickets; 0: never */
     /* [store] */
     char *store_path;
     int64_t busy_timeout;
@@ -71,7 +73,6 @@ typedef struct tg_config {
     /* [xmpp] */
     char *xmpp_server, *xmpp_domain, *xmpp_secret, *xmpp_secret_file, *xmpp_user, *xmpp_pidfile;
     int64_t xmpp_port, xmpp_reconnect_max, xmpp_max_body, xmpp_rate_limit, xmpp_rate_window;
-    int64_t xmpp_escalate_every; /* seconds between looks for overdue tickets; 0: never */
     /* [report] */
     int64_t report_goal_email, report_goal_xmpp; /* percent of first responses in time */
 

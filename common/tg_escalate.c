@@ -11,18 +11,18 @@ static int collect(const tg_ticket *t, void *ud)
     return 0;
 }
 
-static int can_be_told(const tg_agent *a)
+static int can_be_told(const tg_config *cfg, const tg_ticket *t, const tg_agent *a)
 {
-    return a && a->active && a->jid;
+    return tg_intake_agent_reachable(cfg, t, a, 1) != NULL;
 }
 
-/* whom_to_tell - the agent who has t, if they can be told by chat; else the active agents of
- * the queue's group (all active agents when the queue names none). */
+/* whom_to_tell - the agent who has t, if they can be told (by chat, else by mail); else the
+ * active agents of the queue's group (all active agents when the queue names none). */
 static GPtrArray *whom_to_tell(const tg_config *cfg, const tg_ticket *t)
 {
     GPtrArray *agents = g_ptr_array_new();
     const tg_agent *assignee = t->assignee ? tg_config_agent(cfg, t->assignee) : NULL;
-    if (can_be_told(assignee)) {
+    if (can_be_told(cfg, t, assignee)) {
         g_ptr_array_add(agents, (gpointer)assignee);
         return agents;
     }
@@ -30,7 +30,7 @@ static GPtrArray *whom_to_tell(const tg_config *cfg, const tg_ticket *t)
     const char *group = q ? q->group : NULL;
     for (guint i = 0; i < cfg->agents->len; i++) {
         const tg_agent *a = cfg->agents->pdata[i];
-        if (can_be_told(a) &&
+        if (can_be_told(cfg, t, a) &&
             (!group || (a->groups && g_strv_contains((const char *const *)a->groups, group))))
             g_ptr_array_add(agents, (gpointer)a);
     }
@@ -46,12 +46,14 @@ static int escalate(const tg_config *cfg, tg_store *st, const tg_ticket *t, GTim
     int rc = TG_OK;
     for (guint i = 0; i < agents->len && rc == TG_OK; i++) {
         const tg_agent *a = agents->pdata[i];
-        rc = tg_intake_notify_agent(cfg, st, t, a, "escalation", NULL, now, err);
-        g_string_append_printf(told, "%s%s", i ? ", " : "", a->id);
+        const char *told_by = NULL;
+        rc = tg_intake_notify_agent(cfg, st, t, a, "escalation", NULL, 1, now, &told_by, err);
+        g_string_append_printf(told, "%s%s (%s)", i ? ", " : "", a->id, told_by);
     }
     char *due = tg_format_due(t->first_response_due, zone, "en");
-    char *detail = g_strdup_printf("first answer was due %s; %s%s", due,
-                                   agents->len ? "told " : "no agent to tell by chat", told->str);
+    char *detail =
+        g_strdup_printf("first answer was due %s; %s%s", due,
+                        agents->len ? "told " : "no agent to tell by chat or mail", told->str);
     if (rc == TG_OK)
         rc = tg_store_add_event(st, t->id, now, "escalated", detail, err);
     if (rc == TG_OK)

@@ -383,17 +383,43 @@ static char *excerpt(const char *text)
     return g_string_free(out, FALSE);
 }
 
-int tg_intake_notify_agent(const tg_config *cfg, tg_store *st, const tg_ticket *t,
-                           const tg_agent *a, const char *template, const char *text, int64_t now,
-                           tg_err *err)
+/* mail_sender - the address a notice about t is mailed from: its queue's, else the first
+ * address of any queue (an agent's answer to it reaches ticketgate); NULL when none has one. */
+static const char *mail_sender(const tg_config *cfg, const tg_ticket *t)
 {
-    if (!a || !a->jid || !cfg->xmpp_domain)
+    const char *own = queue_address(tg_config_queue(cfg, t->queue));
+    for (guint i = 0; !own && i < cfg->queues->len; i++)
+        own = queue_address(cfg->queues->pdata[i]);
+    return own;
+}
+
+const char *tg_intake_agent_reachable(const tg_config *cfg, const tg_ticket *t, const tg_agent *a,
+                                      int by_mail)
+{
+    if (!a || !a->active)
+        return NULL;
+    if (a->jid && cfg->xmpp_domain)
+        return "chat";
+    if (by_mail && a->email && mail_sender(cfg, t))
+        return "mail";
+    return NULL;
+}
+
+int tg_intake_notify_agent(const tg_config *cfg, tg_store *st, const tg_ticket *t,
+                           const tg_agent *a, const char *kind, const char *text, int by_mail,
+                           int64_t now, const char **told_by, tg_err *err)
+{
+    const char *how = tg_intake_agent_reachable(cfg, t, a, by_mail);
+    *told_by = NULL;
+    if (!how)
         return TG_OK;
+    int chat = strcmp(how, "chat") == 0;
     const tg_sla_policy *policy = t->sla_policy ? tg_config_policy(cfg, t->sla_policy) : NULL;
     GTimeZone *zone = policy ? g_time_zone_ref(tg_calendar_zone(tg_sla_policy_calendar(policy)))
                              : g_time_zone_new_identifier(cfg->timezone);
+    const char *lang = a->lang ? a->lang : "en";
     const char *subject_t, *body_t;
-    char *due = tg_format_due(t->first_response_due, zone, "en");
+    char *due = tg_format_due(t->first_response_due, zone, lang);
     char *lines = excerpt(text ? text : "");
     tg_template_var vars[] = {{"ref", t->ref},
                               {"subject", t->subject},
@@ -402,22 +428,34 @@ int tg_intake_notify_agent(const tg_config *cfg, tg_store *st, const tg_ticket *
                               {"due", due},
                               {"requester", t->requester},
                               {"excerpt", lines},
+                              {"agent", a->name ? a->name : a->id},
+                              {"agent_id", a->id},
                               {"company", cfg->company}};
-    tg_config_template(cfg, template, "en", &subject_t, &body_t);
+    char *template = chat ? g_strdup(kind) : g_strconcat(kind, "_mail", NULL);
+    tg_config_template(cfg, template, lang, &subject_t, &body_t);
+    char *subject = chat ? NULL : tg_template_render(subject_t, vars, G_N_ELEMENTS(vars));
     char *body = tg_template_render(body_t, vars, G_N_ELEMENTS(vars));
-    char *msg_id = new_stanza_id();
+    const char *sender = chat ? cfg->xmpp_domain : mail_sender(cfg, t);
+    char *msg_id = chat ? new_stanza_id() : tg_mail_new_message_id(tg_address_domain(sender));
     tg_outbox row = {.ticket_id = t->id,
-                     .channel = "xmpp",
-                     .kind = template,
-                     .recipient = a->jid,
+                     .channel = chat ? "xmpp" : "email",
+                     .kind = kind,
+                     .recipient = chat ? a->jid : a->email,
                      .recipient_name = a->name,
-                     .sender = cfg->xmpp_domain,
+                     .sender = sender,
+                     .sender_name = chat ? NULL : cfg->company,
+                     .subject = subject,
                      .body = body,
                      .msg_id = msg_id,
+                     .lang = chat ? NULL : lang,
                      .created_at = now};
     int rc = tg_store_add_outbox(st, &row, err);
+    if (rc == TG_OK)
+        *told_by = how;
     g_free(msg_id);
     g_free(body);
+    g_free(subject);
+    g_free(template);
     g_free(lines);
     g_free(due);
     g_time_zone_unref(zone);
@@ -428,7 +466,8 @@ int tg_intake_notify_assignee(const tg_config *cfg, tg_store *st, const tg_ticke
                               const char *text, int64_t now, tg_err *err)
 {
     const tg_agent *a = t->assignee ? tg_config_agent(cfg, t->assignee) : NULL;
-    return tg_intake_notify_agent(cfg, st, t, a, "notify", text, now, err);
+    const char *told_by;
+    return tg_intake_notify_agent(cfg, st, t, a, "notify", text, 0, now, &told_by, err);
 }
 
 int tg_intake_forget_autoreplies(const tg_config *cfg, tg_store *st, int64_t now,

@@ -5,14 +5,15 @@
 #include "tg_template.h"
 
 const char *const tg_template_var_names[] = {
-    "ref",      "subject",  "due",     "due_resolution", "queue",
-    "priority", "category", "company", "requester",      "requester_name",
-    "text",     "agent",    "excerpt", "limit",          NULL,
+    "ref",       "subject",        "due",      "due_resolution",
+    "queue",     "priority",       "category", "company",
+    "requester", "requester_name", "text",     "agent",
+    "agent_id",  "excerpt",        "limit",    NULL,
 };
 
-const char *const tg_template_names[] = {"autoreply",     "autoreply_chat",  "relay",
-                                         "notify",        "escalation",      "chat_store_error",
-                                         "chat_too_long", "chat_rate_limit", NULL};
+const char *const tg_template_names[] = {
+    "autoreply",       "autoreply_chat",   "relay",         "notify",          "escalation",
+    "escalation_mail", "chat_store_error", "chat_too_long", "chat_rate_limit", NULL};
 
 static const struct builtin {
     const char *name, *lang, *subject, *body;
@@ -55,6 +56,22 @@ static const struct builtin {
     {"escalation", "ru", "",
      "Просрочено: на обращение {{ref}} ещё не ответили; ответить нужно было до {{due}}.\n"
      "{{subject}}\nПриоритет {{priority}}, очередь {{queue}}, от {{requester}}."},
+    /* by mail to agents who have no chat (tg_escalate.c). No [REF] tag in the subject: a
+     * reply to it must not reach the customer with this notice quoted. */
+    {"escalation_mail", "en", "Overdue: {{ref}} {{subject}}",
+     "Hello {{agent}},\n\n"
+     "ticket {{ref}} has no answer yet; the first response was due {{due}}.\n\n"
+     "Subject: {{subject}}\nPriority {{priority}}, queue {{queue}}, from {{requester}}.\n\n"
+     "Please answer the customer: reply to their mail tagged [{{ref}}] in the support mailbox,\n"
+     "or run: ticketgatectl reply --agent {{agent_id}} {{ref}} \"text\".\n"
+     "Do not reply to this notice: it would not reach the customer."},
+    {"escalation_mail", "ru", "Просрочено: {{ref}} {{subject}}",
+     "Здравствуйте, {{agent}}!\n\n"
+     "На обращение {{ref}} ещё не ответили; ответить нужно было до {{due}}.\n\n"
+     "Тема: {{subject}}\nПриоритет {{priority}}, очередь {{queue}}, от {{requester}}.\n\n"
+     "Пожалуйста, ответьте клиенту: на его письмо с меткой [{{ref}}] в ящике поддержки\n"
+     "или командой: ticketgatectl reply --agent {{agent_id}} {{ref}} \"текст\".\n"
+     "Не отвечайте на это уведомление: клиент ответа не получит."},
     /* to a chat customer */
     {"chat_store_error", "en", "",
      "Sorry, we could not register your request just now. Please try again in a few minutes."},

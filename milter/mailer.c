@@ -7,6 +7,7 @@
 #include <gio/gio.h>
 
 #include "milter.h"
+#include "tg_escalate.h"
 #include "tg_intake.h"
 #include "tg_log.h"
 #include "tg_mail.h"
@@ -129,6 +130,7 @@ static char *deliver(const tg_config *cfg, tg_store *st, const tg_outbox *row, i
         return g_strdup(err.msg);
     }
     int autoreply = strcmp(row->kind, "autoreply") == 0;
+    int notice = strcmp(row->kind, "escalation") == 0; /* to an agent, made by a program */
     tg_mail_reply r = {.from_addr = row->sender,
                        .from_name = row->sender_name,
                        .to_addr = row->recipient,
@@ -138,7 +140,9 @@ static char *deliver(const tg_config *cfg, tg_store *st, const tg_outbox *row, i
                        .message_id = row->msg_id,
                        .in_reply_to = row->in_reply_to,
                        .references = row->references,
-                       .auto_submitted = autoreply ? "auto-replied" : NULL,
+                       .auto_submitted = autoreply ? "auto-replied"
+                                         : notice  ? "auto-generated"
+                                                   : NULL,
                        .ticket_ref = t.ref,
                        .lang = row->lang,
                        .date = now};
@@ -153,10 +157,12 @@ static char *deliver(const tg_config *cfg, tg_store *st, const tg_outbox *row, i
         g_error_free(error);
         goto out;
     }
-    /* RFC 3834: auto-replies go out with the null sender, so nothing answers them back. */
+    /* RFC 3834: auto-replies and notices go out with the null sender, so nothing answers them
+     * back. */
     GStrvBuilder *b = g_strv_builder_new();
     g_strv_builder_addv(b, (const char **)argv);
-    const char *tail[] = {"-i", "-f", autoreply ? "<>" : row->sender, "--", row->recipient, NULL};
+    const char *envelope_from = autoreply || notice ? "<>" : row->sender;
+    const char *tail[] = {"-i", "-f", envelope_from, "--", row->recipient, NULL};
     g_strv_builder_addv(b, tail);
     char **full = g_strv_builder_end(b);
     g_strv_builder_unref(b);
@@ -244,6 +250,34 @@ static void forget_old_autoreplies(const tg_config *cfg, tg_store *st)
                 (long long)cfg->autoreply_window);
 }
 
+/* escalate_overdue - every [general] escalate_every: agents are told of tickets whose first
+ * answer became overdue (by mail when they have no chat; ticketgate-xmpp does the same, and a
+ * ticket is escalated once whichever gets to it). A full batch is followed by another at once. */
+static void escalate_overdue(const tg_config *cfg, tg_store *st)
+{
+    static gint64 last;
+    gint64 mono = g_get_monotonic_time();
+    if (cfg->escalate_every <= 0 || (last && mono - last < cfg->escalate_every * G_USEC_PER_SEC))
+        return;
+    last = mono;
+    for (;;) {
+        GPtrArray *done = NULL;
+        tg_err err = {0};
+        if (tg_escalate_overdue(cfg, st, g_get_real_time() / G_USEC_PER_SEC, &done, &err) !=
+            TG_OK) {
+            tg_warn("escalation: %s; trying again in %llds", err.msg,
+                    (long long)cfg->escalate_every);
+            return;
+        }
+        for (guint i = 0; i < done->len; i++)
+            tg_info("escalated %s", (const char *)done->pdata[i]);
+        guint n = done->len;
+        g_ptr_array_unref(done);
+        if (n < TG_ESCALATE_BATCH)
+            return;
+    }
+}
+
 static gpointer mailer_main(gpointer unused)
 {
     for (;;) {
@@ -252,6 +286,7 @@ static gpointer mailer_main(gpointer unused)
         tg_store *st = pool_take(cfg, &err); /* each round: a reload may name another store */
         if (st) {
             forget_old_autoreplies(cfg, st);
+            escalate_overdue(cfg, st);
             pool_give(cfg, st, send_due(cfg, st));
         } else
             tg_warn("mailer: %s", err.msg);

@@ -762,7 +762,8 @@ END_TEST
 
 /* Tickets whose first answer became overdue are escalated once each: to the agent who has the
  * ticket, or, when nobody can be told that way, to the active agents of the queue's group (all
- * active agents when the queue has none); never answered, closed, future or long-past ones. */
+ * active agents when the queue has none); never answered, closed, future or long-past ones.
+ * An agent is told by chat (in their language), or by mail when they have no JID. */
 START_TEST(test_escalation)
 {
     char *text = g_strdup_printf("[general]\ntimezone = Europe/Moscow\n[store]\npath = %s\n"
@@ -772,6 +773,7 @@ START_TEST(test_escalation)
                                  "[agent ann]\njid = ann@example.org\ngroups = l1\n"
                                  "[agent bob]\njid = bob@example.org\ngroups = l1\nactive = false\n"
                                  "[agent carol]\njid = carol@example.org\ngroups = l2\n"
+                                 "lang = ru\n"
                                  "[agent dave]\nemail = dave@example.org\ngroups = l1\n",
                                  cfg->store_path);
     char *path = tu_write("escalate.conf", text);
@@ -795,21 +797,32 @@ START_TEST(test_escalation)
     ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW, &done, &err), 0);
     ck_assert_int_eq(done->len, 4);
     ck_assert_str_eq(done->pdata[0],
-                     "SUP-1: first answer was due Tue 24 Nov 2026 09:59 MSK; told ann");
-    ck_assert_str_eq(done->pdata[1],
-                     "SUP-2: first answer was due Tue 24 Nov 2026 09:59 MSK; told ann");
-    ck_assert_str_eq(done->pdata[2],
-                     "SUP-4: first answer was due Tue 24 Nov 2026 09:59 MSK; told ann");
-    ck_assert_str_eq(done->pdata[3],
-                     "SUP-3: first answer was due Tue 24 Nov 2026 09:59 MSK; told ann, carol");
+                     "SUP-1: first answer was due Tue 24 Nov 2026 09:59 MSK; told ann (chat)");
+    ck_assert_str_eq(done->pdata[1], "SUP-2: first answer was due Tue 24 Nov 2026 09:59 MSK; "
+                                     "told ann (chat), dave (mail)");
+    ck_assert_str_eq(done->pdata[2], "SUP-4: first answer was due Tue 24 Nov 2026 09:59 MSK; "
+                                     "told ann (chat), dave (mail)");
+    ck_assert_str_eq(done->pdata[3], "SUP-3: first answer was due Tue 24 Nov 2026 09:59 MSK; "
+                                     "told ann (chat), carol (chat), dave (mail)");
     g_ptr_array_unref(done);
     ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'escalation'"
                                " AND channel = 'xmpp' AND sender = 'support.example.org'"),
                      5);
     ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'escalation'"
                                " AND recipient = 'carol@example.org' AND ticket_id = 3"
-                               " AND body LIKE 'Overdue: SUP-3 has no answer yet;%'"),
+                               " AND body LIKE 'Просрочено: на обращение SUP-3 ещё не ответили;%'"),
                      1);
+    /* by mail from the ticket's queue (billing), no tag in the subject, how to answer */
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'escalation'"
+                               " AND channel = 'email' AND recipient = 'dave@example.org'"
+                               " AND status = 'pending'"),
+                     3);
+    ck_assert_int_eq(
+        sql_count("SELECT count(*) FROM outbox WHERE recipient = 'dave@example.org'"
+                  " AND ticket_id = 3 AND sender = 'billing@example.org'"
+                  " AND subject LIKE 'Overdue: SUP-3 %' AND subject NOT LIKE '%[%'"
+                  " AND body LIKE 'Hello dave,%ticketgatectl reply --agent dave SUP-3%'"),
+        1);
     ck_assert_int_eq(sql_count("SELECT count(*) FROM events WHERE kind = 'escalated'"), 4);
 
     /* once only; the next one when its time comes */
@@ -818,11 +831,47 @@ START_TEST(test_escalation)
     g_ptr_array_unref(done);
     ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW + 60, &done, &err), 0);
     ck_assert_int_eq(done->len, 1);
-    ck_assert_str_eq(done->pdata[0],
-                     "SUP-6: first answer was due Tue 24 Nov 2026 10:01 MSK; told ann");
+    ck_assert_str_eq(done->pdata[0], "SUP-6: first answer was due Tue 24 Nov 2026 10:01 MSK; "
+                                     "told ann (chat), dave (mail)");
     g_ptr_array_unref(done);
-    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'escalation'"), 6);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'escalation'"), 10);
     tg_config_unref(chat_cfg);
+
+    /* A site without the chat component: agents with an e-mail address are told by mail;
+     * nobody can be told, and the event says so, when none has one. */
+    char *mail_text = g_strdup_printf("[store]\npath = %s\n"
+                                      "[queue support]\naddresses = support@example.org\n"
+                                      "[agent ann]\njid = ann@example.org\nemail = a@example.org\n"
+                                      "[agent bob]\njid = bob@example.org\n",
+                                      cfg->store_path);
+    char *mail_path = tu_write("escalate-mail.conf", mail_text);
+    tg_config *mail_cfg = tg_config_load(mail_path, &err);
+    ck_assert_msg(mail_cfg != NULL, "%s", err.msg);
+    int64_t bobs_too = ticket_due("email", "support", NOW + 100, 0);
+    ck_assert_int_eq(tg_store_set_assignee(st, bobs_too, "bob", NOW, &err), 0);
+    ck_assert_int_eq(tg_escalate_overdue(mail_cfg, st, NOW + 120, &done, &err), 0);
+    ck_assert_int_eq(done->len, 1);
+    ck_assert_str_eq(done->pdata[0], "SUP-9: first answer was due Tue 24 Nov 2026 07:01 UTC; "
+                                     "told ann (mail)");
+    g_ptr_array_unref(done);
+    char *none_text = g_strdup_printf("[store]\npath = %s\n[queue support]\nxmpp = support\n"
+                                      "[agent bob]\nemail = bob@example.org\n",
+                                      cfg->store_path);
+    char *none_path = tu_write("escalate-none.conf", none_text);
+    tg_config *none_cfg = tg_config_load(none_path, &err);
+    ck_assert_msg(none_cfg != NULL, "%s", err.msg);
+    ticket_due("email", "support", NOW + 150, 0);
+    ck_assert_int_eq(tg_escalate_overdue(none_cfg, st, NOW + 160, &done, &err), 0);
+    ck_assert_int_eq(done->len, 1);
+    ck_assert_str_eq(done->pdata[0], "SUP-10: first answer was due Tue 24 Nov 2026 07:02 UTC; "
+                                     "no agent to tell by chat or mail");
+    g_ptr_array_unref(done);
+    tg_config_unref(none_cfg);
+    tg_config_unref(mail_cfg);
+    g_free(none_path);
+    g_free(none_text);
+    g_free(mail_path);
+    g_free(mail_text);
     g_free(path);
     g_free(text);
 }

@@ -99,6 +99,9 @@ jid = bob@chat.example.org
 [agent zoe]
 email = zoe@example.org
 active = false
+[agent olga]
+jid = olga@chat.example.org
+lang = ru
 [xmpp]
 domain = support.example.org
 CONF
@@ -115,6 +118,14 @@ assert len(n) == 1 and n[0]["recipient"] == "bob@chat.example.org" and n[0]["cha
 assert n[0]["body"].startswith("New ticket SUP-2 for you: ") and "From " in n[0]["body"], n
 '
 [ "$("$CTL" "${T[@]}" assign SUP-2 bob)" = "SUP-2 is already assigned to bob" ] || fail "assign again"
+# an agent with lang = ru is told in Russian
+[ "$("$CTL" "${T[@]}" assign SUP-2 olga)" = "SUP-2 is now assigned to olga" ] || fail "assign to olga"
+"$CTL" "${T[@]}" show --json SUP-2 | python3 -c '
+import json, re, sys
+n = [o for o in json.load(sys.stdin)["outbox"] if o["recipient"] == "olga@chat.example.org"]
+assert len(n) == 1 and n[0]["body"].startswith("Вам назначено обращение SUP-2: "), n
+assert re.search(r"ответить до (пн|вт|ср|чт|пт|сб|вс), \d+ [а-я]+ \d{4}, \d\d:\d\d", n[0]["body"]), n
+'
 [ "$("$CTL" "${T[@]}" assign SUP-2 -)" = "SUP-2 is now unassigned" ] || fail "assign to nobody"
 [ "$("$CTL" "${T[@]}" list --json | python3 -c 'import json,sys; print([x["assignee"] for x in json.load(sys.stdin) if x["ref"] == "SUP-2"][0])')" = None ] \
   || fail "still assigned"
@@ -126,5 +137,5 @@ for bad in "SUP-2 zoe:65:agent zoe is not active" "SUP-2 nobody:65:no \[agent no
     [ "$rc" = "${want%%:*}" ] || fail "assign ${bad%%:*}: exit $rc"
     echo "$msg" | grep -q "^ticketgatectl assign: .*${want#*:}" || fail "assign ${bad%%:*}: $msg"
 done
-[ "$(sqlite3 "$work/t.db" "SELECT count(*) FROM outbox WHERE kind = 'notify'")" = 1 ] || fail "notices"
+[ "$(sqlite3 "$work/t.db" "SELECT count(*) FROM outbox WHERE kind = 'notify'")" = 2 ] || fail "notices"
 echo "1 passed, 0 failed"

@@ -5,6 +5,15 @@ RIG_PORT=10025
 . "${srcdir:-.}/tests/rig/rig.sh"
 
 rig_init
+# escalation: a queue whose first answer is due 3 s after the question; ann has no chat
+rig_config "[queue hurry]
+addresses = hurry@example.org
+group = l1
+sla = blink
+[sla blink]
+calendar = 24x7
+default = 3s"
+sed -i '/^\[general\]/a escalate_every = 1s' "$CONF"
 rig_enable_sasl ann s3cret-ann
 rig_start_postfix
 rig_start_milter
@@ -182,6 +191,30 @@ for i in reversed(range(n)):
     grep -q '^--b39999--$' "$copy" || fail "the delivered copy is cut"
 }
 
+# An overdue ticket is escalated once, by mail since its agent has no chat: an automatic
+# notice from the queue's address that a reply to cannot reach the customer (no tag).
+overdue_ticket_escalated_by_mail() {
+    reset_state
+    send customer@example.test hurry@example.org --header "Subject: Server down" \
+        --header "Message-Id: <hurry-1@example.test>" --body "All of it." || fail swaks
+    wait_mail 3 30 # the tagged copy, the auto-reply, the notice to ann
+    sleep 3        # escalate_every = 1s: a second notice would be here by now
+    check 'len(d) == 1 and d[0]["headers"]["subject"] == ["Overdue: HUR-1 Server down"]
+        and d[0]["headers"]["auto-submitted"] == ["auto-generated"]
+        and d[0]["headers"]["return-path"] == [os.environ["NULL_RETURN_PATH"]]
+        and "hurry@example.org" in d[0]["headers"]["from"][0]
+        and d[0]["headers"]["x-ticket-id"] == ["HUR-1"]
+        and d[0]["body"].startswith("Hello Ann Agent,\n\nticket HUR-1 has no answer yet")
+        and "ticketgatectl reply --agent ann HUR-1" in d[0]["body"]' mailbox ann@example.org
+    [ "$(mail_count)" = 3 ] || fail "$(mail_count) mails, not 3"
+    check 'len(d) == 1' "$CTL" "${C[@]}" list --json # the notice made no ticket
+    check 'e = [x["detail"] for x in d["events"] if x["kind"] == "escalated"];
+        len(e) == 1 and re.fullmatch(r"first answer was due .* \d\d:\d\d \S+\x3b told ann \(mail\)", e[0])' \
+        "$CTL" "${C[@]}" show --json HUR-1
+    grep -q 'escalated HUR-1: first answer was due .*; told ann (mail)' "$RIG/milter.log" ||
+        fail "no escalation logged"
+}
+
 scenario plain_support_mail
 scenario russian_mail
 scenario machine_mail
@@ -195,4 +228,5 @@ scenario own_reply_never_a_ticket
 scenario reload_keeps_old_on_error
 scenario big_mail
 scenario deeply_nested_mail
+scenario overdue_ticket_escalated_by_mail
 rig_summary

@@ -41,7 +41,7 @@ calendar = 24x7
 default = 3s
 EOF
 )"
-sed -i '/^\[xmpp\]/a escalate_every = 1s' "$CONF"
+sed -i '/^\[general\]/a escalate_every = 1s' "$CONF"
 if [ -n "${XMPP_VALGRIND:-}" ]; then
     XMPP_WRAPPER="valgrind --quiet --leak-check=full --errors-for-leak-kinds=definite
         --show-leak-kinds=definite --suppressions=$RIG_SRC/valgrind.supp --log-file=$RIG/valgrind.log"
@@ -98,9 +98,9 @@ overdue_ticket_is_escalated() {
                          r"The printer is on fire\nPriority normal, queue hurry, from dave@localhost\.", m[1])' \
         cat "$RIG/ann.json"
     check 'e = [x["detail"] for x in d["events"] if x["kind"] == "escalated"];
-        len(e) == 1 and re.fullmatch(r"first answer was due .* \d\d:\d\d \S+\x3b told ann", e[0])' \
+        len(e) == 1 and re.fullmatch(r"first answer was due .* \d\d:\d\d \S+\x3b told ann \(chat\)", e[0])' \
         "$CTL" "${C[@]}" show --json HUR-1
-    grep -q 'escalated HUR-1: first answer was due .*; told ann' "$RIG/xmpp.log" ||
+    grep -q 'escalated HUR-1: first answer was due .*; told ann (chat)' "$RIG/xmpp.log" ||
         fail "no escalation logged"
 }
 

@@ -99,7 +99,7 @@ static void reload(component *c)
  * followed by another at the next turn. */
 static void escalate(component *c)
 {
-    int64_t every = c->cfg->xmpp_escalate_every * G_USEC_PER_SEC;
+    int64_t every = c->cfg->escalate_every * G_USEC_PER_SEC;
     if (every <= 0 || g_get_monotonic_time() - c->last_overdue < every)
         return;
     GPtrArray *done;
@@ -107,7 +107,7 @@ static void escalate(component *c)
     if (tg_escalate_overdue(c->cfg, c->st, g_get_real_time() / G_USEC_PER_SEC, &done, &err) !=
         TG_OK) {
         tg_warn("escalation: %s; trying again in %llds", err.msg,
-                (long long)c->cfg->xmpp_escalate_every);
+                (long long)c->cfg->escalate_every);
         c->last_overdue = g_get_monotonic_time();
         return;
     }

@@ -119,6 +119,7 @@ enum {
     S_AGENT_OPEN,
     S_AGENT_LAST,
     S_SERVICE_LEVELS,
+    S_RESOLUTION_LEVELS,
     S_COUNT
 };
 
@@ -235,6 +236,13 @@ static const char *const sql[S_COUNT] = {
                          "   coalesce(first_response_at, resolved_at) AS handled FROM tickets"
                          "   WHERE first_response_due >= ?1 AND first_response_due < ?2)"
                          " GROUP BY channel, queue ORDER BY channel, queue",
+    /* the same for resolutions: resolved_at is kept while a ticket is resolved or closed */
+    [S_RESOLUTION_LEVELS] = "SELECT channel, queue, count(*),"
+                            " sum(resolved_at IS NOT NULL AND resolved_at <= resolution_due),"
+                            " sum(coalesce(resolved_at, ?3) > resolution_due),"
+                            " sum(resolved_at IS NULL AND ?3 <= resolution_due)"
+                            " FROM tickets WHERE resolution_due >= ?1 AND resolution_due < ?2"
+                            " GROUP BY channel, queue ORDER BY channel, queue",
 };
 
 struct tg_store {
@@ -1098,10 +1106,11 @@ int tg_store_agent_load(tg_store *st, const char *agent, int64_t *open_tickets,
     return rc;
 }
 
-int tg_store_service_levels(tg_store *st, int64_t from, int64_t to, int64_t now,
-                            tg_service_level_cb cb, void *ud, tg_err *err)
+int tg_store_service_levels(tg_store *st, tg_sla_target target, int64_t from, int64_t to,
+                            int64_t now, tg_service_level_cb cb, void *ud, tg_err *err)
 {
-    sqlite3_stmt *s = prepare(st, S_SERVICE_LEVELS, err);
+    sqlite3_stmt *s =
+        prepare(st, target == TG_TARGET_RESOLUTION ? S_RESOLUTION_LEVELS : S_SERVICE_LEVELS, err);
     int rc;
     if (!s)
         return err->code;

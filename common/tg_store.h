@@ -162,20 +162,25 @@ int tg_store_forget_autoreplies(tg_store *st, int64_t before, int64_t limit, int
 int tg_store_agent_load(tg_store *st, const char *agent, int64_t *open_tickets,
                         int64_t *last_assigned, tg_err *err);
 
-/* Service levels: the first responses due in a period, per channel and queue. A ticket is
- * handled at its first answer, or, without one, when it was resolved or closed. */
+/* Service levels: the first responses (or resolutions) due in a period, per channel and queue.
+ * A ticket is handled at its first answer, or, without one, when it was resolved or closed; it
+ * is resolved when it was last resolved or closed (a reopened ticket is not). */
+typedef enum tg_sla_target {
+    TG_TARGET_FIRST_RESPONSE,
+    TG_TARGET_RESOLUTION,
+} tg_sla_target;
 typedef struct tg_service_level {
     const char *channel, *queue;
-    int64_t due;     /* tickets whose first response is due in the period */
-    int64_t in_time; /* handled by the due time */
+    int64_t due;     /* tickets whose target is due in the period */
+    int64_t in_time; /* handled (resolved) by the due time */
     int64_t late;    /* handled after it, or not yet and the due time has passed */
     int64_t waiting; /* not handled yet, the due time still ahead */
 } tg_service_level;
 typedef int (*tg_service_level_cb)(const tg_service_level *row, void *ud);
-/* tg_store_service_levels - one row per channel and queue with a first response due in
- * [from, to), ordered by channel and queue; now decides late or waiting. */
-int tg_store_service_levels(tg_store *st, int64_t from, int64_t to, int64_t now,
-                            tg_service_level_cb cb, void *ud, tg_err *err);
+/* tg_store_service_levels - one row per channel and queue with a target due in [from, to),
+ * ordered by channel and queue; now decides late or waiting. */
+int tg_store_service_levels(tg_store *st, tg_sla_target target, int64_t from, int64_t to,
+                            int64_t now, tg_service_level_cb cb, void *ud, tg_err *err);
 
 /* tg_store_schema_version - the version this binary creates and understands. */
 int tg_store_schema_version(void);

@@ -1,7 +1,7 @@
 /* cmd_report.c - ticketgatectl report: service levels for supervisors. For the tickets whose
- * first response was due in a period: how many were handled in time, late, or are still
- * waiting, per channel (against its goal from [report]) and per queue. Level = in time /
- * (in time + late): tickets still waiting are not decided yet. */
+ * first response (with --resolution: resolution) was due in a period: how many were handled in
+ * time, late, or are still waiting, per channel (against its goal from [report]) and per queue.
+ * Level = in time / (in time + late): tickets still waiting are not decided yet. */
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +29,7 @@ typedef struct channel_level {
 typedef struct report {
     channel_level channels[2]; /* email, xmpp */
     const char *only_queue;
+    tg_sla_target target;
 } report;
 
 static void queue_level_clear(void *p)
@@ -130,6 +131,8 @@ static void report_json(GString *out, const report *r, int64_t from, int64_t to,
     json_kv_time(out, &first, "from", from);
     json_kv_time(out, &first, "to", to);
     json_kv_str(out, &first, "timezone", tz);
+    json_kv_str(out, &first, "target",
+                r->target == TG_TARGET_RESOLUTION ? "resolution" : "first_response");
     json_key(out, &first, "channels");
     g_string_append_c(out, '[');
     for (size_t i = 0; i < G_N_ELEMENTS(r->channels); i++) {
@@ -173,7 +176,9 @@ static void report_text(GString *out, const report *r, int64_t from, int64_t to,
                         const char *tz)
 {
     char *a = format_when(from, zone), *b = format_when(to, zone);
-    g_string_append_printf(out, "First responses due %s .. %s (%s)\n", a, b, tz);
+    g_string_append_printf(out, "%s due %s .. %s (%s)\n",
+                           r->target == TG_TARGET_RESOLUTION ? "Resolutions" : "First responses", a,
+                           b, tz);
     g_free(a);
     g_free(b);
     g_string_append_printf(out, "%-8s %-12s %7s %8s %6s %8s %7s %5s\n", "CHANNEL", "QUEUE", "DUE",
@@ -197,12 +202,14 @@ static void report_text(GString *out, const report *r, int64_t from, int64_t to,
 int cmd_report(tg_config *cfg, int argc, char **argv)
 {
     char *from_s = NULL, *to_s = NULL, *queue = NULL;
-    int as_json = 0;
+    int as_json = 0, resolution = 0;
     GOptionEntry entries[] = {
         {"from", 0, 0, G_OPTION_ARG_STRING, &from_s,
          "start of the period: YYYY-MM-DD [HH:MM] [7 days before --to]", "DATE"},
         {"to", 0, 0, G_OPTION_ARG_STRING, &to_s, "end of the period (not included) [now]", "DATE"},
         {"queue", 0, 0, G_OPTION_ARG_STRING, &queue, "only this queue", "Q"},
+        {"resolution", 0, 0, G_OPTION_ARG_NONE, &resolution,
+         "resolutions instead of first responses", NULL},
         {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "one JSON object", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
     int status = EX_OK;
@@ -222,13 +229,14 @@ int cmd_report(tg_config *cfg, int argc, char **argv)
     if (st) {
         report r = {{{"email", cfg->report_goal_email, {0}, NULL},
                      {"xmpp", cfg->report_goal_xmpp, {0}, NULL}},
-                    queue};
+                    queue,
+                    resolution ? TG_TARGET_RESOLUTION : TG_TARGET_FIRST_RESPONSE};
         for (size_t i = 0; i < G_N_ELEMENTS(r.channels); i++) {
             r.channels[i].queues = g_array_new(FALSE, TRUE, sizeof(queue_level));
             g_array_set_clear_func(r.channels[i].queues, queue_level_clear);
         }
         tg_err err = {0};
-        int rc = tg_store_service_levels(st, from, to, now, add_row, &r, &err);
+        int rc = tg_store_service_levels(st, r.target, from, to, now, add_row, &r, &err);
         if (rc != TG_OK) {
             fprintf(stderr, "ticketgatectl report: %s\n", err.msg);
             status = ctl_exit_for(rc);

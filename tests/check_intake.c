@@ -697,6 +697,26 @@ END_TEST
 
 /* ticket_due - a ticket of channel/queue whose first response is due at due (-1: no target),
  * answered at answered (0: not yet); its id. */
+/* ticket_due_both - a ticket whose first response and resolution are due then. */
+static int64_t ticket_due_both(const char *channel, const char *queue, int64_t due,
+                               int64_t resolution_due)
+{
+    tg_ticket t = {.channel = (char *)channel,
+                   .source = "test",
+                   .queue = (char *)queue,
+                   .priority = "normal",
+                   .requester = "c@customer.ru",
+                   .subject = "s",
+                   .status = "new",
+                   .created_at = NOW - 3600,
+                   .first_response_due = due,
+                   .resolution_due = resolution_due};
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_insert_ticket(st, &t, "SUP", &err), 0);
+    g_free(t.ref);
+    return t.id;
+}
+
 static int64_t ticket_due(const char *channel, const char *queue, int64_t due, int64_t answered)
 {
     tg_ticket t = {.channel = (char *)channel,
@@ -751,11 +771,55 @@ START_TEST(test_service_levels)
     ticket_due("email", "support", -1, 0);         /* no target */
 
     levels l = {g_string_new(NULL)};
-    ck_assert_int_eq(tg_store_service_levels(st, NOW, NOW + 1000, NOW + 200, level_row, &l, &err),
+    ck_assert_int_eq(tg_store_service_levels(st, TG_TARGET_FIRST_RESPONSE, NOW, NOW + 1000,
+                                             NOW + 200, level_row, &l, &err),
                      0);
     ck_assert_str_eq(l.rows->str, "email/billing due 1 in 1 late 0 waiting 0;"
                                   "email/support due 7 in 3 late 3 waiting 1;"
                                   "xmpp/support due 1 in 0 late 1 waiting 0;");
+    g_string_free(l.rows, TRUE);
+}
+END_TEST
+
+/* Resolution levels: in time when resolved or closed by the resolution due time; a reopened
+ * ticket is not resolved; late or waiting like first responses. */
+START_TEST(test_resolution_levels)
+{
+    tg_err err = {0};
+    struct {
+        const char *channel;
+        int64_t due;
+        const char *status; /* at NOW + at, or NULL */
+        int64_t at;
+    } tickets[] = {
+        {"email", NOW + 100, "resolved", 50},  /* in time */
+        {"email", NOW + 100, "closed", 100},   /* in time, just */
+        {"email", NOW + 100, "resolved", 150}, /* late */
+        {"email", NOW + 100, NULL, 0},         /* late: open, due passed */
+        {"email", NOW + 300, NULL, 0},         /* waiting */
+        {"email", NOW + 100, "reopened", 50},  /* late: resolved, then reopened */
+        {"xmpp", NOW + 90, "resolved", 10},    /* in time */
+        {"email", NOW - 1, "resolved", 10},    /* before the period */
+        {"email", NOW + 1000, NULL, 0},        /* at its end: not in it */
+        {"email", -1, NULL, 0},                /* no target */
+    };
+    for (size_t i = 0; i < G_N_ELEMENTS(tickets); i++) {
+        int64_t id = ticket_due_both(tickets[i].channel, "support", NOW + 10, tickets[i].due);
+        const char *status = tickets[i].status;
+        int reopened = status && strcmp(status, "reopened") == 0;
+        if (status)
+            ck_assert_int_eq(tg_store_set_status(st, id, reopened ? "resolved" : status,
+                                                 NOW + tickets[i].at, &err),
+                             0);
+        if (reopened)
+            ck_assert_int_eq(tg_store_set_status(st, id, "open", NOW + 60, &err), 0);
+    }
+    levels l = {g_string_new(NULL)};
+    ck_assert_int_eq(tg_store_service_levels(st, TG_TARGET_RESOLUTION, NOW, NOW + 1000, NOW + 200,
+                                             level_row, &l, &err),
+                     0);
+    ck_assert_str_eq(l.rows->str, "email/support due 6 in 2 late 3 waiting 1;"
+                                  "xmpp/support due 1 in 1 late 0 waiting 0;");
     g_string_free(l.rows, TRUE);
 }
 END_TEST
@@ -926,6 +990,7 @@ int main(void)
     tcase_add_test(tc, test_newer_schema_refused);
     tcase_add_test(tc, test_schema_1_upgraded);
     tcase_add_test(tc, test_service_levels);
+    tcase_add_test(tc, test_resolution_levels);
     tcase_add_test(tc, test_escalation);
     tcase_add_test(tc, test_forget_autoreplies);
     suite_add_tcase(s, tc);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ticketgatectl report as a supervisor reads it: tickets answered in time, answered late, left
 # unanswered past their due time, and still waiting, per queue and against the channel's goal.
-# The SLA here gives 3 seconds for a first response, so the test lives through the due times.
+# The SLA here gives 3 seconds for a first response and 5 for a resolution, so the test lives
+# through the due times. With --resolution, the same for resolutions.
 set -euo pipefail
 top_builddir=${top_builddir:-.}
 srcdir=${srcdir:-.}
@@ -30,10 +31,10 @@ prefix = PRT
 sla = slow
 [sla quick]
 calendar = 24x7
-default = 3s
+default = 3s 5s
 [sla slow]
 calendar = 24x7
-default = 1h
+default = 1h 90m
 [agent ann]
 email = ann@example.org
 [report]
@@ -95,6 +96,27 @@ PY
 
 # by default the last 7 days up to now: only decided tickets (the waiting one is due later)
 "$CTL" "${C[@]}" report | grep -Eq '^email +all +4 +2 +2 +0 ' || fail "default period"
+
+# resolutions: only the closed one in time; answered but open, forgotten, and resolved after
+# its due time are late; the partners' one has 90 minutes
+sleep 2 # past the 5 s resolution due times
+"$CTL" "${C[@]}" resolve --agent ann "$slow" > /dev/null
+"$CTL" "${C[@]}" report --resolution --from "$from" --to "$to" > "$work/resolution"
+cat "$work/resolution"
+grep -q "^Resolutions due $from .. $to (Europe/Moscow)$" "$work/resolution" || fail "resolution period"
+grep -Eq '^email +all +5 +1 +3 +1 +25\.0% +50% +MISSED$' "$work/resolution" || fail "resolution total"
+grep -Eq '^ +billing +1 +0 +1 +0 +0\.0%' "$work/resolution" || fail "resolution billing"
+grep -Eq '^ +partners +1 +0 +0 +1 +-$' "$work/resolution" || fail "resolution partners"
+grep -Eq '^ +support +3 +1 +2 +0 +33\.3%' "$work/resolution" || fail "resolution support"
+"$CTL" "${C[@]}" report --resolution --from "$from" --to "$to" --json | python3 -c '
+import json, sys
+r = json.load(sys.stdin)
+assert r["target"] == "resolution", r
+e = r["channels"][0]
+assert (e["due"], e["in_time"], e["late"], e["waiting"], e["met"]) == (5, 1, 3, 1, False), e
+'
+python3 -c 'import json, sys; assert json.load(open(sys.argv[1]))["target"] == "first_response"' \
+  "$work/all.json" || fail "first response target"
 
 # bad options: exit 64 (EX_USAGE) with a message
 for bad in "--from 2026-13-01" "--to tomorrow" "--from 2026-11-02 --to 2026-11-01" "--queue nope"; do

@@ -763,12 +763,23 @@ void tg_config_unref(tg_config *cfg)
 
 /* ---- lookups ---- */
 
-tg_store *tg_config_open_store(const tg_config *cfg, tg_err *err)
+static tg_store *open_store(const tg_config *cfg, int read_only, tg_err *err)
 {
     tg_store_opts opts = {.busy_timeout_ms = cfg->busy_timeout * 1000,
-                          .synchronous_full = strcmp(cfg->synchronous, "full") == 0};
+                          .synchronous_full = strcmp(cfg->synchronous, "full") == 0,
+                          .read_only = read_only};
     tg_store *st = NULL;
     return tg_store_open(cfg->store_path, &opts, &st, err) == TG_OK ? st : NULL;
+}
+
+tg_store *tg_config_open_store(const tg_config *cfg, tg_err *err)
+{
+    return open_store(cfg, 0, err);
+}
+
+tg_store *tg_config_open_store_read_only(const tg_config *cfg, tg_err *err)
+{
+    return open_store(cfg, 1, err);
 }
 
 const tg_queue *tg_config_queue(const tg_config *cfg, const char *name)

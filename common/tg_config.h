@@ -97,6 +97,9 @@ void tg_config_directive_info(size_t i, tg_directive_info *out);
 /* tg_config_open_store - a connection to the [store] of cfg, with its settings: the one way
  * every program opens the store. NULL with err (TG_ETEMP: try again later). */
 tg_store *tg_config_open_store(const tg_config *cfg, tg_err *err);
+/* tg_config_open_store_read_only - the same for looking only (ticketgatectl list, show,
+ * report): needs read permission only, and never makes a store where none exists. */
+tg_store *tg_config_open_store_read_only(const tg_config *cfg, tg_err *err);
 
 const tg_queue *tg_config_queue(const tg_config *cfg, const char *name);
 /* tg_config_queue_for - the queue whose address (email) or local part (xmpp) is address;

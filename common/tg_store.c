@@ -379,7 +379,8 @@ static int user_version(tg_store *st, int64_t *v, tg_err *err)
     return rc;
 }
 
-static int migrate(tg_store *st, tg_err *err)
+/* migrate - bring the schema to this version's; a read-only connection only checks it. */
+static int migrate(tg_store *st, int read_only, tg_err *err)
 {
     int64_t v;
     int rc;
@@ -394,6 +395,11 @@ static int migrate(tg_store *st, tg_err *err)
                           st->path, (long long)v, (long long)latest);
     if (v == latest)
         return TG_OK;
+    if (read_only)
+        return tg_err_set(err, TG_ESTORE,
+                          "store %s has schema version %lld, older than this ticketgate's "
+                          "(%lld): start ticketgate-milter or ticketgate-xmpp to upgrade it",
+                          st->path, (long long)v, (long long)latest);
     if ((rc = exec_plain(st, "BEGIN IMMEDIATE", err, "begin migration")) != TG_OK)
         return rc;
     /* Another process may have migrated while we waited for the lock. */
@@ -419,7 +425,7 @@ static gpointer configure_sqlite(gpointer unused)
 
 int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, tg_err *err)
 {
-    static const tg_store_opts defaults = {10000, 1};
+    static const tg_store_opts defaults = {.busy_timeout_ms = 10000, .synchronous_full = 1};
     static GOnce configured = G_ONCE_INIT;
     tg_store *st = g_new0(tg_store, 1);
     int rc;
@@ -429,9 +435,13 @@ int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, t
         opts = &defaults;
     st->path = g_strdup(path);
     *out = NULL;
-    if (sqlite3_open_v2(path, &st->db,
-                        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                        NULL) != SQLITE_OK) {
+    if (opts->read_only && !g_file_test(path, G_FILE_TEST_EXISTS)) {
+        rc = tg_err_set(err, TG_ESTORE,
+                        "store %s does not exist (a daemon makes it at its first start)", path);
+        goto fail;
+    }
+    int flags = opts->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         rc = st->db ? fail(st, err, "open")
                     : tg_err_set(err, TG_ETEMP, "store %s: cannot open", path);
         goto fail;
@@ -439,7 +449,7 @@ int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, t
     sqlite3_busy_timeout(st->db, (int)opts->busy_timeout_ms);
     sqlite3_extended_result_codes(st->db, 1);
     st->synchronous_full = opts->synchronous_full;
-    if ((rc = enable_wal(st, opts->busy_timeout_ms, err)) != TG_OK ||
+    if ((!opts->read_only && (rc = enable_wal(st, opts->busy_timeout_ms, err)) != TG_OK) ||
         (rc = exec_plain(st,
                          opts->synchronous_full ? "PRAGMA synchronous = FULL"
                                                 : "PRAGMA synchronous = NORMAL",
@@ -453,7 +463,7 @@ int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, t
          * about 5 % more tickets per second). */
         (rc = exec_plain(st, "PRAGMA wal_autocheckpoint = 10000", err, "set checkpoint size")) !=
             TG_OK ||
-        (rc = migrate(st, err)) != TG_OK)
+        (rc = migrate(st, opts->read_only, err)) != TG_OK)
         goto fail;
     *out = st;
     return TG_OK;

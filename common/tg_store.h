@@ -16,6 +16,7 @@ typedef struct tg_store tg_store;
 typedef struct tg_store_opts {
     int64_t busy_timeout_ms; /* wait this long for a lock before TG_ETEMP */
     int synchronous_full;    /* fsync at every commit (durable) or only at checkpoints */
+    int read_only; /* for views: the store must exist with this version's schema; no writes */
 } tg_store_opts;
 
 typedef struct tg_ticket {

@@ -225,7 +225,7 @@ int cmd_report(tg_config *cfg, int argc, char **argv)
     if (bad)
         status = ctl_usage_error("report", bad);
 
-    tg_store *st = status == EX_OK ? ctl_open_store(cfg, &status) : NULL;
+    tg_store *st = status == EX_OK ? ctl_open_view(cfg, &status) : NULL;
     if (st) {
         report r = {{{"email", cfg->report_goal_email, {0}, NULL},
                      {"xmpp", cfg->report_goal_xmpp, {0}, NULL}},

@@ -73,7 +73,7 @@ int cmd_list(tg_config *cfg, int argc, char **argv)
         return EX_USAGE;
     if (argc > 1)
         return ctl_usage_error("list", "unexpected argument");
-    tg_store *st = ctl_open_store(cfg, &status);
+    tg_store *st = ctl_open_view(cfg, &status);
     if (st) {
         tg_ticket_filter f = {
             status_f, queue, assignee, overdue, g_get_real_time() / G_USEC_PER_SEC, limit};
@@ -195,7 +195,7 @@ int cmd_show(tg_config *cfg, int argc, char **argv)
         return EX_USAGE;
     if (argc != 2)
         return ctl_usage_error("show", "usage: show [--json] REF");
-    tg_store *st = ctl_open_store(cfg, &status);
+    tg_store *st = ctl_open_view(cfg, &status);
     if (!st)
         return status;
 

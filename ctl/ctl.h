@@ -12,6 +12,8 @@
 int ctl_exit_for(int rc);
 /* ctl_open_store - open cfg's store, or print the error; exit status via *status. */
 tg_store *ctl_open_store(const tg_config *cfg, int *status);
+/* ctl_open_view - the same, read-only: for commands that only look. */
+tg_store *ctl_open_view(const tg_config *cfg, int *status);
 char *ctl_time(int64_t t);
 /* ctl_parse_options - parse a command's options with GOption, leaving its operands in argv[1..].
  * On an error prints "ticketgatectl COMMAND: message" and returns 0. */

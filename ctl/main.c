@@ -52,15 +52,25 @@ int ctl_exit_for(int rc)
     }
 }
 
+static tg_store *opened(tg_store *st, const tg_err *err, int *status)
+{
+    if (!st) {
+        fprintf(stderr, "ticketgatectl: %s\n", err->msg);
+        *status = ctl_exit_for(err->code);
+    }
+    return st;
+}
+
 tg_store *ctl_open_store(const tg_config *cfg, int *status)
 {
     tg_err err = {0};
-    tg_store *st = tg_config_open_store(cfg, &err);
-    if (!st) {
-        fprintf(stderr, "ticketgatectl: %s\n", err.msg);
-        *status = ctl_exit_for(err.code);
-    }
-    return st;
+    return opened(tg_config_open_store(cfg, &err), &err, status);
+}
+
+tg_store *ctl_open_view(const tg_config *cfg, int *status)
+{
+    tg_err err = {0};
+    return opened(tg_config_open_store_read_only(cfg, &err), &err, status);
 }
 
 int ctl_parse_options(const char *command, const char *operands, GOptionEntry *entries, int *argc,

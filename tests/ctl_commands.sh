@@ -45,6 +45,14 @@ grep -q 'Ошибка при оплате' "$work/explain" || fail "explain subj
 grep -q 'auto-reply   would be sent' "$work/explain" || fail "explain reply"
 [ ! -e "$work/t.db" ] || fail "explain created the store"
 
+# looking at a store that is not there (a mistyped path) says so, exit 70, and makes none
+for view in list "show SUP-1" report; do
+    set +e; msg=$("$CTL" "${C[@]}" $view 2>&1); rc=$?; set -e
+    [ $rc = 70 ] || fail "$view without a store: exit $rc"
+    echo "$msg" | grep -q "^ticketgatectl: store $work/t.db does not exist" || fail "$view: $msg"
+done
+[ ! -e "$work/t.db" ] || fail "a view created the store"
+
 # ingest the corpus: tickets for all, replies only to people
 "$CTL" "${C[@]}" ingest --json "$data"/*.eml > "$work/ingest.json"
 python3 - "$work/ingest.json" <<'PY'
@@ -138,4 +146,18 @@ for bad in "SUP-2 zoe:65:agent zoe is not active" "SUP-2 nobody:65:no \[agent no
     echo "$msg" | grep -q "^ticketgatectl assign: .*${want#*:}" || fail "assign ${bad%%:*}: $msg"
 done
 [ "$(sqlite3 "$work/t.db" "SELECT count(*) FROM outbox WHERE kind = 'notify'")" = 2 ] || fail "notices"
+# a supervisor who may only read the store (while a daemon holds it open) sees the tickets; a
+# change is refused with the reason
+chmod 755 "$work"
+chmod 644 "$work/ticketgate.conf" "$work/t.db"
+python3 -c 'import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1]); db.execute("SELECT count(*) FROM tickets").fetchall()
+time.sleep(30)' "$work/t.db" &
+holder=$!
+for _ in $(seq 50); do [ -e "$work/t.db-shm" ] && break; sleep 0.1; done
+runuser -u nobody -- "$CTL" "${C[@]}" list --json | python3 -c '
+import json, sys; assert len(json.load(sys.stdin)) == 10' || fail "list as a reader"
+set +e; msg=$(runuser -u nobody -- "$CTL" "${C[@]}" resolve --agent ann SUP-2 2>&1); rc=$?; set -e
+kill $holder; wait $holder 2> /dev/null || true
+[ $rc != 0 ] && echo "$msg" | grep -q "readonly" || fail "resolve as a reader: exit $rc: $msg"
 echo "1 passed, 0 failed"

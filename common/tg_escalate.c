@@ -17,7 +17,8 @@ static int can_be_told(const tg_config *cfg, const tg_ticket *t, const tg_agent 
 }
 
 /* whom_to_tell - the agent who has t, if they can be told (by chat, else by mail); else the
- * active agents of the queue's group (all active agents when the queue names none). */
+ * active agents of the group t was routed to (a rule's, else the queue's: tickets older than
+ * schema 5 have none stored), or all active agents when there is none. */
 static GPtrArray *whom_to_tell(const tg_config *cfg, const tg_ticket *t)
 {
     GPtrArray *agents = g_ptr_array_new();
@@ -27,7 +28,7 @@ static GPtrArray *whom_to_tell(const tg_config *cfg, const tg_ticket *t)
         return agents;
     }
     const tg_queue *q = tg_config_queue(cfg, t->queue);
-    const char *group = q ? q->group : NULL;
+    const char *group = t->agent_group ? t->agent_group : q ? q->group : NULL;
     for (guint i = 0; i < cfg->agents->len; i++) {
         const tg_agent *a = cfg->agents->pdata[i];
         if (can_be_told(cfg, t, a) &&

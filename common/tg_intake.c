@@ -316,7 +316,7 @@ static int agent_answer(run *r, tg_ticket *t, const tg_agent *agent)
 static int assign(run *r, tg_ticket *t, const tg_rule_action *action, const tg_queue *queue)
 {
     const tg_agent *named = action->assignee ? tg_config_agent(r->cfg, action->assignee) : NULL;
-    const char *group = action->group ? action->group : queue->group;
+    const char *group = t->agent_group;
     char reason[200] = "";
     int rc;
 
@@ -591,6 +591,7 @@ static int new_ticket(run *r, const tg_queue *queue, const char *refused)
     t.status = g_strdup("new");
     t.sla_policy = g_strdup(tg_sla_policy_name(policy));
     t.tags = action->tags ? g_strjoinv(",", (char **)action->tags) : NULL;
+    t.agent_group = g_strdup(action->group ? action->group : queue->group);
     t.created_at = r->now;
     tg_sla_compute(policy, t.channel, t.category, t.priority, r->now, &due);
     t.first_response_due = due.first_response;

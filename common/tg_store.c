@@ -73,12 +73,16 @@ static const char *const migrations[] = {
     "DROP INDEX IF EXISTS outbox_pending;"
     "CREATE INDEX outbox_pending ON outbox(channel, next_attempt_at) WHERE status = 'pending';"
     "PRAGMA user_version = 4;",
+    /* 5: the agent group the ticket was routed to (a rule's, else its queue's), so that an
+     * escalation reaches the group a rule chose. NULL for older tickets: their queue's group. */
+    "ALTER TABLE tickets ADD COLUMN agent_group TEXT;"
+    "PRAGMA user_version = 5;",
 };
 
 #define TICKET_COLS                                                                                \
     "id, ref, channel, source, queue, category, priority, rule, requester, requester_name, "       \
     "lang, subject, status, assignee, sla_policy, tags, created_at, updated_at, "                  \
-    "first_response_due, resolution_due, first_response_at, resolved_at"
+    "first_response_due, resolution_due, first_response_at, resolved_at, agent_group"
 
 enum {
     S_BEGIN,
@@ -135,10 +139,10 @@ static const char *const sql[S_COUNT] = {
     [S_INSERT_TICKET] =
         "INSERT INTO tickets (id, ref, channel, source, queue, category, priority, rule, requester,"
         " requester_name, lang, subject, status, assignee, sla_policy, tags, created_at,"
-        " updated_at, first_response_due, resolution_due)"
+        " updated_at, first_response_due, resolution_due, agent_group)"
         " VALUES ((SELECT coalesce(max(id), 0) + 1 FROM tickets),"
         " ?18 || '-' || (SELECT coalesce(max(id), 0) + 1 FROM tickets),"
-        " ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17)",
+        " ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?19)",
     [S_TICKET_BY_REF] = "SELECT " TICKET_COLS " FROM tickets WHERE ref = ?1",
     [S_TICKET_BY_ID] = "SELECT " TICKET_COLS " FROM tickets WHERE id = ?1",
     /* One index seek per open status: status IN (...) would build a temporary B-tree of the
@@ -564,13 +568,15 @@ static void read_ticket(sqlite3_stmt *s, tg_ticket *t)
         sqlite3_column_type(s, 19) == SQLITE_NULL ? -1 : sqlite3_column_int64(s, 19);
     t->first_response_at = sqlite3_column_int64(s, 20);
     t->resolved_at = sqlite3_column_int64(s, 21);
+    t->agent_group = col_text(s, 22);
 }
 
 void tg_ticket_clear(tg_ticket *t)
 {
-    char *strs[] = {t->ref,      t->channel, t->source,    t->queue,          t->category,
-                    t->priority, t->rule,    t->requester, t->requester_name, t->lang,
-                    t->subject,  t->status,  t->assignee,  t->sla_policy,     t->tags};
+    char *strs[] = {t->ref,        t->channel, t->source,    t->queue,          t->category,
+                    t->priority,   t->rule,    t->requester, t->requester_name, t->lang,
+                    t->subject,    t->status,  t->assignee,  t->sla_policy,     t->tags,
+                    t->agent_group};
     for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
         g_free(strs[i]);
     memset(t, 0, sizeof *t);
@@ -580,9 +586,10 @@ tg_ticket *tg_ticket_dup(const tg_ticket *t)
 {
     tg_ticket *copy = g_memdup2(t, sizeof *t);
     char **strs[] = {
-        &copy->ref,      &copy->channel, &copy->source,    &copy->queue,          &copy->category,
-        &copy->priority, &copy->rule,    &copy->requester, &copy->requester_name, &copy->lang,
-        &copy->subject,  &copy->status,  &copy->assignee,  &copy->sla_policy,     &copy->tags};
+        &copy->ref,        &copy->channel, &copy->source,    &copy->queue,          &copy->category,
+        &copy->priority,   &copy->rule,    &copy->requester, &copy->requester_name, &copy->lang,
+        &copy->subject,    &copy->status,  &copy->assignee,  &copy->sla_policy,     &copy->tags,
+        &copy->agent_group};
     for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
         *strs[i] = g_strdup(*strs[i]);
     return copy;
@@ -624,6 +631,7 @@ int tg_store_insert_ticket(tg_store *st, tg_ticket *t, const char *prefix, tg_er
     bind_time(s, 16, t->first_response_due);
     bind_time(s, 17, t->resolution_due);
     bind_text(s, 18, prefix);
+    bind_text(s, 19, t->agent_group);
     int rc = run(st, s, err, "insert ticket");
     if (rc != TG_OK)
         return rc;

@@ -25,6 +25,7 @@ typedef struct tg_ticket {
     char *requester, *requester_name, *lang, *subject, *status, *assignee, *sla_policy, *tags;
     int64_t created_at, updated_at, first_response_due, resolution_due;
     int64_t first_response_at, resolved_at; /* 0: not yet */
+    char *agent_group; /* routed to: a rule's group, else the queue's; NULL: none (or older) */
 } tg_ticket;
 
 typedef struct tg_message {

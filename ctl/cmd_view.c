@@ -23,6 +23,7 @@ static void ticket_json(GString *out, const tg_ticket *t)
     json_kv_str(out, &first, "lang", t->lang);
     json_kv_str(out, &first, "subject", t->subject);
     json_kv_str(out, &first, "assignee", t->assignee);
+    json_kv_str(out, &first, "group", t->agent_group);
     json_kv_str(out, &first, "sla_policy", t->sla_policy);
     json_kv_str(out, &first, "tags", t->tags);
     json_kv_time(out, &first, "created_at", t->created_at);
@@ -222,12 +223,13 @@ int cmd_show(tg_config *cfg, int argc, char **argv)
                 ss.out,
                 "%s  %s\nstatus %s, priority %s, category %s, queue %s, "
                 "channel %s (%s)\nrequester %s%s%s%s, language %s\n"
-                "assignee %s, rule %s, SLA %s\ncreated %s; first response "
+                "assignee %s (group %s), rule %s, SLA %s\ncreated %s; first response "
                 "due %s (done %s); resolution due %s\n",
                 t.ref, t.subject, t.status, t.priority, t.category, t.queue, t.channel, t.source,
                 t.requester, t.requester_name ? " (" : "", t.requester_name ? t.requester_name : "",
-                t.requester_name ? ")" : "", t.lang, t.assignee ? t.assignee : "-", t.rule,
-                t.sla_policy, created, fr_due, fr_at, res_due);
+                t.requester_name ? ")" : "", t.lang, t.assignee ? t.assignee : "-",
+                t.agent_group ? t.agent_group : "-", t.rule, t.sla_policy, created, fr_due, fr_at,
+                res_due);
             g_free(created);
             g_free(fr_due);
             g_free(res_due);

@@ -20,7 +20,8 @@ static void setup(void)
     char *db = g_strdup_printf("%s/t%d.db", tu_tmpdir(), counter++);
     tu_write("rules.conf", "[rule urgent]\nif = subject ~ 'срочно|urgent'\npriority = urgent\n"
                            "category = urgent\n[rule quiet]\nif = subject ~ 'noreply-rule'\n"
-                           "auto_reply = false\n[rule default]\n");
+                           "auto_reply = false\n[rule vip]\nif = subject ~ 'vip-rule'\n"
+                           "group = l2\n[rule default]\n");
     char *text = g_strdup_printf(
         "[general]\ntimezone = Europe/Moscow\ninternal_domains = "
         "example.org\n[store]\npath = %s\nsynchronous = normal\n"
@@ -649,7 +650,8 @@ START_TEST(test_newer_schema_refused)
 END_TEST
 
 /* A store written by the first release (schema 1: no outbox.stanza_type, outbox_pending over
- * every row) is upgraded in place and keeps its tickets and pending replies. */
+ * every row, no tickets.agent_group) is upgraded in place and keeps its tickets and pending
+ * replies. */
 START_TEST(test_schema_1_upgraded)
 {
     tg_decision d;
@@ -665,6 +667,7 @@ START_TEST(test_schema_1_upgraded)
                                   "CREATE INDEX tickets_conversation"
                                   " ON tickets(requester, channel, queue, status);"
                                   "ALTER TABLE outbox DROP COLUMN stanza_type;"
+                                  "ALTER TABLE tickets DROP COLUMN agent_group;"
                                   "DROP INDEX outbox_pending;"
                                   "CREATE INDEX outbox_pending"
                                   " ON outbox(channel, status, next_attempt_at);"
@@ -692,6 +695,9 @@ START_TEST(test_schema_1_upgraded)
                                " AND sql LIKE '%WHERE status = ''pending''%'"),
                      1);
     ck_assert_int_eq(sql_count("PRAGMA user_version"), tg_store_schema_version());
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM tickets WHERE agent_group IS NULL AND id = 1"
+                               " OR agent_group = 'l1' AND id = 2"),
+                     2);
 }
 END_TEST
 
@@ -930,6 +936,50 @@ START_TEST(test_escalation)
 }
 END_TEST
 
+/* The group a rule routes a ticket to is kept on it: an unassigned ticket of that rule is
+ * escalated to that group, not to its queue's. */
+START_TEST(test_rule_group_kept)
+{
+    tg_decision d;
+    ck_assert_int_eq(ingest("vip@customer.ru", "vip-rule: help", "vip-1@customer.ru", NULL, &d), 0);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(ingest("c@customer.ru", "plain", "plain-1@customer.ru", NULL, &d), 0);
+    tg_decision_clear(&d);
+    tg_ticket vip = {0}, plain = {0};
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_ticket_by_ref(st, "SUP-1", &vip, &err), 1);
+    ck_assert_int_eq(tg_store_ticket_by_ref(st, "SUP-2", &plain, &err), 1);
+    ck_assert_str_eq(vip.agent_group, "l2");
+    ck_assert_ptr_null(vip.assignee); /* nobody in l2 here */
+    ck_assert_str_eq(plain.agent_group, "l1");
+    ck_assert_str_eq(plain.assignee, "ann");
+
+    char *text = g_strdup_printf("[general]\ntimezone = Europe/Moscow\n[store]\npath = %s\n"
+                                 "[xmpp]\ndomain = support.example.org\nsecret = x\n"
+                                 "[queue support]\naddresses = support@example.org\ngroup = l1\n"
+                                 "[agent ann]\njid = ann@example.org\ngroups = l1\n"
+                                 "[agent carol]\njid = carol@example.org\ngroups = l2\n",
+                                 cfg->store_path);
+    char *path = tu_write("group.conf", text);
+    tg_config *chat_cfg = tg_config_load(path, &err);
+    ck_assert_msg(chat_cfg != NULL, "%s", err.msg);
+    GPtrArray *done = NULL;
+    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, vip.first_response_due + 60, &done, &err),
+                     0);
+    ck_assert_int_eq(done->len, 2);
+    ck_assert(g_str_has_prefix(done->pdata[0], "SUP-1: ") &&
+              g_str_has_suffix(done->pdata[0], "; told carol (chat)"));
+    ck_assert(g_str_has_prefix(done->pdata[1], "SUP-2: ") &&
+              g_str_has_suffix(done->pdata[1], "; told ann (chat)"));
+    g_ptr_array_unref(done);
+    tg_config_unref(chat_cfg);
+    g_free(path);
+    g_free(text);
+    tg_ticket_clear(&vip);
+    tg_ticket_clear(&plain);
+}
+END_TEST
+
 /* The records of auto-replies older than [limits] autoreply_window are forgotten, in chunks; the
  * ones the limit still counts stay. */
 START_TEST(test_forget_autoreplies)
@@ -981,6 +1031,7 @@ int main(void)
     tcase_add_test(tc, test_service_levels);
     tcase_add_test(tc, test_resolution_levels);
     tcase_add_test(tc, test_escalation);
+    tcase_add_test(tc, test_rule_group_kept);
     tcase_add_test(tc, test_forget_autoreplies);
     suite_add_tcase(s, tc);
     return tu_run(s);

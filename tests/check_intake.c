@@ -46,6 +46,19 @@ static void teardown(void)
     tg_config_unref(cfg);
 }
 
+/* store_config - another configuration of the test's store: [store] path plus sections. */
+static tg_config *store_config(const char *name, const char *sections)
+{
+    char *text = g_strdup_printf("[store]\npath = %s\n%s", cfg->store_path, sections);
+    char *path = tu_write(name, text);
+    tg_err err = {0};
+    tg_config *other = tg_config_load(path, &err);
+    ck_assert_msg(other != NULL, "%s", err.msg);
+    g_free(path);
+    g_free(text);
+    return other;
+}
+
 /* ingest - a mail built from its parts through the real parser and pipeline. */
 static int ingest(const char *from, const char *subject, const char *id, const char *extra,
                   tg_decision *d)
@@ -825,20 +838,16 @@ END_TEST
  * An agent is told by chat (in their language), or by mail when they have no JID. */
 START_TEST(test_escalation)
 {
-    char *text = g_strdup_printf("[general]\ntimezone = Europe/Moscow\n[store]\npath = %s\n"
-                                 "[xmpp]\ndomain = support.example.org\nsecret = x\n"
-                                 "[queue support]\naddresses = support@example.org\ngroup = l1\n"
-                                 "[queue billing]\naddresses = billing@example.org\n"
-                                 "[agent ann]\njid = ann@example.org\ngroups = l1\n"
-                                 "[agent bob]\njid = bob@example.org\ngroups = l1\nactive = false\n"
-                                 "[agent carol]\njid = carol@example.org\ngroups = l2\n"
-                                 "lang = ru\n"
-                                 "[agent dave]\nemail = dave@example.org\ngroups = l1\n",
-                                 cfg->store_path);
-    char *path = tu_write("escalate.conf", text);
+    tg_config *chat_cfg = store_config(
+        "escalate.conf", "[general]\ntimezone = Europe/Moscow\n"
+                         "[xmpp]\ndomain = support.example.org\nsecret = x\n"
+                         "[queue support]\naddresses = support@example.org\ngroup = l1\n"
+                         "[queue billing]\naddresses = billing@example.org\n"
+                         "[agent ann]\njid = ann@example.org\ngroups = l1\n"
+                         "[agent bob]\njid = bob@example.org\ngroups = l1\nactive = false\n"
+                         "[agent carol]\njid = carol@example.org\ngroups = l2\nlang = ru\n"
+                         "[agent dave]\nemail = dave@example.org\ngroups = l1\n");
     tg_err err = {0};
-    tg_config *chat_cfg = tg_config_load(path, &err);
-    ck_assert_msg(chat_cfg != NULL, "%s", err.msg);
 
     int64_t anns = ticket_due("email", "support", NOW - 60, 0);
     ck_assert_int_eq(tg_store_set_assignee(st, anns, "ann", NOW - 600, &err), 0);
@@ -898,14 +907,11 @@ START_TEST(test_escalation)
 
     /* A site without the chat component: agents with an e-mail address are told by mail;
      * nobody can be told, and the event says so, when none has one. */
-    char *mail_text = g_strdup_printf("[store]\npath = %s\n"
-                                      "[queue support]\naddresses = support@example.org\n"
-                                      "[agent ann]\njid = ann@example.org\nemail = a@example.org\n"
-                                      "[agent bob]\njid = bob@example.org\n",
-                                      cfg->store_path);
-    char *mail_path = tu_write("escalate-mail.conf", mail_text);
-    tg_config *mail_cfg = tg_config_load(mail_path, &err);
-    ck_assert_msg(mail_cfg != NULL, "%s", err.msg);
+    tg_config *mail_cfg =
+        store_config("escalate-mail.conf", "[queue support]\naddresses = support@example.org\n"
+                                           "[agent ann]\njid = ann@example.org\n"
+                                           "email = a@example.org\n"
+                                           "[agent bob]\njid = bob@example.org\n");
     int64_t bobs_too = ticket_due("email", "support", NOW + 100, 0);
     ck_assert_int_eq(tg_store_set_assignee(st, bobs_too, "bob", NOW, &err), 0);
     ck_assert_int_eq(tg_escalate_overdue(mail_cfg, st, NOW + 120, &done, &err), 0);
@@ -913,12 +919,9 @@ START_TEST(test_escalation)
     ck_assert_str_eq(done->pdata[0], "SUP-9: first answer was due Tue 24 Nov 2026 07:01 UTC; "
                                      "told ann (mail)");
     g_ptr_array_unref(done);
-    char *none_text = g_strdup_printf("[store]\npath = %s\n[queue support]\nxmpp = support\n"
-                                      "[agent bob]\nemail = bob@example.org\n",
-                                      cfg->store_path);
-    char *none_path = tu_write("escalate-none.conf", none_text);
-    tg_config *none_cfg = tg_config_load(none_path, &err);
-    ck_assert_msg(none_cfg != NULL, "%s", err.msg);
+    tg_config *none_cfg =
+        store_config("escalate-none.conf", "[queue support]\nxmpp = support\n"
+                                           "[agent bob]\nemail = bob@example.org\n");
     ticket_due("email", "support", NOW + 150, 0);
     ck_assert_int_eq(tg_escalate_overdue(none_cfg, st, NOW + 160, &done, &err), 0);
     ck_assert_int_eq(done->len, 1);
@@ -927,12 +930,6 @@ START_TEST(test_escalation)
     g_ptr_array_unref(done);
     tg_config_unref(none_cfg);
     tg_config_unref(mail_cfg);
-    g_free(none_path);
-    g_free(none_text);
-    g_free(mail_path);
-    g_free(mail_text);
-    g_free(path);
-    g_free(text);
 }
 END_TEST
 
@@ -954,15 +951,11 @@ START_TEST(test_rule_group_kept)
     ck_assert_str_eq(plain.agent_group, "l1");
     ck_assert_str_eq(plain.assignee, "ann");
 
-    char *text = g_strdup_printf("[general]\ntimezone = Europe/Moscow\n[store]\npath = %s\n"
-                                 "[xmpp]\ndomain = support.example.org\nsecret = x\n"
-                                 "[queue support]\naddresses = support@example.org\ngroup = l1\n"
-                                 "[agent ann]\njid = ann@example.org\ngroups = l1\n"
-                                 "[agent carol]\njid = carol@example.org\ngroups = l2\n",
-                                 cfg->store_path);
-    char *path = tu_write("group.conf", text);
-    tg_config *chat_cfg = tg_config_load(path, &err);
-    ck_assert_msg(chat_cfg != NULL, "%s", err.msg);
+    tg_config *chat_cfg =
+        store_config("group.conf", "[xmpp]\ndomain = support.example.org\nsecret = x\n"
+                                   "[queue support]\naddresses = support@example.org\ngroup = l1\n"
+                                   "[agent ann]\njid = ann@example.org\ngroups = l1\n"
+                                   "[agent carol]\njid = carol@example.org\ngroups = l2\n");
     GPtrArray *done = NULL;
     ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, vip.first_response_due + 60, &done, &err),
                      0);
@@ -973,8 +966,6 @@ START_TEST(test_rule_group_kept)
               g_str_has_suffix(done->pdata[1], "; told ann (chat)"));
     g_ptr_array_unref(done);
     tg_config_unref(chat_cfg);
-    g_free(path);
-    g_free(text);
     tg_ticket_clear(&vip);
     tg_ticket_clear(&plain);
 }

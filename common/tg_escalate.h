@@ -1,7 +1,7 @@
 /* tg_escalate.h - tickets whose first answer is overdue are escalated once: an "escalated"
- * event, and a chat notice to the agent who has the ticket or, when nobody has it, to the
- * active agents of its queue's group (every active agent when the queue names no group).
- * ticketgate-xmpp runs it, as it is the process that talks to agents. */
+ * event, and a notice (by chat, else by mail) to the agent who has the ticket or, when nobody
+ * has it, to the active agents of the group it was routed to (every active agent when there is
+ * none). Both daemons run it (tg_housekeeping). */
 #ifndef TG_ESCALATE_H
 #define TG_ESCALATE_H
 
@@ -19,8 +19,8 @@
 #define TG_ESCALATE_BATCH 100
 
 /* tg_escalate_overdue - escalate the tickets overdue at now, in one transaction. On success
- * *done holds one line per ticket for the log ("SUP-12 (first answer due 2026-11-23 10:00):
- * told ann, bob"); caller g_ptr_array_unref()s it. */
+ * *done holds one line per ticket for the log ("SUP-12: first answer was due Mon 23 Nov 2026
+ * 10:00 MSK; told ann (chat), bob (mail)"); caller g_ptr_array_unref()s it. */
 int tg_escalate_overdue(const tg_config *cfg, tg_store *st, int64_t now, GPtrArray **done,
                         tg_err *err);
 

@@ -410,7 +410,8 @@ int tg_intake_notify_agent(const tg_config *cfg, tg_store *st, const tg_ticket *
                            int64_t now, const char **told_by, tg_err *err)
 {
     const char *how = tg_intake_agent_reachable(cfg, t, a, by_mail);
-    *told_by = NULL;
+    if (told_by)
+        *told_by = NULL;
     if (!how)
         return TG_OK;
     int chat = strcmp(how, "chat") == 0;
@@ -450,7 +451,7 @@ int tg_intake_notify_agent(const tg_config *cfg, tg_store *st, const tg_ticket *
                      .lang = chat ? NULL : lang,
                      .created_at = now};
     int rc = tg_store_add_outbox(st, &row, err);
-    if (rc == TG_OK)
+    if (rc == TG_OK && told_by)
         *told_by = how;
     g_free(msg_id);
     g_free(body);
@@ -466,8 +467,7 @@ int tg_intake_notify_assignee(const tg_config *cfg, tg_store *st, const tg_ticke
                               const char *text, int64_t now, tg_err *err)
 {
     const tg_agent *a = t->assignee ? tg_config_agent(cfg, t->assignee) : NULL;
-    const char *told_by;
-    return tg_intake_notify_agent(cfg, st, t, a, "notify", text, 0, now, &told_by, err);
+    return tg_intake_notify_agent(cfg, st, t, a, "notify", text, 0, now, NULL, err);
 }
 
 int tg_intake_forget_autoreplies(const tg_config *cfg, tg_store *st, int64_t now,

@@ -93,8 +93,8 @@ const char *tg_intake_agent_reachable(const tg_config *cfg, const tg_ticket *t, 
 /* tg_intake_notify_agent - queue a notice about t (reference, priority, due time, subject, the
  * first lines of text) to agent a, the way tg_intake_agent_reachable says, in a's language: by
  * chat from template KIND, by mail from template KIND_mail (sent by ticketgate-milter's mailer,
- * from the queue's address). *told_by is "chat", "mail", or NULL when a cannot be told. Inside
- * the caller's transaction. */
+ * from the queue's address). *told_by (if not NULL) is "chat", "mail", or NULL when a cannot be
+ * told. Inside the caller's transaction. */
 int tg_intake_notify_agent(const tg_config *cfg, tg_store *st, const tg_ticket *t,
                            const tg_agent *a, const char *kind, const char *text, int by_mail,
                            int64_t now, const char **told_by, tg_err *err);

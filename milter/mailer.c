@@ -7,8 +7,7 @@
 #include <gio/gio.h>
 
 #include "milter.h"
-#include "tg_escalate.h"
-#include "tg_intake.h"
+#include "tg_housekeeping.h"
 #include "tg_log.h"
 #include "tg_mail.h"
 
@@ -231,62 +230,17 @@ static int send_due(const tg_config *cfg, tg_store *st)
     }
 }
 
-/* forget_old_autoreplies - at the first round and hourly: the records of auto-replies that the
- * per-sender limit no longer looks at. */
-static void forget_old_autoreplies(const tg_config *cfg, tg_store *st)
-{
-    static gint64 last;
-    gint64 mono = g_get_monotonic_time();
-    if (last && mono - last < TG_FORGET_EVERY * G_USEC_PER_SEC)
-        return;
-    last = mono;
-    int64_t n = 0;
-    tg_err err = {0};
-    if (tg_intake_forget_autoreplies(cfg, st, g_get_real_time() / G_USEC_PER_SEC, &n, &err) !=
-        TG_OK)
-        tg_warn("mailer: %s", err.msg);
-    if (n)
-        tg_info("forgot %lld auto-reply records older than %llds", (long long)n,
-                (long long)cfg->autoreply_window);
-}
-
-/* escalate_overdue - every [general] escalate_every: agents are told of tickets whose first
- * answer became overdue (by mail when they have no chat; ticketgate-xmpp does the same, and a
- * ticket is escalated once whichever gets to it). A full batch is followed by another at once. */
-static void escalate_overdue(const tg_config *cfg, tg_store *st)
-{
-    static gint64 last;
-    gint64 mono = g_get_monotonic_time();
-    if (cfg->escalate_every <= 0 || (last && mono - last < cfg->escalate_every * G_USEC_PER_SEC))
-        return;
-    last = mono;
-    for (;;) {
-        GPtrArray *done = NULL;
-        tg_err err = {0};
-        if (tg_escalate_overdue(cfg, st, g_get_real_time() / G_USEC_PER_SEC, &done, &err) !=
-            TG_OK) {
-            tg_warn("escalation: %s; trying again in %llds", err.msg,
-                    (long long)cfg->escalate_every);
-            return;
-        }
-        for (guint i = 0; i < done->len; i++)
-            tg_info("escalated %s", (const char *)done->pdata[i]);
-        guint n = done->len;
-        g_ptr_array_unref(done);
-        if (n < TG_ESCALATE_BATCH)
-            return;
-    }
-}
-
 static gpointer mailer_main(gpointer unused)
 {
+    tg_housekeeping housekeeping = {0};
     for (;;) {
         tg_config *cfg = milter_config();
         tg_err err = {0};
         tg_store *st = pool_take(cfg, &err); /* each round: a reload may name another store */
         if (st) {
-            forget_old_autoreplies(cfg, st);
-            escalate_overdue(cfg, st);
+            /* escalation batches until done: the notices go out in this round */
+            while (tg_housekeeping_run(&housekeeping, cfg, st) & TG_HOUSEKEEPING_MORE)
+                ;
             pool_give(cfg, st, send_due(cfg, st));
         } else
             tg_warn("mailer: %s", err.msg);

@@ -8,8 +8,6 @@
 
 #include "config.h"
 #include "tg_daemon.h"
-#include "tg_escalate.h"
-#include "tg_intake.h"
 #include "tg_log.h"
 #include "xmpp.h"
 
@@ -95,49 +93,6 @@ static void reload(component *c)
     tg_info("configuration reloaded from %s", c->config_path);
 }
 
-/* escalate - agents are told of tickets whose first answer became overdue; a full batch is
- * followed by another at the next turn. */
-static void escalate(component *c)
-{
-    int64_t every = c->cfg->escalate_every * G_USEC_PER_SEC;
-    if (every <= 0 || g_get_monotonic_time() - c->last_overdue < every)
-        return;
-    GPtrArray *done;
-    tg_err err = {0};
-    if (tg_escalate_overdue(c->cfg, c->st, g_get_real_time() / G_USEC_PER_SEC, &done, &err) !=
-        TG_OK) {
-        tg_warn("escalation: %s; trying again in %llds", err.msg,
-                (long long)c->cfg->escalate_every);
-        c->last_overdue = g_get_monotonic_time();
-        return;
-    }
-    for (guint i = 0; i < done->len; i++)
-        tg_info("escalated %s", (const char *)done->pdata[i]);
-    if (done->len < TG_ESCALATE_BATCH)
-        c->last_overdue = g_get_monotonic_time();
-    if (done->len)
-        c->last_drain = 0; /* the notices go out now */
-    g_ptr_array_unref(done);
-}
-
-/* forget_old_autoreplies - at start and hourly: the records of auto-replies that the per-sender
- * limit no longer looks at. */
-static void forget_old_autoreplies(component *c)
-{
-    if (c->last_forget &&
-        g_get_monotonic_time() - c->last_forget < TG_FORGET_EVERY * G_USEC_PER_SEC)
-        return;
-    c->last_forget = g_get_monotonic_time();
-    int64_t n = 0;
-    tg_err err = {0};
-    if (tg_intake_forget_autoreplies(c->cfg, c->st, g_get_real_time() / G_USEC_PER_SEC, &n, &err) !=
-        TG_OK)
-        tg_warn("%s", err.msg);
-    if (n)
-        tg_info("forgot %lld auto-reply records older than %llds", (long long)n,
-                (long long)c->cfg->autoreply_window);
-}
-
 /* run - until SIGTERM: connect when due, let libstrophe work, then intake and the outbox. */
 static void run(component *c)
 {
@@ -153,8 +108,9 @@ static void run(component *c)
         sender_note_written(c);
         int arrived = c->pending->len > 0;
         chat_flush(c); /* also records what was sent and sends the next replies */
-        escalate(c);
-        forget_old_autoreplies(c);
+        /* a full escalation batch is followed by the next at the next turn */
+        if (tg_housekeeping_run(&c->housekeeping, c->cfg, c->st) & TG_HOUSEKEEPING_QUEUED)
+            c->last_drain = 0; /* the notices go out now */
         /* The outbox also gets rows from other processes (ticketgatectl, the milter's relays to
          * chat customers): look at least once a second, and record what was written as soon
          * as nothing new arrives. */

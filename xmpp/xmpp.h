@@ -9,6 +9,7 @@
 #include <strophe.h>
 
 #include "tg_config.h"
+#include "tg_housekeeping.h"
 #include "tg_inbound.h"
 #include "tg_store.h"
 
@@ -20,18 +21,17 @@ typedef struct component {
     tg_config *cfg;
     char *config_path, *secret;
     tg_store *st;
-    int connected;         /* the server accepted our handshake */
-    unsigned stream;       /* counts the connections made: which stream a stanza was queued on */
-    int connecting;        /* a connection attempt is under way */
-    int64_t next_connect;  /* monotonic µs of the next attempt */
-    int64_t backoff;       /* seconds before the next attempt after a failure */
-    int64_t last_drain;    /* monotonic µs of the last look at the outbox */
-    int64_t last_overdue;  /* monotonic µs of the last look for overdue tickets */
-    int64_t last_forget;   /* monotonic µs of the last removal of old auto-reply records */
-    GPtrArray *pending;    /* chat_msg * waiting for intake */
-    GString *unsent;       /* stanzas sent in this loop turn, for libstrophe at its end */
-    GHashTable *customers; /* bare JID -> customer (rate limit, notices) */
-    sender *out;           /* outbox rows claimed and sent, not yet recorded */
+    int connected;        /* the server accepted our handshake */
+    unsigned stream;      /* counts the connections made: which stream a stanza was queued on */
+    int connecting;       /* a connection attempt is under way */
+    int64_t next_connect; /* monotonic µs of the next attempt */
+    int64_t backoff;      /* seconds before the next attempt after a failure */
+    int64_t last_drain;   /* monotonic µs of the last look at the outbox */
+    tg_housekeeping housekeeping; /* escalation and old auto-reply records */
+    GPtrArray *pending;           /* chat_msg * waiting for intake */
+    GString *unsent;              /* stanzas sent in this loop turn, for libstrophe at its end */
+    GHashTable *customers;        /* bare JID -> customer (rate limit, notices) */
+    sender *out;                  /* outbox rows claimed and sent, not yet recorded */
 } component;
 
 extern volatile sig_atomic_t xmpp_stop_requested, xmpp_reload_requested;

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "tg_actions.h"
+#include "tg_notice.h"
 
 /* ticket_by_ref - the ticket ref (any case) into *t: TG_OK, TG_ENOTFOUND or a store error. */
 static int ticket_by_ref(tg_store *st, const char *ref, tg_ticket *t, tg_err *err)
@@ -123,7 +124,7 @@ static int reassign(const tg_config *cfg, tg_store *st, tg_ticket *t, const tg_a
     if (rc == TG_OK && to) {
         g_free(t->assignee);
         t->assignee = g_strdup(to);
-        rc = tg_intake_notify_assignee(cfg, st, t, text, now, err);
+        rc = tg_notice_assignee(cfg, st, t, text, now, err);
     }
     g_free(text);
     *done = to ? g_strdup_printf("%s is now assigned to %s", t->ref, to)

@@ -830,6 +830,11 @@ const tg_queue *tg_config_queue_for(const tg_config *cfg, const char *channel, c
     return found;
 }
 
+const char *tg_config_queue_address(const tg_queue *q)
+{
+    return q && q->addresses && q->addresses[0] ? q->addresses[0] : NULL;
+}
+
 char *tg_config_queue_jid(const tg_config *cfg, const tg_queue *q)
 {
     if (!cfg->xmpp_domain)

@@ -106,6 +106,9 @@ const tg_queue *tg_config_queue(const tg_config *cfg, const char *name);
  * NULL when none. Case-insensitive; a +detail in the local part is ignored. */
 const tg_queue *tg_config_queue_for(const tg_config *cfg, const char *channel, const char *address);
 const tg_queue *tg_config_default_queue(const tg_config *cfg);
+/* tg_config_queue_address - the address mail of the queue goes out from: its first; NULL when
+ * it has none. */
+const char *tg_config_queue_address(const tg_queue *q);
 /* tg_config_queue_jid - the queue's chat address: first xmpp local part @ [xmpp] domain, or
  * the bare domain; NULL when [xmpp] domain is not set. Caller g_free()s. */
 char *tg_config_queue_jid(const tg_config *cfg, const tg_queue *q);

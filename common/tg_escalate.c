@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "tg_escalate.h"
-#include "tg_intake.h"
+#include "tg_notice.h"
 #include "tg_template.h"
 
 static int collect(const tg_ticket *t, void *ud)
@@ -13,7 +13,7 @@ static int collect(const tg_ticket *t, void *ud)
 
 static int can_be_told(const tg_config *cfg, const tg_ticket *t, const tg_agent *a)
 {
-    return tg_intake_agent_reachable(cfg, t, a, 1) != NULL;
+    return tg_notice_reachable(cfg, t, a, 1) != NULL;
 }
 
 /* whom_to_tell - the agent who has t, if they can be told (by chat, else by mail); else the
@@ -38,31 +38,87 @@ static GPtrArray *whom_to_tell(const tg_config *cfg, const tg_ticket *t)
     return agents;
 }
 
-/* escalate - tell whom_to_tell about t and record it; *line says what was done. */
-static int escalate(const tg_config *cfg, tg_store *st, const tg_ticket *t, GTimeZone *zone,
-                    int64_t now, char **line, tg_err *err)
+/* What one agent is told in this round: one notice about one ticket, or a digest of several. */
+typedef struct notice {
+    const tg_agent *agent;
+    GPtrArray *tickets; /* of const tg_ticket *, oldest due first */
+    const char *told_by;
+} notice;
+
+static void notice_free(notice *n)
 {
-    GPtrArray *agents = whom_to_tell(cfg, t);
+    g_ptr_array_unref(n->tickets);
+    g_free(n);
+}
+
+static notice *notice_for(GPtrArray *notices, const tg_agent *a)
+{
+    for (guint i = 0; i < notices->len; i++) {
+        notice *n = notices->pdata[i];
+        if (n->agent == a)
+            return n;
+    }
+    notice *n = g_new0(notice, 1);
+    n->agent = a;
+    n->tickets = g_ptr_array_new();
+    g_ptr_array_add(notices, n);
+    return n;
+}
+
+static int send_notice(const tg_config *cfg, tg_store *st, notice *n, int64_t now, tg_err *err)
+{
+    if (n->tickets->len == 1)
+        return tg_notice_about(cfg, st, n->tickets->pdata[0], n->agent, "escalation", NULL, 1, now,
+                               &n->told_by, err);
+    return tg_notice_digest(cfg, st, n->agent, (const tg_ticket *const *)n->tickets->pdata,
+                            n->tickets->len, now, &n->told_by, err);
+}
+
+/* record - t's "escalated" event, saying how each of its agents was told; *line for the log. */
+static int record(tg_store *st, const tg_ticket *t, GPtrArray *agents, GPtrArray *notices,
+                  GTimeZone *zone, int64_t now, char **line, tg_err *err)
+{
     GString *told = g_string_new(NULL);
-    int rc = TG_OK;
-    for (guint i = 0; i < agents->len && rc == TG_OK; i++) {
-        const tg_agent *a = agents->pdata[i];
-        const char *told_by = NULL;
-        rc = tg_intake_notify_agent(cfg, st, t, a, "escalation", NULL, 1, now, &told_by, err);
-        g_string_append_printf(told, "%s%s (%s)", i ? ", " : "", a->id, told_by);
+    for (guint i = 0; i < agents->len; i++) {
+        notice *n = notice_for(notices, agents->pdata[i]);
+        g_string_append_printf(told, "%s%s (%s)", i ? ", " : "", n->agent->id, n->told_by);
     }
     char *due = tg_format_due(t->first_response_due, zone, "en");
     char *detail =
         g_strdup_printf("first answer was due %s; %s%s", due,
                         agents->len ? "told " : "no agent to tell by chat or mail", told->str);
-    if (rc == TG_OK)
-        rc = tg_store_add_event(st, t->id, now, "escalated", detail, err);
+    int rc = tg_store_add_event(st, t->id, now, "escalated", detail, err);
     if (rc == TG_OK)
         *line = g_strdup_printf("%s: %s", t->ref, detail);
     g_free(detail);
     g_free(due);
     g_string_free(told, TRUE);
-    g_ptr_array_unref(agents);
+    return rc;
+}
+
+/* escalate - one notice per agent for all of overdue, then an event per ticket. */
+static int escalate(const tg_config *cfg, tg_store *st, GPtrArray *overdue, GTimeZone *zone,
+                    int64_t now, GPtrArray *lines, tg_err *err)
+{
+    GPtrArray *audiences = g_ptr_array_new_with_free_func((GDestroyNotify)g_ptr_array_unref);
+    GPtrArray *notices = g_ptr_array_new_with_free_func((GDestroyNotify)notice_free);
+    for (guint i = 0; i < overdue->len; i++) {
+        GPtrArray *agents = whom_to_tell(cfg, overdue->pdata[i]);
+        for (guint j = 0; j < agents->len; j++)
+            g_ptr_array_add(notice_for(notices, agents->pdata[j])->tickets, overdue->pdata[i]);
+        g_ptr_array_add(audiences, agents);
+    }
+    int rc = TG_OK;
+    for (guint i = 0; i < notices->len && rc == TG_OK; i++)
+        rc = send_notice(cfg, st, notices->pdata[i], now, err);
+    for (guint i = 0; i < overdue->len && rc == TG_OK; i++) {
+        char *line = NULL;
+        rc = record(st, overdue->pdata[i], audiences->pdata[i], notices, zone, now, &line, err);
+        if (line)
+            g_ptr_array_add(lines, line);
+    }
+    g_ptr_array_unref(notices);
+    g_ptr_array_unref(audiences);
     return rc;
 }
 
@@ -78,12 +134,8 @@ int tg_escalate_overdue(const tg_config *cfg, tg_store *st, int64_t now, GPtrArr
     if (rc == TG_OK)
         rc = tg_store_list_unescalated(st, now - TG_ESCALATE_LOOKBACK, now, TG_ESCALATE_BATCH,
                                        collect, overdue, err);
-    for (guint i = 0; i < overdue->len && rc == TG_OK; i++) {
-        char *line = NULL;
-        rc = escalate(cfg, st, overdue->pdata[i], zone, now, &line, err);
-        if (line)
-            g_ptr_array_add(lines, line);
-    }
+    if (rc == TG_OK)
+        rc = escalate(cfg, st, overdue, zone, now, lines, err);
     if (rc == TG_OK)
         rc = tg_store_commit(st, err);
     else

@@ -1,7 +1,10 @@
 /* tg_escalate.h - tickets whose first answer is overdue are escalated once: an "escalated"
  * event, and a notice (by chat, else by mail) to the agent who has the ticket or, when nobody
  * has it, to the active agents of the group it was routed to (every active agent when there is
- * none). Both daemons run it (tg_housekeeping). */
+ * none). An agent who is to be told of several tickets in one round gets one notice listing
+ * them (templates escalation_digest and escalation_digest_mail), so that a Monday morning of
+ * tickets that all fell due at 09:00 is one message, not one per ticket. Both daemons run it
+ * (tg_housekeeping). */
 #ifndef TG_ESCALATE_H
 #define TG_ESCALATE_H
 
@@ -15,7 +18,8 @@
 /* Only tickets that became overdue within this many seconds are escalated: turning escalation
  * on over an old store, or starting after a long stop, does not flood the agents. */
 #define TG_ESCALATE_LOOKBACK (24 * 3600)
-/* At most this many tickets in one transaction (the caller comes back for the rest). */
+/* At most this many tickets in one transaction (the caller comes back for the rest); also the
+ * most lines a digest notice has. */
 #define TG_ESCALATE_BATCH 100
 
 /* tg_escalate_overdue - escalate the tickets overdue at now, in one transaction. On success

@@ -5,6 +5,7 @@
 #include "tg_intake.h"
 #include "tg_log.h"
 #include "tg_mail.h"
+#include "tg_notice.h"
 #include "tg_template.h"
 
 /* One intake run: inputs, the decision being filled, and the store. */
@@ -200,14 +201,6 @@ static int append_followup(run *r, tg_ticket *t)
     return rc;
 }
 
-/* new_stanza_id - an id for a chat message of ours that sorts by time: our ids are indexed, and
- * increasing keys are appended to the index instead of dirtying a random page of it each. */
-static char *new_stanza_id(void)
-{
-    return g_strdup_printf("%014" G_GINT64_MODIFIER "x-%08" G_GINT32_MODIFIER "x",
-                           g_get_real_time(), g_random_int());
-}
-
 /* queue_outgoing - put row in the outbox with a fresh message id, and keep a copy in the
  * ticket's messages so that an answer naming that id joins the ticket and our own mail coming
  * back through the MTA is recognized. */
@@ -216,7 +209,7 @@ static int queue_outgoing(run *r, tg_outbox *row, int keep_copy)
     const char *domain = row->sender ? tg_address_domain(row->sender) : "";
     char *msg_id = strcmp(row->channel, "email") == 0
                        ? tg_mail_new_message_id(*domain ? domain : "ticketgate.invalid")
-                       : new_stanza_id();
+                       : tg_store_new_chat_id();
     row->msg_id = msg_id;
     int rc = tg_store_add_outbox(r->st, row, r->err);
     if (rc == TG_OK && row->next_attempt_at > r->now) { /* leased: the caller sends it */
@@ -237,11 +230,6 @@ static int queue_outgoing(run *r, tg_outbox *row, int keep_copy)
     row->msg_id = NULL;
     g_free(msg_id);
     return rc;
-}
-
-static const char *queue_address(const tg_queue *q)
-{
-    return q && q->addresses && q->addresses[0] ? q->addresses[0] : NULL;
 }
 
 static char *join_references(const tg_inbound *in)
@@ -292,7 +280,8 @@ static int agent_answer(run *r, tg_ticket *t, const tg_agent *agent)
                      .kind = "relay",
                      .recipient = t->requester,
                      .recipient_name = t->requester_name,
-                     .sender = strcmp(t->channel, "email") == 0 ? queue_address(queue) : jid,
+                     .sender =
+                         strcmp(t->channel, "email") == 0 ? tg_config_queue_address(queue) : jid,
                      .sender_name = queue && queue->from_name ? queue->from_name : r->cfg->company,
                      .subject = subject,
                      .body = body,
@@ -362,112 +351,6 @@ static int assign(run *r, tg_ticket *t, const tg_rule_action *action, const tg_q
     if (t->assignee && (rc = tg_store_set_assignee(r->st, t->id, t->assignee, r->now, r->err)))
         return rc;
     return event(r, t->id, t->assignee ? "assigned" : "unassigned", r->dec->assign_note);
-}
-
-/* excerpt - the first lines of text, for a notification. */
-static char *excerpt(const char *text)
-{
-    GString *out = g_string_new(NULL);
-    int lines = 0;
-    for (const char *p = text; *p && lines < 5 && out->len < 400; p++) {
-        g_string_append_c(out, *p);
-        lines += *p == '\n';
-    }
-    while (out->len && (out->str[out->len - 1] == '\n' || out->str[out->len - 1] == ' '))
-        g_string_truncate(out, out->len - 1);
-    if (!g_utf8_validate(out->str, -1, NULL)) { /* cut inside a character */
-        char *valid = g_utf8_make_valid(out->str, -1);
-        g_string_assign(out, valid);
-        g_free(valid);
-    }
-    return g_string_free(out, FALSE);
-}
-
-/* mail_sender - the address a notice about t is mailed from: its queue's, else the first
- * address of any queue (an agent's answer to it reaches ticketgate); NULL when none has one. */
-static const char *mail_sender(const tg_config *cfg, const tg_ticket *t)
-{
-    const char *own = queue_address(tg_config_queue(cfg, t->queue));
-    for (guint i = 0; !own && i < cfg->queues->len; i++)
-        own = queue_address(cfg->queues->pdata[i]);
-    return own;
-}
-
-const char *tg_intake_agent_reachable(const tg_config *cfg, const tg_ticket *t, const tg_agent *a,
-                                      int by_mail)
-{
-    if (!a || !a->active)
-        return NULL;
-    if (a->jid && cfg->xmpp_domain)
-        return "chat";
-    if (by_mail && a->email && mail_sender(cfg, t))
-        return "mail";
-    return NULL;
-}
-
-int tg_intake_notify_agent(const tg_config *cfg, tg_store *st, const tg_ticket *t,
-                           const tg_agent *a, const char *kind, const char *text, int by_mail,
-                           int64_t now, const char **told_by, tg_err *err)
-{
-    const char *how = tg_intake_agent_reachable(cfg, t, a, by_mail);
-    if (told_by)
-        *told_by = NULL;
-    if (!how)
-        return TG_OK;
-    int chat = strcmp(how, "chat") == 0;
-    const tg_sla_policy *policy = t->sla_policy ? tg_config_policy(cfg, t->sla_policy) : NULL;
-    GTimeZone *zone = policy ? g_time_zone_ref(tg_calendar_zone(tg_sla_policy_calendar(policy)))
-                             : g_time_zone_new_identifier(cfg->timezone);
-    const char *lang = a->lang ? a->lang : "en";
-    const char *subject_t, *body_t;
-    char *due = tg_format_due(t->first_response_due, zone, lang);
-    char *lines = excerpt(text ? text : "");
-    tg_template_var vars[] = {{"ref", t->ref},
-                              {"subject", t->subject},
-                              {"priority", t->priority},
-                              {"queue", t->queue},
-                              {"due", due},
-                              {"requester", t->requester},
-                              {"excerpt", lines},
-                              {"agent", a->name ? a->name : a->id},
-                              {"agent_id", a->id},
-                              {"company", cfg->company}};
-    char *template = chat ? g_strdup(kind) : g_strconcat(kind, "_mail", NULL);
-    tg_config_template(cfg, template, lang, &subject_t, &body_t);
-    char *subject = chat ? NULL : tg_template_render(subject_t, vars, G_N_ELEMENTS(vars));
-    char *body = tg_template_render(body_t, vars, G_N_ELEMENTS(vars));
-    const char *sender = chat ? cfg->xmpp_domain : mail_sender(cfg, t);
-    char *msg_id = chat ? new_stanza_id() : tg_mail_new_message_id(tg_address_domain(sender));
-    tg_outbox row = {.ticket_id = t->id,
-                     .channel = chat ? "xmpp" : "email",
-                     .kind = kind,
-                     .recipient = chat ? a->jid : a->email,
-                     .recipient_name = a->name,
-                     .sender = sender,
-                     .sender_name = chat ? NULL : cfg->company,
-                     .subject = subject,
-                     .body = body,
-                     .msg_id = msg_id,
-                     .lang = chat ? NULL : lang,
-                     .created_at = now};
-    int rc = tg_store_add_outbox(st, &row, err);
-    if (rc == TG_OK && told_by)
-        *told_by = how;
-    g_free(msg_id);
-    g_free(body);
-    g_free(subject);
-    g_free(template);
-    g_free(lines);
-    g_free(due);
-    g_time_zone_unref(zone);
-    return rc;
-}
-
-int tg_intake_notify_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t,
-                              const char *text, int64_t now, tg_err *err)
-{
-    const tg_agent *a = t->assignee ? tg_config_agent(cfg, t->assignee) : NULL;
-    return tg_intake_notify_agent(cfg, st, t, a, "notify", text, 0, now, NULL, err);
 }
 
 int tg_intake_forget_autoreplies(const tg_config *cfg, tg_store *st, int64_t now,
@@ -541,7 +424,7 @@ static int queue_autoreply(run *r, const tg_ticket *t, const tg_queue *queue, GT
                      .kind = "autoreply",
                      .recipient = in->reply_address ? in->reply_address : in->sender,
                      .recipient_name = in->sender_name,
-                     .sender = chat ? in->recipient : queue_address(queue),
+                     .sender = chat ? in->recipient : tg_config_queue_address(queue),
                      .sender_name = queue->from_name ? queue->from_name : r->cfg->company,
                      .subject = r->dec->reply_subject,
                      .body = r->dec->reply_text,
@@ -624,7 +507,7 @@ static int new_ticket(run *r, const tg_queue *queue, const char *refused)
     if (rc == TG_OK)
         rc = assign(r, &t, action, queue);
     if (rc == TG_OK)
-        rc = tg_intake_notify_assignee(r->cfg, r->st, &t, in->text, r->now, r->err);
+        rc = tg_notice_assignee(r->cfg, r->st, &t, in->text, r->now, r->err);
     if (rc == TG_OK)
         rc = no_reply_reason(r, action, &r->dec->no_reply_reason);
     if (rc == TG_OK && r->dec->no_reply_reason)

@@ -85,24 +85,6 @@ int tg_intake_explain(const tg_config *cfg, tg_store *st, const tg_inbound *in, 
 int tg_intake_forget_autoreplies(const tg_config *cfg, tg_store *st, int64_t now,
                                  int64_t *forgotten, tg_err *err);
 
-/* tg_intake_agent_reachable - how a notice about t reaches agent a: "chat" when a is active,
- * has a JID and the site runs the XMPP component (else the row could never be sent); else
- * "mail" when by_mail, a has an e-mail address and a queue has one to send from; else NULL. */
-const char *tg_intake_agent_reachable(const tg_config *cfg, const tg_ticket *t, const tg_agent *a,
-                                      int by_mail);
-/* tg_intake_notify_agent - queue a notice about t (reference, priority, due time, subject, the
- * first lines of text) to agent a, the way tg_intake_agent_reachable says, in a's language: by
- * chat from template KIND, by mail from template KIND_mail (sent by ticketgate-milter's mailer,
- * from the queue's address). *told_by (if not NULL) is "chat", "mail", or NULL when a cannot be
- * told. Inside the caller's transaction. */
-int tg_intake_notify_agent(const tg_config *cfg, tg_store *st, const tg_ticket *t,
-                           const tg_agent *a, const char *kind, const char *text, int by_mail,
-                           int64_t now, const char **told_by, tg_err *err);
-/* tg_intake_notify_assignee - tg_intake_notify_agent with the "notify" template to the ticket's
- * assignee, if any. */
-int tg_intake_notify_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t,
-                              const char *text, int64_t now, tg_err *err);
-
 void tg_decision_clear(tg_decision *dec);
 const char *tg_intake_kind_name(tg_intake_kind kind);
 

@@ -651,6 +651,12 @@ int tg_store_ticket_by_ref(tg_store *st, const char *ref, tg_ticket *out, tg_err
     return one_ticket(st, s, out, err);
 }
 
+char *tg_store_new_chat_id(void)
+{
+    return g_strdup_printf("%014" G_GINT64_MODIFIER "x-%08" G_GINT32_MODIFIER "x",
+                           g_get_real_time(), g_random_int());
+}
+
 int tg_store_ticket_by_id(tg_store *st, int64_t id, tg_ticket *out, tg_err *err)
 {
     sqlite3_stmt *s = prepare(st, S_TICKET_BY_ID, err);
@@ -911,7 +917,10 @@ int tg_store_add_outbox(tg_store *st, tg_outbox *row, tg_err *err)
     sqlite3_stmt *s = prepare(st, S_ADD_OUTBOX, err);
     if (!s)
         return err->code;
-    sqlite3_bind_int64(s, 1, row->ticket_id);
+    if (row->ticket_id)
+        sqlite3_bind_int64(s, 1, row->ticket_id);
+    else
+        sqlite3_bind_null(s, 1);
     const char *texts[] = {row->channel,     row->kind,        row->recipient, row->recipient_name,
                            row->sender,      row->sender_name, row->subject,   row->body,
                            row->in_reply_to, row->references,  row->thread,    row->lang,

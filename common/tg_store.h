@@ -82,6 +82,11 @@ int tg_store_release(tg_store *st, tg_err *err);
 void tg_store_rollback_to(tg_store *st);   /* undo the unit and end it */
 int tg_store_in_transaction(tg_store *st); /* false after an error that rolled everything back */
 
+/* tg_store_new_chat_id - an id for a chat message of ours that sorts by time: our ids are
+ * indexed, and increasing keys are appended to the index instead of dirtying a random page of
+ * it each. Caller g_free()s. */
+char *tg_store_new_chat_id(void);
+
 /* Tickets. Lookups return 1 found, 0 not found, or a negative code. */
 int tg_store_insert_ticket(tg_store *st, tg_ticket *t, const char *prefix, tg_err *err);
 int tg_store_ticket_by_ref(tg_store *st, const char *ref, tg_ticket *out, tg_err *err);
@@ -129,7 +134,8 @@ int tg_store_add_event(tg_store *st, int64_t ticket_id, int64_t at, const char *
 typedef int (*tg_event_cb)(const tg_event *e, void *ud);
 int tg_store_list_events(tg_store *st, int64_t ticket_id, tg_event_cb cb, void *ud, tg_err *err);
 
-/* Outbox and auto-reply accounting. */
+/* Outbox and auto-reply accounting. A row with ticket_id 0 belongs to no ticket (a notice
+ * about several). */
 int tg_store_add_outbox(tg_store *st, tg_outbox *row, tg_err *err);
 typedef int (*tg_outbox_cb)(const tg_outbox *row, void *ud);
 int tg_store_list_outbox(tg_store *st, int64_t ticket_id, tg_outbox_cb cb, void *ud, tg_err *err);

@@ -5,15 +5,23 @@
 #include "tg_template.h"
 
 const char *const tg_template_var_names[] = {
-    "ref",       "subject",        "due",      "due_resolution",
-    "queue",     "priority",       "category", "company",
-    "requester", "requester_name", "text",     "agent",
-    "agent_id",  "excerpt",        "limit",    NULL,
+    "ref",      "subject", "due",       "due_resolution", "queue",   "priority",
+    "category", "company", "requester", "requester_name", "text",    "agent",
+    "agent_id", "excerpt", "limit",     "count",          "tickets", NULL,
 };
 
-const char *const tg_template_names[] = {
-    "autoreply",       "autoreply_chat",   "relay",         "notify",          "escalation",
-    "escalation_mail", "chat_store_error", "chat_too_long", "chat_rate_limit", NULL};
+const char *const tg_template_names[] = {"autoreply",
+                                         "autoreply_chat",
+                                         "relay",
+                                         "notify",
+                                         "escalation",
+                                         "escalation_mail",
+                                         "escalation_digest",
+                                         "escalation_digest_mail",
+                                         "chat_store_error",
+                                         "chat_too_long",
+                                         "chat_rate_limit",
+                                         NULL};
 
 static const struct builtin {
     const char *name, *lang, *subject, *body;
@@ -72,6 +80,29 @@ static const struct builtin {
      "Пожалуйста, ответьте клиенту: на его письмо с меткой [{{ref}}] в ящике поддержки\n"
      "или командой: ticketgatectl reply --agent {{agent_id}} {{ref}} \"текст\".\n"
      "Не отвечайте на это уведомление: клиент ответа не получит."},
+    /* instead of escalation / escalation_mail when one round makes several tickets overdue for
+     * the same agent (tg_escalate.c): one notice, one line per ticket */
+    {"escalation_digest", "en", "",
+     "Overdue: {{count}} tickets have no answer yet (reference, first response due, priority, "
+     "subject):\n{{tickets}}"},
+    {"escalation_digest", "ru", "",
+     "Просрочено: обращений без ответа — {{count}} (номер, срок первого ответа, приоритет, "
+     "тема):\n{{tickets}}"},
+    {"escalation_digest_mail", "en", "Overdue: {{count}} tickets",
+     "Hello {{agent}},\n\n"
+     "{{count}} tickets have no answer yet (reference, first response due, priority, subject):\n\n"
+     "{{tickets}}\n\n"
+     "Please answer the customers: reply to their mail tagged [REF] in the support mailbox,\n"
+     "or run: ticketgatectl reply --agent {{agent_id}} REF \"text\".\n"
+     "Do not reply to this notice: it would not reach the customers."},
+    {"escalation_digest_mail", "ru", "Просрочено обращений: {{count}}",
+     "Здравствуйте, {{agent}}!\n\n"
+     "Обращений без ответа после срока: {{count}} (номер, срок первого ответа, приоритет, "
+     "тема):\n\n"
+     "{{tickets}}\n\n"
+     "Пожалуйста, ответьте клиентам: на их письма с меткой [НОМЕР] в ящике поддержки\n"
+     "или командой: ticketgatectl reply --agent {{agent_id}} НОМЕР \"текст\".\n"
+     "Не отвечайте на это уведомление: клиенты ответа не получат."},
     /* to a chat customer */
     {"chat_store_error", "en", "",
      "Sorry, we could not register your request just now. Please try again in a few minutes."},

@@ -124,7 +124,8 @@ static char *deliver(const tg_config *cfg, tg_store *st, const tg_outbox *row, i
     *permanent = 1;
     if (!row->sender)
         return g_strdup("the queue has no e-mail address to send from");
-    if (tg_store_ticket_by_id(st, row->ticket_id, &t, &err) < 0) {
+    /* a notice about several tickets belongs to none: it gets no X-Ticket-ID */
+    if (row->ticket_id && tg_store_ticket_by_id(st, row->ticket_id, &t, &err) < 0) {
         *permanent = 0;
         return g_strdup(err.msg);
     }

@@ -131,17 +131,27 @@ static void make_jobs(tg_inbound **ins, tg_intake_job *jobs, tg_intake_job **ptr
     }
 }
 
-/* sql_count - the integer a query of the store returns, read on a connection of its own. */
-static int64_t sql_count(const char *query)
+/* sql_text - the text a query of the store returns (NULL for NULL), read on a connection of
+ * its own; caller g_free()s. */
+static char *sql_text(const char *query)
 {
     sqlite3 *db;
     sqlite3_stmt *q;
     ck_assert_int_eq(sqlite3_open(cfg->store_path, &db), SQLITE_OK);
     ck_assert_int_eq(sqlite3_prepare_v2(db, query, -1, &q, NULL), SQLITE_OK);
-    ck_assert_int_eq(sqlite3_step(q), SQLITE_ROW);
-    int64_t n = sqlite3_column_int64(q, 0);
+    ck_assert_msg(sqlite3_step(q) == SQLITE_ROW, "no row for: %s", query);
+    char *text = g_strdup((const char *)sqlite3_column_text(q, 0));
     sqlite3_finalize(q);
     sqlite3_close(db);
+    return text;
+}
+
+/* sql_count - the integer a query of the store returns. */
+static int64_t sql_count(const char *query)
+{
+    char *text = sql_text(query);
+    int64_t n = text ? g_ascii_strtoll(text, NULL, 10) : 0;
+    g_free(text);
     return n;
 }
 
@@ -716,16 +726,16 @@ END_TEST
 
 /* ticket_due - a ticket of channel/queue whose first response is due at due (-1: no target),
  * answered at answered (0: not yet); its id. */
-/* ticket_due_both - a ticket whose first response and resolution are due then. */
-static int64_t ticket_due_both(const char *channel, const char *queue, int64_t due,
-                               int64_t resolution_due)
+/* ticket_about - a ticket with this subject whose first response and resolution are due then. */
+static int64_t ticket_about(const char *channel, const char *queue, const char *subject,
+                            int64_t due, int64_t resolution_due)
 {
     tg_ticket t = {.channel = (char *)channel,
                    .source = "test",
                    .queue = (char *)queue,
                    .priority = "normal",
                    .requester = "c@customer.ru",
-                   .subject = "s",
+                   .subject = (char *)subject,
                    .status = "new",
                    .created_at = NOW - 3600,
                    .first_response_due = due,
@@ -734,6 +744,12 @@ static int64_t ticket_due_both(const char *channel, const char *queue, int64_t d
     ck_assert_int_eq(tg_store_insert_ticket(st, &t, "SUP", &err), 0);
     g_free(t.ref);
     return t.id;
+}
+
+static int64_t ticket_due_both(const char *channel, const char *queue, int64_t due,
+                               int64_t resolution_due)
+{
+    return ticket_about(channel, queue, "s", due, resolution_due);
 }
 
 static int64_t ticket_due(const char *channel, const char *queue, int64_t due, int64_t answered)
@@ -860,10 +876,15 @@ START_TEST(test_escalation)
     ticket_due("email", "support", NOW - 2 * 86400, 0); /* overdue for days: left alone */
     int64_t done_id = ticket_due("email", "support", NOW - 60, 0);
     ck_assert_int_eq(tg_store_set_status(st, done_id, "resolved", NOW - 30, &err), 0);
+    /* no group; a subject too long for a line of the list */
+    ticket_about("xmpp", "billing",
+                 "Принтер не печатает. Принтер не печатает. Принтер не печатает. "
+                 "Принтер не печатает. Принтер не печатает.",
+                 NOW - 5, -1);
 
     GPtrArray *done = NULL;
     ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW, &done, &err), 0);
-    ck_assert_int_eq(done->len, 4);
+    ck_assert_int_eq(done->len, 5);
     ck_assert_str_eq(done->pdata[0],
                      "SUP-1: first answer was due Tue 24 Nov 2026 09:59 MSK; told ann (chat)");
     ck_assert_str_eq(done->pdata[1], "SUP-2: first answer was due Tue 24 Nov 2026 09:59 MSK; "
@@ -872,28 +893,46 @@ START_TEST(test_escalation)
                                      "told ann (chat), dave (mail)");
     ck_assert_str_eq(done->pdata[3], "SUP-3: first answer was due Tue 24 Nov 2026 09:59 MSK; "
                                      "told ann (chat), carol (chat), dave (mail)");
+    ck_assert_str_eq(done->pdata[4], "SUP-9: first answer was due Tue 24 Nov 2026 09:59 MSK; "
+                                     "told ann (chat), carol (chat), dave (mail)");
     g_ptr_array_unref(done);
-    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'escalation'"
-                               " AND channel = 'xmpp' AND sender = 'support.example.org'"),
-                     5);
-    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'escalation'"
-                               " AND recipient = 'carol@example.org' AND ticket_id = 3"
-                               " AND body LIKE 'Просрочено: на обращение SUP-3 ещё не ответили;%'"),
-                     1);
-    /* by mail from the ticket's queue (billing), no tag in the subject, how to answer */
-    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'escalation'"
-                               " AND channel = 'email' AND recipient = 'dave@example.org'"
-                               " AND status = 'pending'"),
-                     3);
-    ck_assert_int_eq(
-        sql_count("SELECT count(*) FROM outbox WHERE recipient = 'dave@example.org'"
-                  " AND ticket_id = 3 AND sender = 'billing@example.org'"
-                  " AND subject LIKE 'Overdue: SUP-3 %' AND subject NOT LIKE '%[%'"
-                  " AND body LIKE 'Hello dave,%ticketgatectl reply --agent dave SUP-3%'"),
-        1);
-    ck_assert_int_eq(sql_count("SELECT count(*) FROM events WHERE kind = 'escalated'"), 4);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM events WHERE kind = 'escalated'"), 5);
 
-    /* once only; the next one when its time comes */
+    /* One notice per agent: a list for several tickets (it belongs to none of them), the
+     * single notice for one. */
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'escalation'"), 3);
+    char *ann = sql_text("SELECT body FROM outbox WHERE recipient = 'ann@example.org'"
+                         " AND channel = 'xmpp' AND sender = 'support.example.org'"
+                         " AND ticket_id IS NULL");
+    ck_assert_str_eq(ann, "Overdue: 5 tickets have no answer yet (reference, first response due, "
+                          "priority, subject):\n"
+                          "SUP-1 | Tue 24 Nov 2026 09:59 MSK | normal | s\n"
+                          "SUP-2 | Tue 24 Nov 2026 09:59 MSK | normal | s\n"
+                          "SUP-4 | Tue 24 Nov 2026 09:59 MSK | normal | s\n"
+                          "SUP-3 | Tue 24 Nov 2026 09:59 MSK | normal | s\n"
+                          "SUP-9 | Tue 24 Nov 2026 09:59 MSK | normal | Принтер не печатает. "
+                          "Принтер не печатает. Принтер не печатает. Принтер не печат…");
+    g_free(ann);
+    char *carol = sql_text("SELECT body FROM outbox WHERE recipient = 'carol@example.org'"
+                           " AND ticket_id IS NULL");
+    ck_assert_str_eq(carol,
+                     "Просрочено: обращений без ответа — 2 (номер, срок первого ответа, приоритет, "
+                     "тема):\n"
+                     "SUP-3 | вт, 24 ноября 2026, 09:59 MSK | normal | s\n"
+                     "SUP-9 | вт, 24 ноября 2026, 09:59 MSK | normal | Принтер не печатает. "
+                     "Принтер не печатает. Принтер не печатает. Принтер не печат…");
+    g_free(carol);
+    /* by mail from the first ticket's queue, no tag in the subject, how to answer */
+    ck_assert_int_eq(
+        sql_count("SELECT count(*) FROM outbox WHERE kind = 'escalation' AND channel = 'email'"
+                  " AND recipient = 'dave@example.org' AND ticket_id IS NULL"
+                  " AND status = 'pending' AND sender = 'support@example.org'"
+                  " AND subject = 'Overdue: 4 tickets'"
+                  " AND body LIKE 'Hello dave,%SUP-2 | %SUP-4 | %SUP-3 | %SUP-9 | %"
+                  "ticketgatectl reply --agent dave REF%'"),
+        1);
+
+    /* once only; the next one when its time comes, alone: the single notice */
     ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW + 30, &done, &err), 0);
     ck_assert_int_eq(done->len, 0);
     g_ptr_array_unref(done);
@@ -902,7 +941,16 @@ START_TEST(test_escalation)
     ck_assert_str_eq(done->pdata[0], "SUP-6: first answer was due Tue 24 Nov 2026 10:01 MSK; "
                                      "told ann (chat), dave (mail)");
     g_ptr_array_unref(done);
-    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'escalation'"), 10);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'escalation'"), 5);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE recipient = 'ann@example.org'"
+                               " AND ticket_id = 6 AND body LIKE 'Overdue: SUP-6 has no answer%'"),
+                     1);
+    ck_assert_int_eq(
+        sql_count("SELECT count(*) FROM outbox WHERE recipient = 'dave@example.org'"
+                  " AND ticket_id = 6 AND sender = 'support@example.org'"
+                  " AND subject LIKE 'Overdue: SUP-6 %' AND subject NOT LIKE '%[%'"
+                  " AND body LIKE 'Hello dave,%ticketgatectl reply --agent dave SUP-6%'"),
+        1);
     tg_config_unref(chat_cfg);
 
     /* A site without the chat component: agents with an e-mail address are told by mail;
@@ -916,7 +964,7 @@ START_TEST(test_escalation)
     ck_assert_int_eq(tg_store_set_assignee(st, bobs_too, "bob", NOW, &err), 0);
     ck_assert_int_eq(tg_escalate_overdue(mail_cfg, st, NOW + 120, &done, &err), 0);
     ck_assert_int_eq(done->len, 1);
-    ck_assert_str_eq(done->pdata[0], "SUP-9: first answer was due Tue 24 Nov 2026 07:01 UTC; "
+    ck_assert_str_eq(done->pdata[0], "SUP-10: first answer was due Tue 24 Nov 2026 07:01 UTC; "
                                      "told ann (mail)");
     g_ptr_array_unref(done);
     tg_config *none_cfg =
@@ -925,7 +973,7 @@ START_TEST(test_escalation)
     ticket_due("email", "support", NOW + 150, 0);
     ck_assert_int_eq(tg_escalate_overdue(none_cfg, st, NOW + 160, &done, &err), 0);
     ck_assert_int_eq(done->len, 1);
-    ck_assert_str_eq(done->pdata[0], "SUP-10: first answer was due Tue 24 Nov 2026 07:02 UTC; "
+    ck_assert_str_eq(done->pdata[0], "SUP-11: first answer was due Tue 24 Nov 2026 07:02 UTC; "
                                      "no agent to tell by chat or mail");
     g_ptr_array_unref(done);
     tg_config_unref(none_cfg);

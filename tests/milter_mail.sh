@@ -215,6 +215,36 @@ overdue_ticket_escalated_by_mail() {
         fail "no escalation logged"
 }
 
+# Tickets that fall due together are listed in one notice per agent, not one mail per ticket:
+# two tickets taken in (ticketgatectl ingest) while no daemon runs are both overdue when the
+# milter starts, and its first escalation round finds them together.
+overdue_tickets_listed_in_one_mail() {
+    reset_state
+    rig_stop_milter TERM
+    local n
+    for n in 1 2; do
+        printf 'From: customer@example.test\nTo: hurry@example.org\nSubject: Outage %s\nMessage-Id: <list-%s@example.test>\n\nAll of it.\n' \
+            "$n" "$n" > "$RIG/list-$n.eml"
+    done
+    "$CTL" "${C[@]}" ingest "$RIG/list-1.eml" "$RIG/list-2.eml" > /dev/null || fail ingest
+    sleep 4 # the SLA is 3 s
+    rig_start_milter
+    wait_mail 3 30 # the two auto-replies, one notice to ann
+    sleep 3        # escalate_every = 1s: a second notice would be here by now
+    check 'len(d) == 1 and d[0]["headers"]["subject"] == ["Overdue: 2 tickets"]
+        and "x-ticket-id" not in d[0]["headers"]
+        and d[0]["headers"]["auto-submitted"] == ["auto-generated"]
+        and d[0]["headers"]["return-path"] == [os.environ["NULL_RETURN_PATH"]]
+        and re.search(r"^HUR-1 \| .* \| \w+ \| Outage 1\nHUR-2 \| .* \| \w+ \| Outage 2$",
+            d[0]["body"], re.M)
+        and "ticketgatectl reply --agent ann REF" in d[0]["body"]' mailbox ann@example.org
+    [ "$(mail_count)" = 3 ] || fail "$(mail_count) mails, not 3"
+    for n in 1 2; do
+        check 'e = [x["detail"] for x in d["events"] if x["kind"] == "escalated"];
+            len(e) == 1 and e[0].endswith("told ann (mail)")' "$CTL" "${C[@]}" show --json "HUR-$n"
+    done
+}
+
 scenario plain_support_mail
 scenario russian_mail
 scenario machine_mail
@@ -229,4 +259,5 @@ scenario reload_keeps_old_on_error
 scenario big_mail
 scenario deeply_nested_mail
 scenario overdue_ticket_escalated_by_mail
+scenario overdue_tickets_listed_in_one_mail
 rig_summary

@@ -1,0 +1,187 @@
+/* tg_notice.c - notices to agents (see tg_notice.h). */
+#include <string.h>
+
+#include "tg_mail.h"
+#include "tg_notice.h"
+#include "tg_template.h"
+
+/* A subject longer than this is cut in a digest line: the list is for finding tickets. */
+#define DIGEST_SUBJECT_CHARS 80
+
+/* excerpt - the first lines of text, for a notification. */
+static char *excerpt(const char *text)
+{
+    GString *out = g_string_new(NULL);
+    int lines = 0;
+    for (const char *p = text; *p && lines < 5 && out->len < 400; p++) {
+        g_string_append_c(out, *p);
+        lines += *p == '\n';
+    }
+    while (out->len && (out->str[out->len - 1] == '\n' || out->str[out->len - 1] == ' '))
+        g_string_truncate(out, out->len - 1);
+    if (!g_utf8_validate(out->str, -1, NULL)) { /* cut inside a character */
+        char *valid = g_utf8_make_valid(out->str, -1);
+        g_string_assign(out, valid);
+        g_free(valid);
+    }
+    return g_string_free(out, FALSE);
+}
+
+/* mail_sender - the address a notice about t is mailed from: its queue's, else the first
+ * address of any queue (an agent's answer to it reaches ticketgate); NULL when none has one. */
+static const char *mail_sender(const tg_config *cfg, const tg_ticket *t)
+{
+    const char *own = tg_config_queue_address(tg_config_queue(cfg, t->queue));
+    for (guint i = 0; !own && i < cfg->queues->len; i++)
+        own = tg_config_queue_address(cfg->queues->pdata[i]);
+    return own;
+}
+
+/* first_response_due - t's first-response due time as agent lang reads it, in the time zone of
+ * the calendar it was computed on. */
+static char *first_response_due(const tg_config *cfg, const tg_ticket *t, const char *lang)
+{
+    const tg_sla_policy *policy = t->sla_policy ? tg_config_policy(cfg, t->sla_policy) : NULL;
+    GTimeZone *zone = policy ? g_time_zone_ref(tg_calendar_zone(tg_sla_policy_calendar(policy)))
+                             : g_time_zone_new_identifier(cfg->timezone);
+    if (!zone)
+        zone = g_time_zone_new_utc();
+    char *due = tg_format_due(t->first_response_due, zone, lang);
+    g_time_zone_unref(zone);
+    return due;
+}
+
+static const char *agent_lang(const tg_agent *a)
+{
+    return a->lang ? a->lang : "en";
+}
+
+/* queue_notice - an outbox row of this kind to a, the way how says, rendered from template name
+ * (NAME_mail for mail) with vars; about ticket_id, or none when 0. t gives the queue whose
+ * address mail goes out from. */
+static int queue_notice(const tg_config *cfg, tg_store *st, int64_t ticket_id, const tg_ticket *t,
+                        const tg_agent *a, const char *how, const char *kind, const char *name,
+                        const tg_template_var *vars, size_t n_vars, int64_t now, tg_err *err)
+{
+    int chat = strcmp(how, "chat") == 0;
+    const char *subject_t, *body_t;
+    char *template = chat ? g_strdup(name) : g_strconcat(name, "_mail", NULL);
+    tg_config_template(cfg, template, agent_lang(a), &subject_t, &body_t);
+    char *subject = chat ? NULL : tg_template_render(subject_t, vars, n_vars);
+    char *body = tg_template_render(body_t, vars, n_vars);
+    const char *sender = chat ? cfg->xmpp_domain : mail_sender(cfg, t);
+    char *msg_id =
+        chat ? tg_store_new_chat_id() : tg_mail_new_message_id(tg_address_domain(sender));
+    tg_outbox row = {.ticket_id = ticket_id,
+                     .channel = chat ? "xmpp" : "email",
+                     .kind = kind,
+                     .recipient = chat ? a->jid : a->email,
+                     .recipient_name = a->name,
+                     .sender = sender,
+                     .sender_name = chat ? NULL : cfg->company,
+                     .subject = subject,
+                     .body = body,
+                     .msg_id = msg_id,
+                     .lang = chat ? NULL : agent_lang(a),
+                     .created_at = now};
+    int rc = tg_store_add_outbox(st, &row, err);
+    g_free(msg_id);
+    g_free(body);
+    g_free(subject);
+    g_free(template);
+    return rc;
+}
+
+const char *tg_notice_reachable(const tg_config *cfg, const tg_ticket *t, const tg_agent *a,
+                                int by_mail)
+{
+    if (!a || !a->active)
+        return NULL;
+    if (a->jid && cfg->xmpp_domain)
+        return "chat";
+    if (by_mail && a->email && mail_sender(cfg, t))
+        return "mail";
+    return NULL;
+}
+
+int tg_notice_about(const tg_config *cfg, tg_store *st, const tg_ticket *t, const tg_agent *a,
+                    const char *kind, const char *text, int by_mail, int64_t now,
+                    const char **told_by, tg_err *err)
+{
+    const char *how = tg_notice_reachable(cfg, t, a, by_mail);
+    if (told_by)
+        *told_by = NULL;
+    if (!how)
+        return TG_OK;
+    char *due = first_response_due(cfg, t, agent_lang(a));
+    char *lines = excerpt(text ? text : "");
+    tg_template_var vars[] = {{"ref", t->ref},
+                              {"subject", t->subject},
+                              {"priority", t->priority},
+                              {"queue", t->queue},
+                              {"due", due},
+                              {"requester", t->requester},
+                              {"excerpt", lines},
+                              {"agent", a->name ? a->name : a->id},
+                              {"agent_id", a->id},
+                              {"company", cfg->company}};
+    int rc =
+        queue_notice(cfg, st, t->id, t, a, how, kind, kind, vars, G_N_ELEMENTS(vars), now, err);
+    if (rc == TG_OK && told_by)
+        *told_by = how;
+    g_free(lines);
+    g_free(due);
+    return rc;
+}
+
+/* digest_lines - one line per ticket: "SUP-12 | Mon 23 Nov 2026 10:00 MSK | high | Subject". */
+static char *digest_lines(const tg_config *cfg, const tg_ticket *const *tickets, size_t n,
+                          const char *lang)
+{
+    GString *out = g_string_new(NULL);
+    for (size_t i = 0; i < n; i++) {
+        const tg_ticket *t = tickets[i];
+        char *due = first_response_due(cfg, t, lang);
+        const char *subject = t->subject ? t->subject : "";
+        glong chars = g_utf8_strlen(subject, -1);
+        int cut = chars > DIGEST_SUBJECT_CHARS;
+        char *shown = g_utf8_substring(subject, 0, cut ? DIGEST_SUBJECT_CHARS - 1 : chars);
+        g_string_append_printf(out, "%s%s | %s | %s | %s%s", i ? "\n" : "", t->ref, due,
+                               t->priority, shown, cut ? "…" : "");
+        g_free(shown);
+        g_free(due);
+    }
+    return g_string_free(out, FALSE);
+}
+
+int tg_notice_digest(const tg_config *cfg, tg_store *st, const tg_agent *a,
+                     const tg_ticket *const *tickets, size_t n, int64_t now, const char **told_by,
+                     tg_err *err)
+{
+    const char *how = n ? tg_notice_reachable(cfg, tickets[0], a, 1) : NULL;
+    if (told_by)
+        *told_by = NULL;
+    if (!how)
+        return TG_OK;
+    char *count = g_strdup_printf("%zu", n);
+    char *list = digest_lines(cfg, tickets, n, agent_lang(a));
+    tg_template_var vars[] = {{"count", count},
+                              {"tickets", list},
+                              {"agent", a->name ? a->name : a->id},
+                              {"agent_id", a->id},
+                              {"company", cfg->company}};
+    int rc = queue_notice(cfg, st, 0, tickets[0], a, how, "escalation", "escalation_digest", vars,
+                          G_N_ELEMENTS(vars), now, err);
+    if (rc == TG_OK && told_by)
+        *told_by = how;
+    g_free(list);
+    g_free(count);
+    return rc;
+}
+
+int tg_notice_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t, const char *text,
+                       int64_t now, tg_err *err)
+{
+    const tg_agent *a = t->assignee ? tg_config_agent(cfg, t->assignee) : NULL;
+    return tg_notice_about(cfg, st, t, a, "notify", text, 0, now, NULL, err);
+}

@@ -28,7 +28,7 @@ const char *const tg_ticket_header_names[TG_N_TICKET_HEADERS] = {
 
 const char *tg_intake_kind_name(tg_intake_kind kind)
 {
-    static const char *const names[] = {"new", "follow-up", "duplicate", "agent-reply"};
+    static const char *const names[] = {"new", "follow-up", "duplicate", "agent-reply", "ignored"};
     return names[kind];
 }
 
@@ -172,6 +172,21 @@ static int entitled(run *r, const tg_ticket *t, const tg_agent *agent)
 }
 
 /* sender_agent - the agent who sent in: by address, or by an authenticated login. */
+/* answered_notice - the id of our notice to an agent that in answers, or NULL. Such an answer
+ * carries no ticket tag (the notices have none, so that it cannot reach a customer); as a new
+ * ticket it would be the agent's own request, auto-replied and counted in the reports. */
+static const char *answered_notice(const tg_inbound *in)
+{
+    if (strcmp(in->channel, "email") != 0)
+        return NULL;
+    if (tg_mail_is_notice_id(in->in_reply_to))
+        return in->in_reply_to;
+    for (char **ref = in->references; ref && *ref; ref++)
+        if (tg_mail_is_notice_id(*ref))
+            return *ref;
+    return NULL;
+}
+
 static const tg_agent *sender_agent(run *r)
 {
     const tg_agent *a = tg_config_agent_for(r->cfg, r->in->sender);
@@ -590,6 +605,14 @@ static int pipeline(run *r)
          * ordinary; anyone else's use of the reference is recorded. */
         if (!is_requester)
             refused = g_strdup_printf(closed ? "%s (closed)" : "%s", t.ref);
+    }
+    const char *notice = agent ? answered_notice(in) : NULL;
+    if (notice) {
+        r->dec->kind = TG_INTAKE_IGNORED;
+        r->dec->note = g_strdup_printf("agent %s answered notice %s: not a ticket, not relayed",
+                                       agent->id, notice);
+        rc = TG_OK;
+        goto out;
     }
     rc = new_ticket(r, queue, refused);
 out:

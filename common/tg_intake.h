@@ -17,6 +17,7 @@ typedef enum {
     TG_INTAKE_FOLLOWUP,    /* appended to the requester's ticket */
     TG_INTAKE_DUPLICATE,   /* seen before: nothing written */
     TG_INTAKE_AGENT_REPLY, /* an agent's answer on a ticket, relayed to the requester */
+    TG_INTAKE_IGNORED,     /* not a ticket (an agent answering a notice): nothing written */
 } tg_intake_kind;
 
 /* The headers intake sets on a delivered copy; a channel removes copies of them that came from

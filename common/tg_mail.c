@@ -540,13 +540,30 @@ static void add_mailbox(GMimeMessage *msg, GMimeAddressType type, const char *na
     g_object_unref(ia);
 }
 
-char *tg_mail_new_message_id(const char *domain)
+#define NOTICE_ID_PREFIX "notice."
+
+static char *new_id(const char *prefix, const char *domain)
 {
     /* Time first: the store indexes our message ids, and ids that increase are appended to the
      * index, where random ones (as GMime makes them) dirty a page of it for every reply. */
-    return g_strdup_printf("%014" G_GINT64_MODIFIER "x.%08" G_GINT32_MODIFIER "x@%s",
+    return g_strdup_printf("%s%014" G_GINT64_MODIFIER "x.%08" G_GINT32_MODIFIER "x@%s", prefix,
                            g_get_real_time(), g_random_int(),
                            domain && *domain ? domain : "localhost");
+}
+
+char *tg_mail_new_message_id(const char *domain)
+{
+    return new_id("", domain);
+}
+
+char *tg_mail_new_notice_id(const char *domain)
+{
+    return new_id(NOTICE_ID_PREFIX, domain);
+}
+
+int tg_mail_is_notice_id(const char *id)
+{
+    return id && g_str_has_prefix(id, NOTICE_ID_PREFIX);
 }
 
 int tg_mail_build(const tg_mail_reply *r, GByteArray **out, tg_err *err)

@@ -45,5 +45,10 @@ int tg_mail_build(const tg_mail_reply *r, GByteArray **out, tg_err *err);
 /* tg_mail_new_message_id - "<time>.<random>@domain" without the brackets (sorts by time);
  * caller g_free()s. */
 char *tg_mail_new_message_id(const char *domain);
+/* tg_mail_new_notice_id - the same for a notice to an agent: "notice.<time>.<random>@domain".
+ * Agents are asked not to answer notices; tg_mail_is_notice_id recognizes an answer to one by
+ * its In-Reply-To or References without a lookup (notices are not kept as messages). */
+char *tg_mail_new_notice_id(const char *domain);
+int tg_mail_is_notice_id(const char *id);
 
 #endif

@@ -70,8 +70,7 @@ static int queue_notice(const tg_config *cfg, tg_store *st, int64_t ticket_id, c
     char *subject = chat ? NULL : tg_template_render(subject_t, vars, n_vars);
     char *body = tg_template_render(body_t, vars, n_vars);
     const char *sender = chat ? cfg->xmpp_domain : mail_sender(cfg, t);
-    char *msg_id =
-        chat ? tg_store_new_chat_id() : tg_mail_new_message_id(tg_address_domain(sender));
+    char *msg_id = chat ? tg_store_new_chat_id() : tg_mail_new_notice_id(tg_address_domain(sender));
     tg_outbox row = {.ticket_id = ticket_id,
                      .channel = chat ? "xmpp" : "email",
                      .kind = kind,

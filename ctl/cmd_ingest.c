@@ -98,6 +98,9 @@ static const char *pick_recipient(const job *j, const tg_inbound *in)
 /* decision_text - "SUP-12 new queue=support priority=high rule=outage reply=queued". */
 static char *decision_text(const char *path, const tg_decision *d)
 {
+    if (!d->ref) /* not a ticket */
+        return g_strdup_printf("%s: %s: %s", path, tg_intake_kind_name(d->kind),
+                               d->note ? d->note : "-");
     char *due = ctl_time(d->first_response_due);
     char *s = g_strdup_printf(
         "%s: %s %s queue=%s priority=%s rule=%s due=%s assignee=%s reply=%s%s%s", path, d->ref,

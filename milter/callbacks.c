@@ -106,6 +106,18 @@ static sfsistat on_body(SMFICTX *ctx, unsigned char *data, size_t len)
     return no_reply(c, SMFIP_NR_BODY);
 }
 
+/* carries_tag - subject already holds [REF] (any case). */
+static int carries_tag(const char *subject, const char *ref)
+{
+    char *bracketed = g_strdup_printf("[%s]", ref);
+    char *tag = g_ascii_strdown(bracketed, -1), *subject_lc = g_ascii_strdown(subject, -1);
+    int tagged = strstr(subject_lc, tag) != NULL;
+    g_free(bracketed);
+    g_free(tag);
+    g_free(subject_lc);
+    return tagged;
+}
+
 /* mark_copy - the delivered copy: our X-Ticket-* headers replace any that came in, and a new
  * ticket's subject gets its tag (unless it already carries it). */
 static void mark_copy(SMFICTX *ctx, const conn *c, const tg_inbound *in, const tg_decision *d)
@@ -118,14 +130,8 @@ static void mark_copy(SMFICTX *ctx, const conn *c, const tg_inbound *in, const t
     for (size_t i = 0; i < d->n_headers; i++)
         ok &= smfi_addheader(ctx, d->headers[i].name, d->headers[i].value) == MI_SUCCESS;
 
-    char *tag = g_ascii_strdown(d->ref, -1), *subject_lc = g_ascii_strdown(in->subject, -1);
-    char *bracketed = g_strdup_printf("[%s]", tag);
-    int tagged = strstr(subject_lc, bracketed) != NULL;
-    g_free(tag);
-    g_free(subject_lc);
-    g_free(bracketed);
-    if ((d->kind == TG_INTAKE_NEW || d->kind == TG_INTAKE_DUPLICATE) && !tagged &&
-        strcmp(c->cfg->subject_tag, "off") != 0) {
+    if ((d->kind == TG_INTAKE_NEW || d->kind == TG_INTAKE_DUPLICATE) && d->ref &&
+        strcmp(c->cfg->subject_tag, "off") != 0 && !carries_tag(in->subject, d->ref)) {
         char *subject = message_tagged_subject(m->subject, d->ref, c->cfg->subject_tag);
         if (m->subject)
             ok &= smfi_chgheader(ctx, "Subject", 1, subject) == MI_SUCCESS;
@@ -134,7 +140,7 @@ static void mark_copy(SMFICTX *ctx, const conn *c, const tg_inbound *in, const t
         g_free(subject);
     }
     if (!ok)
-        tg_warn("%s: the MTA refused a header change", d->ref);
+        tg_warn("%s: the MTA refused a header change", d->ref ? d->ref : in->message_id);
 }
 
 static void log_decision(const char *qid, const milter_message *m, const tg_inbound *in,

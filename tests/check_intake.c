@@ -316,6 +316,44 @@ START_TEST(test_agent_answer)
 }
 END_TEST
 
+/* An agent answering a notice (which they are asked not to do) makes no ticket: the answer
+ * names the notice's id, and a new ticket would be the agent's own request, auto-replied and
+ * counted in the reports. The same from a customer is an ordinary new ticket. */
+START_TEST(test_answer_to_notice)
+{
+    tg_decision d;
+    char *id = tg_mail_new_notice_id("example.org");
+    ck_assert(tg_mail_is_notice_id(id));
+    ck_assert(!tg_mail_is_notice_id("1234.abcd@example.org"));
+    char *in_reply_to = g_strdup_printf("In-Reply-To: <%s>\n", id);
+    char *references = g_strdup_printf("References: <x@y> <%s>\n", id);
+
+    ck_assert_int_eq(
+        ingest("Ann <ann@example.org>", "Re: Overdue: SUP-7 Printer", "n1@c", in_reply_to, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_IGNORED);
+    ck_assert_ptr_null(d.ref);
+    ck_assert_int_eq(d.n_headers, 0);
+    char *note = g_strdup_printf("agent ann answered notice %s: not a ticket, not relayed", id);
+    ck_assert_str_eq(d.note, note);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(ingest("bob@example.org", "Re: Overdue: 2 tickets", "n2@c", references, &d),
+                     0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_IGNORED);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(ticket_count(), 0);
+    ck_assert_int_eq(outbox_count(), 0);
+
+    ck_assert_int_eq(ingest("maria@customer.ru", "Re: Overdue", "n3@c", in_reply_to, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(ticket_count(), 1);
+    g_free(note);
+    g_free(references);
+    g_free(in_reply_to);
+    g_free(id);
+}
+END_TEST
+
 /* An agent writing from another address but logged in over SMTP (the milter's {auth_authen})
  * is still the agent; without the login the same mail is a stranger's new ticket. */
 START_TEST(test_agent_by_smtp_login)
@@ -1070,6 +1108,7 @@ int main(void)
     tcase_add_test(tc, test_service_levels);
     tcase_add_test(tc, test_resolution_levels);
     tcase_add_test(tc, test_escalation);
+    tcase_add_test(tc, test_answer_to_notice);
     tcase_add_test(tc, test_rule_group_kept);
     tcase_add_test(tc, test_forget_autoreplies);
     suite_add_tcase(s, tc);

@@ -213,6 +213,24 @@ overdue_ticket_escalated_by_mail() {
         "$CTL" "${C[@]}" show --json HUR-1
     grep -q 'escalated HUR-1: first answer was due .*; told ann (mail)' "$RIG/milter.log" ||
         fail "no escalation logged"
+
+    # ann answers the notice anyway: delivered to the support mailbox as it is, no ticket of
+    # hers, no auto-reply to her, nothing relayed to the customer
+    local notice
+    notice=$(mailbox ann@example.org | "$PY" -c 'import json, sys; print(json.load(sys.stdin)[0]["headers"]["message-id"][0])')
+    send ann@example.org hurry@example.org --header "Subject: Re: Overdue: HUR-1 Server down" \
+        --header "In-Reply-To: $notice" --header "Message-Id: <ann-answer@example.org>" \
+        --body "On it." || fail swaks
+    wait_mail 4 30
+    sleep 3 # an auto-reply or a relayed answer would be here by now
+    [ "$(mail_count)" = 4 ] || fail "$(mail_count) mails, not 4"
+    check 'm = [x for x in d if x["headers"]["message-id"] == ["<ann-answer@example.org>"]];
+        len(m) == 1 and m[0]["headers"]["subject"] == ["Re: Overdue: HUR-1 Server down"]
+        and "x-ticket-id" not in m[0]["headers"]' mailbox hurry@example.org
+    check 'len(d) == 1 and d[0]["ref"] == "HUR-1" and d[0]["status"] == "new"' \
+        "$CTL" "${C[@]}" list --json
+    grep -q "decision=ignored reply=none .* note=agent ann answered notice ${notice//[<>]/}: not a ticket" \
+        "$RIG/milter.log" || fail "the answer to the notice was not logged as ignored"
 }
 
 # Tickets that fall due together are listed in one notice per agent, not one mail per ticket:

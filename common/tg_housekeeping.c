@@ -30,8 +30,10 @@ static int escalate(tg_housekeeping *hk, const tg_config *cfg, tg_store *st)
     if (cfg->escalate_every <= 0 || !due(hk->last_escalate, cfg->escalate_every))
         return 0;
     GPtrArray *done = NULL;
+    int more = 0;
     tg_err err = {0};
-    if (tg_escalate_overdue(cfg, st, g_get_real_time() / G_USEC_PER_SEC, &done, &err) != TG_OK) {
+    if (tg_escalate_overdue(cfg, st, g_get_real_time() / G_USEC_PER_SEC, &done, &more, &err) !=
+        TG_OK) {
         tg_warn("escalation: %s; trying again in %llds", err.msg, (long long)cfg->escalate_every);
         hk->last_escalate = g_get_monotonic_time();
         return 0;
@@ -39,7 +41,7 @@ static int escalate(tg_housekeeping *hk, const tg_config *cfg, tg_store *st)
     for (guint i = 0; i < done->len; i++)
         tg_info("escalated %s", (const char *)done->pdata[i]);
     int flags = done->len ? TG_HOUSEKEEPING_QUEUED : 0;
-    if (done->len < TG_ESCALATE_BATCH)
+    if (!more)
         hk->last_escalate = g_get_monotonic_time();
     else
         flags |= TG_HOUSEKEEPING_MORE;

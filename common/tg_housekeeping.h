@@ -1,7 +1,8 @@
 /* tg_housekeeping.h - what both daemons do now and then besides intake, on their own timers:
  * every TG_FORGET_EVERY seconds the auto-reply records the per-sender limit no longer reads are
- * deleted, and every [general] escalate_every tickets whose first answer became overdue are
- * escalated (a ticket once, whichever daemon gets to it). Each step logs what it did. */
+ * deleted, and every [general] escalate_every tickets that missed their first response or
+ * resolution target are escalated (once per target, whichever daemon gets to it). Each step logs
+ * what it did. */
 #ifndef TG_HOUSEKEEPING_H
 #define TG_HOUSEKEEPING_H
 

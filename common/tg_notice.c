@@ -37,16 +37,23 @@ static const char *mail_sender(const tg_config *cfg, const tg_ticket *t)
     return own;
 }
 
-/* first_response_due - t's first-response due time as agent lang reads it, in the time zone of
- * the calendar it was computed on. */
-static char *first_response_due(const tg_config *cfg, const tg_ticket *t, const char *lang)
+/* due_time - when t's target is due. */
+static int64_t due_time(const tg_ticket *t, tg_sla_target target)
+{
+    return target == TG_TARGET_RESOLUTION ? t->resolution_due : t->first_response_due;
+}
+
+/* due_text - t's target due time as agent lang reads it, in the time zone of the calendar it
+ * was computed on. */
+static char *due_text(const tg_config *cfg, const tg_ticket *t, tg_sla_target target,
+                      const char *lang)
 {
     const tg_sla_policy *policy = t->sla_policy ? tg_config_policy(cfg, t->sla_policy) : NULL;
     GTimeZone *zone = policy ? g_time_zone_ref(tg_calendar_zone(tg_sla_policy_calendar(policy)))
                              : g_time_zone_new_identifier(cfg->timezone);
     if (!zone)
         zone = g_time_zone_new_utc();
-    char *due = tg_format_due(t->first_response_due, zone, lang);
+    char *due = tg_format_due(due_time(t, target), zone, lang);
     g_time_zone_unref(zone);
     return due;
 }
@@ -103,16 +110,17 @@ const char *tg_notice_reachable(const tg_config *cfg, const tg_ticket *t, const 
     return NULL;
 }
 
-int tg_notice_about(const tg_config *cfg, tg_store *st, const tg_ticket *t, const tg_agent *a,
-                    const char *kind, const char *text, int by_mail, int64_t now,
-                    const char **told_by, tg_err *err)
+/* notice_about - a notice about t to a (reference, priority, the target's due time, subject,
+ * the first lines of text), from template name; a row of this kind. */
+static int notice_about(const tg_config *cfg, tg_store *st, const tg_ticket *t, const tg_agent *a,
+                        const char *kind, const char *name, tg_sla_target target, const char *text,
+                        int by_mail, int64_t now, const char **told_by, tg_err *err)
 {
     const char *how = tg_notice_reachable(cfg, t, a, by_mail);
-    if (told_by)
-        *told_by = NULL;
+    *told_by = NULL;
     if (!how)
         return TG_OK;
-    char *due = first_response_due(cfg, t, agent_lang(a));
+    char *due = due_text(cfg, t, target, agent_lang(a));
     char *lines = excerpt(text ? text : "");
     tg_template_var vars[] = {{"ref", t->ref},
                               {"subject", t->subject},
@@ -125,8 +133,8 @@ int tg_notice_about(const tg_config *cfg, tg_store *st, const tg_ticket *t, cons
                               {"agent_id", a->id},
                               {"company", cfg->company}};
     int rc =
-        queue_notice(cfg, st, t->id, t, a, how, kind, kind, vars, G_N_ELEMENTS(vars), now, err);
-    if (rc == TG_OK && told_by)
+        queue_notice(cfg, st, t->id, t, a, how, kind, name, vars, G_N_ELEMENTS(vars), now, err);
+    if (rc == TG_OK)
         *told_by = how;
     g_free(lines);
     g_free(due);
@@ -135,12 +143,12 @@ int tg_notice_about(const tg_config *cfg, tg_store *st, const tg_ticket *t, cons
 
 /* digest_lines - one line per ticket: "SUP-12 | Mon 23 Nov 2026 10:00 MSK | high | Subject". */
 static char *digest_lines(const tg_config *cfg, const tg_ticket *const *tickets, size_t n,
-                          const char *lang)
+                          tg_sla_target target, const char *lang)
 {
     GString *out = g_string_new(NULL);
     for (size_t i = 0; i < n; i++) {
         const tg_ticket *t = tickets[i];
-        char *due = first_response_due(cfg, t, lang);
+        char *due = due_text(cfg, t, target, lang);
         const char *subject = t->subject ? t->subject : "";
         glong chars = g_utf8_strlen(subject, -1);
         int cut = chars > DIGEST_SUBJECT_CHARS;
@@ -153,34 +161,52 @@ static char *digest_lines(const tg_config *cfg, const tg_ticket *const *tickets,
     return g_string_free(out, FALSE);
 }
 
-int tg_notice_digest(const tg_config *cfg, tg_store *st, const tg_agent *a,
-                     const tg_ticket *const *tickets, size_t n, int64_t now, const char **told_by,
-                     tg_err *err)
+/* digest - ONE notice to a listing the n tickets, from template NAME_digest. */
+static int digest(const tg_config *cfg, tg_store *st, const tg_agent *a, const char *name,
+                  tg_sla_target target, const tg_ticket *const *tickets, size_t n, int64_t now,
+                  const char **told_by, tg_err *err)
 {
-    const char *how = n ? tg_notice_reachable(cfg, tickets[0], a, 1) : NULL;
-    if (told_by)
-        *told_by = NULL;
+    const char *how = tg_notice_reachable(cfg, tickets[0], a, 1);
+    *told_by = NULL;
     if (!how)
         return TG_OK;
     char *count = g_strdup_printf("%zu", n);
-    char *list = digest_lines(cfg, tickets, n, agent_lang(a));
+    char *list = digest_lines(cfg, tickets, n, target, agent_lang(a));
+    char *template = g_strconcat(name, "_digest", NULL);
     tg_template_var vars[] = {{"count", count},
                               {"tickets", list},
                               {"agent", a->name ? a->name : a->id},
                               {"agent_id", a->id},
                               {"company", cfg->company}};
-    int rc = queue_notice(cfg, st, 0, tickets[0], a, how, "escalation", "escalation_digest", vars,
+    int rc = queue_notice(cfg, st, 0, tickets[0], a, how, "escalation", template, vars,
                           G_N_ELEMENTS(vars), now, err);
-    if (rc == TG_OK && told_by)
+    if (rc == TG_OK)
         *told_by = how;
+    g_free(template);
     g_free(list);
     g_free(count);
     return rc;
+}
+
+int tg_notice_overdue(const tg_config *cfg, tg_store *st, const tg_agent *a, tg_sla_target target,
+                      const tg_ticket *const *tickets, size_t n, int64_t now, const char **told_by,
+                      tg_err *err)
+{
+    const char *name = target == TG_TARGET_RESOLUTION ? "resolution_escalation" : "escalation";
+    *told_by = NULL;
+    if (n == 0)
+        return TG_OK;
+    if (n == 1)
+        return notice_about(cfg, st, tickets[0], a, "escalation", name, target, NULL, 1, now,
+                            told_by, err);
+    return digest(cfg, st, a, name, target, tickets, n, now, told_by, err);
 }
 
 int tg_notice_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t, const char *text,
                        int64_t now, tg_err *err)
 {
     const tg_agent *a = t->assignee ? tg_config_agent(cfg, t->assignee) : NULL;
-    return tg_notice_about(cfg, st, t, a, "notify", text, 0, now, NULL, err);
+    const char *told_by;
+    return notice_about(cfg, st, t, a, "notify", "notify", TG_TARGET_FIRST_RESPONSE, text, 0, now,
+                        &told_by, err);
 }

@@ -102,6 +102,7 @@ enum {
     S_COUNT_TICKETS,
     S_LIST_TICKETS,
     S_LIST_UNESCALATED,
+    S_LIST_UNRESOLVED_LATE,
     S_INSERT_MESSAGE,
     S_FIND_INBOUND,
     S_FIND_ANY_MESSAGE,
@@ -179,6 +180,12 @@ static const char *const sql[S_COUNT] = {
         " AND first_response_due > ?1 AND first_response_due <= ?2"
         " AND NOT EXISTS (SELECT 1 FROM events WHERE ticket_id = t.id AND kind = 'escalated')"
         " ORDER BY first_response_due, id LIMIT ?3",
+    [S_LIST_UNRESOLVED_LATE] = "SELECT " TICKET_COLS " FROM tickets AS t"
+                               " WHERE status IN ('new', 'open', 'pending')"
+                               " AND resolution_due > ?1 AND resolution_due <= ?2"
+                               " AND NOT EXISTS (SELECT 1 FROM events WHERE ticket_id = t.id"
+                               "                 AND kind = 'escalated-resolution')"
+                               " ORDER BY resolution_due, id LIMIT ?3",
     [S_INSERT_MESSAGE] = "INSERT INTO messages (ticket_id, direction, channel, msg_id, sender,"
                          " subject, body, truncated, created_at)"
                          " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -755,10 +762,12 @@ int tg_store_list_tickets(tg_store *st, const tg_ticket_filter *f, tg_ticket_cb 
     return each_ticket(st, s, cb, ud, err, "list tickets");
 }
 
-int tg_store_list_unescalated(tg_store *st, int64_t due_after, int64_t due_before, int64_t limit,
-                              tg_ticket_cb cb, void *ud, tg_err *err)
+int tg_store_list_unescalated(tg_store *st, tg_sla_target target, int64_t due_after,
+                              int64_t due_before, int64_t limit, tg_ticket_cb cb, void *ud,
+                              tg_err *err)
 {
-    sqlite3_stmt *s = prepare(st, S_LIST_UNESCALATED, err);
+    sqlite3_stmt *s = prepare(
+        st, target == TG_TARGET_RESOLUTION ? S_LIST_UNRESOLVED_LATE : S_LIST_UNESCALATED, err);
     if (!s)
         return err->code;
     sqlite3_bind_int64(s, 1, due_after);

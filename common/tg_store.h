@@ -105,11 +105,19 @@ int tg_store_list_tickets(tg_store *st, const tg_ticket_filter *f, tg_ticket_cb 
 void tg_ticket_clear(tg_ticket *t);           /* frees the strings, NULL-safe fields */
 tg_ticket *tg_ticket_dup(const tg_ticket *t); /* a copy; tg_ticket_free() it */
 void tg_ticket_free(tg_ticket *t);            /* NULL-safe */
-/* tg_store_list_unescalated - new or open tickets without a first response whose first response
- * was due in (due_after, due_before] and that have no "escalated" event, earliest due first, at
- * most limit; cb returns non-zero to stop. */
-int tg_store_list_unescalated(tg_store *st, int64_t due_after, int64_t due_before, int64_t limit,
-                              tg_ticket_cb cb, void *ud, tg_err *err);
+/* The two SLA targets of a ticket. */
+typedef enum tg_sla_target {
+    TG_TARGET_FIRST_RESPONSE,
+    TG_TARGET_RESOLUTION,
+} tg_sla_target;
+/* tg_store_list_unescalated - tickets that missed target, due in (due_after, due_before] and
+ * not escalated for it yet, earliest due first, at most limit; cb returns non-zero to stop.
+ * First response: new or open tickets without an answer and without an "escalated" event.
+ * Resolution: tickets not resolved or closed (pending ones too) without an
+ * "escalated-resolution" event. */
+int tg_store_list_unescalated(tg_store *st, tg_sla_target target, int64_t due_after,
+                              int64_t due_before, int64_t limit, tg_ticket_cb cb, void *ud,
+                              tg_err *err);
 
 /* Messages and threads. */
 int tg_store_add_message(tg_store *st, tg_message *m, tg_err *err);
@@ -173,10 +181,6 @@ int tg_store_agent_load(tg_store *st, const char *agent, int64_t *open_tickets,
 /* Service levels: the first responses (or resolutions) due in a period, per channel and queue.
  * A ticket is handled at its first answer, or, without one, when it was resolved or closed; it
  * is resolved when it was last resolved or closed (a reopened ticket is not). */
-typedef enum tg_sla_target {
-    TG_TARGET_FIRST_RESPONSE,
-    TG_TARGET_RESOLUTION,
-} tg_sla_target;
 typedef struct tg_service_level {
     const char *channel, *queue;
     int64_t due;     /* tickets whose target is due in the period */

@@ -18,6 +18,10 @@ const char *const tg_template_names[] = {"autoreply",
                                          "escalation_mail",
                                          "escalation_digest",
                                          "escalation_digest_mail",
+                                         "resolution_escalation",
+                                         "resolution_escalation_mail",
+                                         "resolution_escalation_digest",
+                                         "resolution_escalation_digest_mail",
                                          "chat_store_error",
                                          "chat_too_long",
                                          "chat_rate_limit",
@@ -102,6 +106,44 @@ static const struct builtin {
      "{{tickets}}\n\n"
      "Пожалуйста, ответьте клиентам: на их письма с меткой [НОМЕР] в ящике поддержки\n"
      "или командой: ticketgatectl reply --agent {{agent_id}} НОМЕР \"текст\".\n"
+     "Не отвечайте на это уведомление: клиенты ответа не получат."},
+    /* the same when a ticket's resolution is overdue (the first answer may have been given) */
+    {"resolution_escalation", "en", "",
+     "Overdue: {{ref}} is not resolved yet; the resolution was due {{due}}.\n"
+     "{{subject}}\nPriority {{priority}}, queue {{queue}}, from {{requester}}."},
+    {"resolution_escalation", "ru", "",
+     "Просрочено: обращение {{ref}} ещё не решено; решить нужно было до {{due}}.\n"
+     "{{subject}}\nПриоритет {{priority}}, очередь {{queue}}, от {{requester}}."},
+    {"resolution_escalation_mail", "en", "Not resolved in time: {{ref}} {{subject}}",
+     "Hello {{agent}},\n\n"
+     "ticket {{ref}} is not resolved yet; the resolution was due {{due}}.\n\n"
+     "Subject: {{subject}}\nPriority {{priority}}, queue {{queue}}, from {{requester}}.\n\n"
+     "See it with: ticketgatectl show {{ref}}\n"
+     "Do not reply to this notice: it would not reach the customer."},
+    {"resolution_escalation_mail", "ru", "Не решено в срок: {{ref}} {{subject}}",
+     "Здравствуйте, {{agent}}!\n\n"
+     "Обращение {{ref}} ещё не решено; решить нужно было до {{due}}.\n\n"
+     "Тема: {{subject}}\nПриоритет {{priority}}, очередь {{queue}}, от {{requester}}.\n\n"
+     "Подробности: ticketgatectl show {{ref}}\n"
+     "Не отвечайте на это уведомление: клиент ответа не получит."},
+    {"resolution_escalation_digest", "en", "",
+     "Overdue: {{count}} tickets are not resolved yet (reference, resolution due, priority, "
+     "subject):\n{{tickets}}"},
+    {"resolution_escalation_digest", "ru", "",
+     "Просрочено: обращений, не решённых в срок, — {{count}} (номер, срок решения, приоритет, "
+     "тема):\n"
+     "{{tickets}}"},
+    {"resolution_escalation_digest_mail", "en", "Not resolved in time: {{count}} tickets",
+     "Hello {{agent}},\n\n"
+     "{{count}} tickets are not resolved yet (reference, resolution due, priority, subject):\n\n"
+     "{{tickets}}\n\n"
+     "See them with: ticketgatectl list --overdue\n"
+     "Do not reply to this notice: it would not reach the customers."},
+    {"resolution_escalation_digest_mail", "ru", "Не решено в срок обращений: {{count}}",
+     "Здравствуйте, {{agent}}!\n\n"
+     "Обращений, не решённых в срок: {{count}} (номер, срок решения, приоритет, тема):\n\n"
+     "{{tickets}}\n\n"
+     "Список: ticketgatectl list --overdue\n"
      "Не отвечайте на это уведомление: клиенты ответа не получат."},
     /* to a chat customer */
     {"chat_store_error", "en", "",

@@ -921,7 +921,7 @@ START_TEST(test_escalation)
                  NOW - 5, -1);
 
     GPtrArray *done = NULL;
-    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW, &done, &err), 0);
+    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW, &done, NULL, &err), 0);
     ck_assert_int_eq(done->len, 5);
     ck_assert_str_eq(done->pdata[0],
                      "SUP-1: first answer was due Tue 24 Nov 2026 09:59 MSK; told ann (chat)");
@@ -971,10 +971,10 @@ START_TEST(test_escalation)
         1);
 
     /* once only; the next one when its time comes, alone: the single notice */
-    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW + 30, &done, &err), 0);
+    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW + 30, &done, NULL, &err), 0);
     ck_assert_int_eq(done->len, 0);
     g_ptr_array_unref(done);
-    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW + 60, &done, &err), 0);
+    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW + 60, &done, NULL, &err), 0);
     ck_assert_int_eq(done->len, 1);
     ck_assert_str_eq(done->pdata[0], "SUP-6: first answer was due Tue 24 Nov 2026 10:01 MSK; "
                                      "told ann (chat), dave (mail)");
@@ -1000,7 +1000,7 @@ START_TEST(test_escalation)
                                            "[agent bob]\njid = bob@example.org\n");
     int64_t bobs_too = ticket_due("email", "support", NOW + 100, 0);
     ck_assert_int_eq(tg_store_set_assignee(st, bobs_too, "bob", NOW, &err), 0);
-    ck_assert_int_eq(tg_escalate_overdue(mail_cfg, st, NOW + 120, &done, &err), 0);
+    ck_assert_int_eq(tg_escalate_overdue(mail_cfg, st, NOW + 120, &done, NULL, &err), 0);
     ck_assert_int_eq(done->len, 1);
     ck_assert_str_eq(done->pdata[0], "SUP-10: first answer was due Tue 24 Nov 2026 07:01 UTC; "
                                      "told ann (mail)");
@@ -1009,13 +1009,93 @@ START_TEST(test_escalation)
         store_config("escalate-none.conf", "[queue support]\nxmpp = support\n"
                                            "[agent bob]\nemail = bob@example.org\n");
     ticket_due("email", "support", NOW + 150, 0);
-    ck_assert_int_eq(tg_escalate_overdue(none_cfg, st, NOW + 160, &done, &err), 0);
+    ck_assert_int_eq(tg_escalate_overdue(none_cfg, st, NOW + 160, &done, NULL, &err), 0);
     ck_assert_int_eq(done->len, 1);
     ck_assert_str_eq(done->pdata[0], "SUP-11: first answer was due Tue 24 Nov 2026 07:02 UTC; "
                                      "no agent to tell by chat or mail");
     g_ptr_array_unref(done);
     tg_config_unref(none_cfg);
     tg_config_unref(mail_cfg);
+}
+END_TEST
+
+/* A ticket that then misses its resolution target is escalated once more, whether it was
+ * answered or not, also while it waits for the customer; the notices name the resolution due
+ * time, and several tickets in one round make one list per agent, one per target. */
+START_TEST(test_resolution_escalation)
+{
+    tg_config *chat_cfg = store_config(
+        "resolution.conf", "[general]\ntimezone = Europe/Moscow\n"
+                           "[xmpp]\ndomain = support.example.org\nsecret = x\n"
+                           "[queue support]\naddresses = support@example.org\ngroup = l1\n"
+                           "[agent ann]\njid = ann@example.org\ngroups = l1\n"
+                           "[agent dave]\nemail = dave@example.org\ngroups = l1\n");
+    tg_err err = {0};
+    int64_t answered = ticket_due_both("email", "support", NOW - 7200, NOW - 60);
+    ck_assert_int_eq(tg_store_set_first_response(st, answered, NOW - 7300, &err), 0);
+    ck_assert_int_eq(tg_store_set_status(st, answered, "open", NOW - 7300, &err), 0);
+    int64_t pending = ticket_due_both("email", "support", NOW - 7200, NOW - 30);
+    ck_assert_int_eq(tg_store_set_first_response(st, pending, NOW - 7300, &err), 0);
+    ck_assert_int_eq(tg_store_set_status(st, pending, "pending", NOW - 7300, &err), 0);
+    int64_t resolved = ticket_due_both("email", "support", NOW - 7200, NOW - 30);
+    ck_assert_int_eq(tg_store_set_first_response(st, resolved, NOW - 7300, &err), 0);
+    ck_assert_int_eq(tg_store_set_status(st, resolved, "resolved", NOW - 100, &err), 0);
+    int64_t later = ticket_due_both("email", "support", NOW - 7200, NOW + 60);
+    ck_assert_int_eq(tg_store_set_first_response(st, later, NOW - 7300, &err), 0);
+    ticket_due_both("email", "support", NOW - 10, NOW + 3600); /* the first answer only */
+    ticket_due_both("email", "support", NOW - 100, NOW - 20);  /* both */
+
+    GPtrArray *done = NULL;
+    int more = 1;
+    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW, &done, &more, &err), 0);
+    ck_assert_int_eq(more, 0);
+    ck_assert_int_eq(done->len, 5);
+    const char *told = "told ann (chat), dave (mail)";
+    const char *lines[] = {"SUP-6: first answer was due Tue 24 Nov 2026 09:58 MSK; ",
+                           "SUP-5: first answer was due Tue 24 Nov 2026 09:59 MSK; ",
+                           "SUP-1: resolution was due Tue 24 Nov 2026 09:59 MSK; ",
+                           "SUP-2: resolution was due Tue 24 Nov 2026 09:59 MSK; ",
+                           "SUP-6: resolution was due Tue 24 Nov 2026 09:59 MSK; "};
+    for (guint i = 0; i < done->len; i++) {
+        char *want = g_strconcat(lines[i], told, NULL);
+        ck_assert_str_eq(done->pdata[i], want);
+        g_free(want);
+    }
+    g_ptr_array_unref(done);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM events WHERE kind = 'escalated-resolution'"),
+                     3);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox"), 4); /* a list per agent and target */
+    char *ann = sql_text("SELECT body FROM outbox WHERE recipient = 'ann@example.org'"
+                         " AND body LIKE '%not resolved%'");
+    ck_assert_str_eq(ann, "Overdue: 3 tickets are not resolved yet (reference, resolution due, "
+                          "priority, subject):\n"
+                          "SUP-1 | Tue 24 Nov 2026 09:59 MSK | normal | s\n"
+                          "SUP-2 | Tue 24 Nov 2026 09:59 MSK | normal | s\n"
+                          "SUP-6 | Tue 24 Nov 2026 09:59 MSK | normal | s");
+    g_free(ann);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE recipient = 'dave@example.org'"
+                               " AND subject = 'Not resolved in time: 3 tickets'"
+                               " AND body LIKE 'Hello dave,%SUP-1 | %SUP-2 | %SUP-6 | %'"),
+                     1);
+
+    /* once only; the next one alone: the single notice */
+    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW + 30, &done, NULL, &err), 0);
+    ck_assert_int_eq(done->len, 0);
+    g_ptr_array_unref(done);
+    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW + 60, &done, NULL, &err), 0);
+    ck_assert_int_eq(done->len, 1);
+    char *want = g_strconcat("SUP-4: resolution was due Tue 24 Nov 2026 10:01 MSK; ", told, NULL);
+    ck_assert_str_eq(done->pdata[0], want);
+    g_free(want);
+    g_ptr_array_unref(done);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE recipient = 'ann@example.org'"
+                               " AND ticket_id = 4 AND body LIKE 'Overdue: SUP-4 is not resolved"
+                               " yet; the resolution was due Tue 24 Nov 2026 10:01 MSK.%'"),
+                     1);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE recipient = 'dave@example.org'"
+                               " AND ticket_id = 4 AND subject = 'Not resolved in time: SUP-4 s'"),
+                     1);
+    tg_config_unref(chat_cfg);
 }
 END_TEST
 
@@ -1043,8 +1123,8 @@ START_TEST(test_rule_group_kept)
                                    "[agent ann]\njid = ann@example.org\ngroups = l1\n"
                                    "[agent carol]\njid = carol@example.org\ngroups = l2\n");
     GPtrArray *done = NULL;
-    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, vip.first_response_due + 60, &done, &err),
-                     0);
+    ck_assert_int_eq(
+        tg_escalate_overdue(chat_cfg, st, vip.first_response_due + 60, &done, NULL, &err), 0);
     ck_assert_int_eq(done->len, 2);
     ck_assert(g_str_has_prefix(done->pdata[0], "SUP-1: ") &&
               g_str_has_suffix(done->pdata[0], "; told carol (chat)"));
@@ -1108,6 +1188,7 @@ int main(void)
     tcase_add_test(tc, test_service_levels);
     tcase_add_test(tc, test_resolution_levels);
     tcase_add_test(tc, test_escalation);
+    tcase_add_test(tc, test_resolution_escalation);
     tcase_add_test(tc, test_answer_to_notice);
     tcase_add_test(tc, test_rule_group_kept);
     tcase_add_test(tc, test_forget_autoreplies);

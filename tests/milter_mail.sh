@@ -5,14 +5,22 @@ RIG_PORT=10025
 . "${srcdir:-.}/tests/rig/rig.sh"
 
 rig_init
-# escalation: a queue whose first answer is due 3 s after the question; ann has no chat
+# escalation: a queue whose first answer is due 3 s after the question, one whose resolution
+# is; ann has no chat
 rig_config "[queue hurry]
 addresses = hurry@example.org
 group = l1
 sla = blink
 [sla blink]
 calendar = 24x7
-default = 3s"
+default = 3s
+[queue fix]
+addresses = fix@example.org
+group = l1
+sla = mend
+[sla mend]
+calendar = 24x7
+default = - 3s"
 sed -i '/^\[general\]/a escalate_every = 1s' "$CONF"
 rig_enable_sasl ann s3cret-ann
 rig_start_postfix
@@ -233,6 +241,28 @@ overdue_ticket_escalated_by_mail() {
         "$RIG/milter.log" || fail "the answer to the notice was not logged as ignored"
 }
 
+# A ticket not resolved by its resolution due time is escalated too (here it has no first
+# response target, so that is all that happens).
+overdue_resolution_escalated() {
+    reset_state
+    send customer@example.test fix@example.org --header "Subject: Broken link" \
+        --header "Message-Id: <fix-1@example.test>" --body "Fix it." || fail swaks
+    wait_mail 3 30 # the tagged copy, the auto-reply, the notice to ann
+    sleep 3        # escalate_every = 1s: a second notice would be here by now
+    check 'len(d) == 1 and d[0]["headers"]["subject"] == ["Not resolved in time: FIX-1 Broken link"]
+        and d[0]["headers"]["x-ticket-id"] == ["FIX-1"]
+        and d[0]["headers"]["auto-submitted"] == ["auto-generated"]
+        and "ticket FIX-1 is not resolved yet\x3b the resolution was due " in d[0]["body"]' \
+        mailbox ann@example.org
+    [ "$(mail_count)" = 3 ] || fail "$(mail_count) mails, not 3"
+    check 'e = [(x["kind"], x["detail"]) for x in d["events"] if x["kind"].startswith("escalated")];
+        len(e) == 1 and e[0][0] == "escalated-resolution"
+        and re.fullmatch(r"resolution was due .*\x3b told ann \(mail\)", e[0][1])' \
+        "$CTL" "${C[@]}" show --json FIX-1
+    grep -q 'escalated FIX-1: resolution was due .*; told ann (mail)' "$RIG/milter.log" ||
+        fail "no escalation logged"
+}
+
 # Tickets that fall due together are listed in one notice per agent, not one mail per ticket:
 # two tickets taken in (ticketgatectl ingest) while no daemon runs are both overdue when the
 # milter starts, and its first escalation round finds them together.
@@ -278,4 +308,5 @@ scenario big_mail
 scenario deeply_nested_mail
 scenario overdue_ticket_escalated_by_mail
 scenario overdue_tickets_listed_in_one_mail
+scenario overdue_resolution_escalated
 rig_summary

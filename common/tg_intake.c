@@ -171,7 +171,6 @@ static int entitled(run *r, const tg_ticket *t, const tg_agent *agent)
     return *r->in->sender ? tg_store_is_thread_address(r->st, t->id, r->in->sender, r->err) : 0;
 }
 
-/* sender_agent - the agent who sent in: by address, or by an authenticated login. */
 /* answered_notice - the id of our notice to an agent that in answers, or NULL. Such an answer
  * carries no ticket tag (the notices have none, so that it cannot reach a customer); as a new
  * ticket it would be the agent's own request, auto-replied and counted in the reports. */
@@ -187,6 +186,7 @@ static const char *answered_notice(const tg_inbound *in)
     return NULL;
 }
 
+/* sender_agent - the agent who sent in: by address, or by an authenticated login. */
 static const tg_agent *sender_agent(run *r)
 {
     const tg_agent *a = tg_config_agent_for(r->cfg, r->in->sender);

@@ -55,6 +55,10 @@ static void print_text(const tg_inbound *in, const tg_decision *d)
            in->text_truncated ? " (cut at the limit)" : "");
     printf("decision     %s%s%s\n", tg_intake_kind_name(d->kind), d->ref ? " " : "",
            d->ref ? d->ref : "");
+    if (!d->ref) { /* not a ticket */
+        printf("  note       %s\nauto-reply   none: not a ticket\n", d->note ? d->note : "-");
+        goto out;
+    }
     if (d->rule)
         printf("  rule       %s: %s\n", d->rule, d->rule_why ? d->rule_why : "(existing ticket)");
     printf("  queue      %s, category %s, priority %s\n  SLA        %s: first response by %s, "
@@ -71,6 +75,7 @@ static void print_text(const tg_inbound *in, const tg_decision *d)
     else
         printf("auto-reply   none: %s\n",
                d->no_reply_reason ? d->no_reply_reason : "not a new ticket");
+out:
     g_free(fr);
     g_free(res);
 }

@@ -886,6 +886,22 @@ START_TEST(test_resolution_levels)
 }
 END_TEST
 
+/* expect_escalated - escalation at `at` with c logs exactly want (its lines joined by "\n",
+ * "" for none). */
+static void expect_escalated(tg_config *c, int64_t at, const char *want)
+{
+    GPtrArray *done = NULL;
+    int more = 1;
+    tg_err err = {0};
+    ck_assert_int_eq(tg_escalate_overdue(c, st, at, &done, &more, &err), 0);
+    ck_assert_int_eq(more, 0);
+    g_ptr_array_add(done, NULL);
+    char *got = g_strjoinv("\n", (char **)done->pdata);
+    ck_assert_str_eq(got, want);
+    g_free(got);
+    g_ptr_array_unref(done);
+}
+
 /* Tickets whose first answer became overdue are escalated once each: to the agent who has the
  * ticket, or, when nobody can be told that way, to the active agents of the queue's group (all
  * active agents when the queue has none); never answered, closed, future or long-past ones.
@@ -920,20 +936,16 @@ START_TEST(test_escalation)
                  "Принтер не печатает. Принтер не печатает.",
                  NOW - 5, -1);
 
-    GPtrArray *done = NULL;
-    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW, &done, NULL, &err), 0);
-    ck_assert_int_eq(done->len, 5);
-    ck_assert_str_eq(done->pdata[0],
-                     "SUP-1: first answer was due Tue 24 Nov 2026 09:59 MSK; told ann (chat)");
-    ck_assert_str_eq(done->pdata[1], "SUP-2: first answer was due Tue 24 Nov 2026 09:59 MSK; "
-                                     "told ann (chat), dave (mail)");
-    ck_assert_str_eq(done->pdata[2], "SUP-4: first answer was due Tue 24 Nov 2026 09:59 MSK; "
-                                     "told ann (chat), dave (mail)");
-    ck_assert_str_eq(done->pdata[3], "SUP-3: first answer was due Tue 24 Nov 2026 09:59 MSK; "
-                                     "told ann (chat), carol (chat), dave (mail)");
-    ck_assert_str_eq(done->pdata[4], "SUP-9: first answer was due Tue 24 Nov 2026 09:59 MSK; "
-                                     "told ann (chat), carol (chat), dave (mail)");
-    g_ptr_array_unref(done);
+    expect_escalated(chat_cfg, NOW,
+                     "SUP-1: first answer was due Tue 24 Nov 2026 09:59 MSK; told ann (chat)\n"
+                     "SUP-2: first answer was due Tue 24 Nov 2026 09:59 MSK; "
+                     "told ann (chat), dave (mail)\n"
+                     "SUP-4: first answer was due Tue 24 Nov 2026 09:59 MSK; "
+                     "told ann (chat), dave (mail)\n"
+                     "SUP-3: first answer was due Tue 24 Nov 2026 09:59 MSK; "
+                     "told ann (chat), carol (chat), dave (mail)\n"
+                     "SUP-9: first answer was due Tue 24 Nov 2026 09:59 MSK; "
+                     "told ann (chat), carol (chat), dave (mail)");
     ck_assert_int_eq(sql_count("SELECT count(*) FROM events WHERE kind = 'escalated'"), 5);
 
     /* One notice per agent: a list for several tickets (it belongs to none of them), the
@@ -971,14 +983,10 @@ START_TEST(test_escalation)
         1);
 
     /* once only; the next one when its time comes, alone: the single notice */
-    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW + 30, &done, NULL, &err), 0);
-    ck_assert_int_eq(done->len, 0);
-    g_ptr_array_unref(done);
-    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW + 60, &done, NULL, &err), 0);
-    ck_assert_int_eq(done->len, 1);
-    ck_assert_str_eq(done->pdata[0], "SUP-6: first answer was due Tue 24 Nov 2026 10:01 MSK; "
-                                     "told ann (chat), dave (mail)");
-    g_ptr_array_unref(done);
+    expect_escalated(chat_cfg, NOW + 30, "");
+    expect_escalated(chat_cfg, NOW + 60,
+                     "SUP-6: first answer was due Tue 24 Nov 2026 10:01 MSK; "
+                     "told ann (chat), dave (mail)");
     ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'escalation'"), 5);
     ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE recipient = 'ann@example.org'"
                                " AND ticket_id = 6 AND body LIKE 'Overdue: SUP-6 has no answer%'"),
@@ -1000,20 +1008,15 @@ START_TEST(test_escalation)
                                            "[agent bob]\njid = bob@example.org\n");
     int64_t bobs_too = ticket_due("email", "support", NOW + 100, 0);
     ck_assert_int_eq(tg_store_set_assignee(st, bobs_too, "bob", NOW, &err), 0);
-    ck_assert_int_eq(tg_escalate_overdue(mail_cfg, st, NOW + 120, &done, NULL, &err), 0);
-    ck_assert_int_eq(done->len, 1);
-    ck_assert_str_eq(done->pdata[0], "SUP-10: first answer was due Tue 24 Nov 2026 07:01 UTC; "
-                                     "told ann (mail)");
-    g_ptr_array_unref(done);
+    expect_escalated(mail_cfg, NOW + 120,
+                     "SUP-10: first answer was due Tue 24 Nov 2026 07:01 UTC; told ann (mail)");
     tg_config *none_cfg =
         store_config("escalate-none.conf", "[queue support]\nxmpp = support\n"
                                            "[agent bob]\nemail = bob@example.org\n");
     ticket_due("email", "support", NOW + 150, 0);
-    ck_assert_int_eq(tg_escalate_overdue(none_cfg, st, NOW + 160, &done, NULL, &err), 0);
-    ck_assert_int_eq(done->len, 1);
-    ck_assert_str_eq(done->pdata[0], "SUP-11: first answer was due Tue 24 Nov 2026 07:02 UTC; "
-                                     "no agent to tell by chat or mail");
-    g_ptr_array_unref(done);
+    expect_escalated(none_cfg, NOW + 160,
+                     "SUP-11: first answer was due Tue 24 Nov 2026 07:02 UTC; "
+                     "no agent to tell by chat or mail");
     tg_config_unref(none_cfg);
     tg_config_unref(mail_cfg);
 }
@@ -1045,23 +1048,13 @@ START_TEST(test_resolution_escalation)
     ticket_due_both("email", "support", NOW - 10, NOW + 3600); /* the first answer only */
     ticket_due_both("email", "support", NOW - 100, NOW - 20);  /* both */
 
-    GPtrArray *done = NULL;
-    int more = 1;
-    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW, &done, &more, &err), 0);
-    ck_assert_int_eq(more, 0);
-    ck_assert_int_eq(done->len, 5);
-    const char *told = "told ann (chat), dave (mail)";
-    const char *lines[] = {"SUP-6: first answer was due Tue 24 Nov 2026 09:58 MSK; ",
-                           "SUP-5: first answer was due Tue 24 Nov 2026 09:59 MSK; ",
-                           "SUP-1: resolution was due Tue 24 Nov 2026 09:59 MSK; ",
-                           "SUP-2: resolution was due Tue 24 Nov 2026 09:59 MSK; ",
-                           "SUP-6: resolution was due Tue 24 Nov 2026 09:59 MSK; "};
-    for (guint i = 0; i < done->len; i++) {
-        char *want = g_strconcat(lines[i], told, NULL);
-        ck_assert_str_eq(done->pdata[i], want);
-        g_free(want);
-    }
-    g_ptr_array_unref(done);
+#define TOLD "; told ann (chat), dave (mail)"
+    expect_escalated(chat_cfg, NOW,
+                     "SUP-6: first answer was due Tue 24 Nov 2026 09:58 MSK" TOLD "\n"
+                     "SUP-5: first answer was due Tue 24 Nov 2026 09:59 MSK" TOLD "\n"
+                     "SUP-1: resolution was due Tue 24 Nov 2026 09:59 MSK" TOLD "\n"
+                     "SUP-2: resolution was due Tue 24 Nov 2026 09:59 MSK" TOLD "\n"
+                     "SUP-6: resolution was due Tue 24 Nov 2026 09:59 MSK" TOLD);
     ck_assert_int_eq(sql_count("SELECT count(*) FROM events WHERE kind = 'escalated-resolution'"),
                      3);
     ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox"), 4); /* a list per agent and target */
@@ -1079,15 +1072,10 @@ START_TEST(test_resolution_escalation)
                      1);
 
     /* once only; the next one alone: the single notice */
-    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW + 30, &done, NULL, &err), 0);
-    ck_assert_int_eq(done->len, 0);
-    g_ptr_array_unref(done);
-    ck_assert_int_eq(tg_escalate_overdue(chat_cfg, st, NOW + 60, &done, NULL, &err), 0);
-    ck_assert_int_eq(done->len, 1);
-    char *want = g_strconcat("SUP-4: resolution was due Tue 24 Nov 2026 10:01 MSK; ", told, NULL);
-    ck_assert_str_eq(done->pdata[0], want);
-    g_free(want);
-    g_ptr_array_unref(done);
+    expect_escalated(chat_cfg, NOW + 30, "");
+    expect_escalated(chat_cfg, NOW + 60,
+                     "SUP-4: resolution was due Tue 24 Nov 2026 10:01 MSK" TOLD);
+#undef TOLD
     ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE recipient = 'ann@example.org'"
                                " AND ticket_id = 4 AND body LIKE 'Overdue: SUP-4 is not resolved"
                                " yet; the resolution was due Tue 24 Nov 2026 10:01 MSK.%'"),

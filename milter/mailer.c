@@ -3,6 +3,7 @@
  * command exited 0; failures are retried with doubling delays and end as "failed" with the
  * error kept. Rows claimed by a process that died go out again once their lease ends. */
 #include <string.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
 
@@ -28,14 +29,13 @@ void mailer_kick(void)
 
 typedef struct command_run {
     int done;
-    GBytes *err_out;
     GError *error;
 } command_run;
 
 static void communicated(GObject *proc, GAsyncResult *res, gpointer ud)
 {
     command_run *cr = ud;
-    g_subprocess_communicate_finish(G_SUBPROCESS(proc), res, NULL, &cr->err_out, &cr->error);
+    g_subprocess_communicate_finish(G_SUBPROCESS(proc), res, NULL, NULL, &cr->error);
     cr->done = 1;
 }
 
@@ -45,32 +45,48 @@ static gboolean timed_out(gpointer proc)
     return G_SOURCE_REMOVE;
 }
 
-/* first_line - the first line of what the command said on stderr, for the row's error. */
-static char *first_line(GBytes *b)
+/* stderr_file - an unlinked temporary file for the command's stderr, or -1. Not a pipe: a
+ * command that fails before reading its input (sendmail with a broken configuration) breaks
+ * the stdin pipe, and g_subprocess_communicate then stops before reading what it said. */
+static int stderr_file(void)
 {
-    gsize len = 0;
-    const char *data = b ? g_bytes_get_data(b, &len) : NULL;
-    if (!len)
+    char *path = NULL;
+    int fd = g_file_open_tmp("ticketgate-mailer-XXXXXX", &path, NULL);
+    if (fd >= 0)
+        unlink(path);
+    g_free(path);
+    return fd;
+}
+
+/* first_line - the first line of what the command wrote to fd, for the row's error. */
+static char *first_line(int fd)
+{
+    char buf[301];
+    ssize_t len = fd >= 0 ? pread(fd, buf, sizeof buf - 1, 0) : -1;
+    if (len <= 0)
         return g_strdup("");
-    char *line = g_strndup(data, MIN(len, 300));
-    line[strcspn(line, "\r\n")] = '\0';
-    char *valid = g_utf8_make_valid(line, -1);
-    g_free(line);
-    return valid;
+    buf[len] = '\0';
+    buf[strcspn(buf, "\r\n")] = '\0';
+    return g_utf8_make_valid(buf, -1);
 }
 
 /* run_command - feed input to argv; NULL on success, else what went wrong (caller frees). */
 static char *run_command(char **argv, GBytes *input, int64_t timeout_s)
 {
     GError *error = NULL;
-    GSubprocess *proc =
-        g_subprocess_newv((const char *const *)argv,
-                          G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
-                              G_SUBPROCESS_FLAGS_STDERR_PIPE,
-                          &error);
+    int err_fd = stderr_file();
+    GSubprocessLauncher *launcher = g_subprocess_launcher_new(
+        G_SUBPROCESS_FLAGS_STDIN_PIPE | G_SUBPROCESS_FLAGS_STDOUT_SILENCE |
+        (err_fd < 0 ? G_SUBPROCESS_FLAGS_STDERR_SILENCE : 0));
+    if (err_fd >= 0)
+        g_subprocess_launcher_take_stderr_fd(launcher, dup(err_fd));
+    GSubprocess *proc = g_subprocess_launcher_spawnv(launcher, (const char *const *)argv, &error);
+    g_object_unref(launcher);
     if (!proc) {
         char *why = g_strdup_printf("cannot run %s: %s", argv[0], error->message);
         g_error_free(error);
+        if (err_fd >= 0)
+            close(err_fd);
         return why;
     }
     /* A private main context, so the timeout can stop a hung command. */
@@ -90,7 +106,7 @@ static char *run_command(char **argv, GBytes *input, int64_t timeout_s)
     g_main_context_unref(ctx);
 
     /* The exit status says more than a broken pipe from a command that did not read. */
-    char *why = NULL, *said = first_line(cr.err_out);
+    char *why = NULL, *said = first_line(err_fd);
     const char *sep = *said ? ": " : "";
     if (!g_subprocess_get_if_exited(proc))
         why = g_strdup_printf("%s killed by signal %d (timeout %llds)%s%s", argv[0],
@@ -102,8 +118,8 @@ static char *run_command(char **argv, GBytes *input, int64_t timeout_s)
         why = g_strdup_printf("%s: %s", argv[0], cr.error->message);
     g_free(said);
     g_clear_error(&cr.error);
-    if (cr.err_out)
-        g_bytes_unref(cr.err_out);
+    if (err_fd >= 0)
+        close(err_fd);
     g_object_unref(proc);
     return why;
 }

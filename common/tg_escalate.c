@@ -83,8 +83,7 @@ static int record(tg_store *st, const struct escalation *e, const tg_ticket *t, 
         notice *n = notice_for(notices, agents->pdata[i]);
         g_string_append_printf(told, "%s%s (%s)", i ? ", " : "", n->agent->id, n->told_by);
     }
-    int64_t due_at = e->target == TG_TARGET_RESOLUTION ? t->resolution_due : t->first_response_due;
-    char *due = tg_format_due(due_at, zone, "en");
+    char *due = tg_format_due(tg_ticket_due(t, e->target), zone, "en");
     char *detail =
         g_strdup_printf("%s was due %s; %s%s", e->what, due,
                         agents->len ? "told " : "no agent to tell by chat or mail", told->str);

@@ -37,12 +37,6 @@ static const char *mail_sender(const tg_config *cfg, const tg_ticket *t)
     return own;
 }
 
-/* due_time - when t's target is due. */
-static int64_t due_time(const tg_ticket *t, tg_sla_target target)
-{
-    return target == TG_TARGET_RESOLUTION ? t->resolution_due : t->first_response_due;
-}
-
 /* due_text - t's target due time as agent lang reads it, in the time zone of the calendar it
  * was computed on. */
 static char *due_text(const tg_config *cfg, const tg_ticket *t, tg_sla_target target,
@@ -53,7 +47,7 @@ static char *due_text(const tg_config *cfg, const tg_ticket *t, tg_sla_target ta
                              : g_time_zone_new_identifier(cfg->timezone);
     if (!zone)
         zone = g_time_zone_new_utc();
-    char *due = tg_format_due(due_time(t, target), zone, lang);
+    char *due = tg_format_due(tg_ticket_due(t, target), zone, lang);
     g_time_zone_unref(zone);
     return due;
 }

@@ -762,6 +762,11 @@ int tg_store_list_tickets(tg_store *st, const tg_ticket_filter *f, tg_ticket_cb 
     return each_ticket(st, s, cb, ud, err, "list tickets");
 }
 
+int64_t tg_ticket_due(const tg_ticket *t, tg_sla_target target)
+{
+    return target == TG_TARGET_RESOLUTION ? t->resolution_due : t->first_response_due;
+}
+
 int tg_store_list_unescalated(tg_store *st, tg_sla_target target, int64_t due_after,
                               int64_t due_before, int64_t limit, tg_ticket_cb cb, void *ud,
                               tg_err *err)

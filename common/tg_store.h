@@ -110,6 +110,8 @@ typedef enum tg_sla_target {
     TG_TARGET_FIRST_RESPONSE,
     TG_TARGET_RESOLUTION,
 } tg_sla_target;
+/* tg_ticket_due - when t's target is due (-1: no target). */
+int64_t tg_ticket_due(const tg_ticket *t, tg_sla_target target);
 /* tg_store_list_unescalated - tickets that missed target, due in (due_after, due_before] and
  * not escalated for it yet, earliest due first, at most limit; cb returns non-zero to stop.
  * First response: new or open tickets without an answer and without an "escalated" event.

@@ -199,28 +199,42 @@ for i in reversed(range(n)):
     grep -q '^--b39999--$' "$copy" || fail "the delivered copy is cut"
 }
 
+# notice_escalated_once QUEUE SUBJECT REF NOTICE-SUBJECT EVENT WHAT BODY-CHECK - a mail to
+# QUEUE@example.org makes ticket REF, which then misses an SLA target: ann, who has no chat,
+# gets exactly one automatic notice about REF by mail from the queue's address, with
+# NOTICE-SUBJECT and BODY-CHECK (an expression on d[0]); the ticket gets exactly one
+# escalation event, EVENT "WHAT was due ...; told ann (mail)", and the log says so.
+notice_escalated_once() {
+    local queue=$1 subject=$2 ref=$3 notice_subject=$4 event=$5 what=$6 body_check=$7
+    send customer@example.test "$queue@example.org" --header "Subject: $subject" \
+        --header "Message-Id: <$ref@example.test>" --body "All of it." || fail swaks
+    wait_mail 3 30 # the tagged copy, the auto-reply, the notice to ann
+    sleep 3        # escalate_every = 1s: a second notice would be here by now
+    QUEUE=$queue REF=$ref NOTICE_SUBJECT=$notice_subject check \
+        'len(d) == 1 and d[0]["headers"]["subject"] == [os.environ["NOTICE_SUBJECT"]]
+        and d[0]["headers"]["auto-submitted"] == ["auto-generated"]
+        and d[0]["headers"]["return-path"] == [os.environ["NULL_RETURN_PATH"]]
+        and os.environ["QUEUE"] + "@example.org" in d[0]["headers"]["from"][0]
+        and d[0]["headers"]["x-ticket-id"] == [os.environ["REF"]]
+        and '"$body_check" mailbox ann@example.org
+    [ "$(mail_count)" = 3 ] || fail "$(mail_count) mails, not 3"
+    check 'len(d) == 1' "$CTL" "${C[@]}" list --json # the notice made no ticket
+    EVENT=$event WHAT=$what check \
+        'e = [(x["kind"], x["detail"]) for x in d["events"] if x["kind"].startswith("escalated")];
+        len(e) == 1 and e[0][0] == os.environ["EVENT"] and re.fullmatch(os.environ["WHAT"]
+            + r" was due .* \d\d:\d\d \S+\x3b told ann \(mail\)", e[0][1])' \
+        "$CTL" "${C[@]}" show --json "$ref"
+    grep -q "escalated $ref: $what was due .*; told ann (mail)" "$RIG/milter.log" ||
+        fail "no escalation logged"
+}
+
 # An overdue ticket is escalated once, by mail since its agent has no chat: an automatic
 # notice from the queue's address that a reply to cannot reach the customer (no tag).
 overdue_ticket_escalated_by_mail() {
     reset_state
-    send customer@example.test hurry@example.org --header "Subject: Server down" \
-        --header "Message-Id: <hurry-1@example.test>" --body "All of it." || fail swaks
-    wait_mail 3 30 # the tagged copy, the auto-reply, the notice to ann
-    sleep 3        # escalate_every = 1s: a second notice would be here by now
-    check 'len(d) == 1 and d[0]["headers"]["subject"] == ["Overdue: HUR-1 Server down"]
-        and d[0]["headers"]["auto-submitted"] == ["auto-generated"]
-        and d[0]["headers"]["return-path"] == [os.environ["NULL_RETURN_PATH"]]
-        and "hurry@example.org" in d[0]["headers"]["from"][0]
-        and d[0]["headers"]["x-ticket-id"] == ["HUR-1"]
-        and d[0]["body"].startswith("Hello Ann Agent,\n\nticket HUR-1 has no answer yet")
-        and "ticketgatectl reply --agent ann HUR-1" in d[0]["body"]' mailbox ann@example.org
-    [ "$(mail_count)" = 3 ] || fail "$(mail_count) mails, not 3"
-    check 'len(d) == 1' "$CTL" "${C[@]}" list --json # the notice made no ticket
-    check 'e = [x["detail"] for x in d["events"] if x["kind"] == "escalated"];
-        len(e) == 1 and re.fullmatch(r"first answer was due .* \d\d:\d\d \S+\x3b told ann \(mail\)", e[0])' \
-        "$CTL" "${C[@]}" show --json HUR-1
-    grep -q 'escalated HUR-1: first answer was due .*; told ann (mail)' "$RIG/milter.log" ||
-        fail "no escalation logged"
+    notice_escalated_once hurry "Server down" HUR-1 "Overdue: HUR-1 Server down" escalated \
+        "first answer" 'd[0]["body"].startswith("Hello Ann Agent,\n\nticket HUR-1 has no answer yet")
+        and "ticketgatectl reply --agent ann HUR-1" in d[0]["body"]'
 
     # ann answers the notice anyway: delivered to the support mailbox as it is, no ticket of
     # hers, no auto-reply to her, nothing relayed to the customer
@@ -245,22 +259,9 @@ overdue_ticket_escalated_by_mail() {
 # response target, so that is all that happens).
 overdue_resolution_escalated() {
     reset_state
-    send customer@example.test fix@example.org --header "Subject: Broken link" \
-        --header "Message-Id: <fix-1@example.test>" --body "Fix it." || fail swaks
-    wait_mail 3 30 # the tagged copy, the auto-reply, the notice to ann
-    sleep 3        # escalate_every = 1s: a second notice would be here by now
-    check 'len(d) == 1 and d[0]["headers"]["subject"] == ["Not resolved in time: FIX-1 Broken link"]
-        and d[0]["headers"]["x-ticket-id"] == ["FIX-1"]
-        and d[0]["headers"]["auto-submitted"] == ["auto-generated"]
-        and "ticket FIX-1 is not resolved yet\x3b the resolution was due " in d[0]["body"]' \
-        mailbox ann@example.org
-    [ "$(mail_count)" = 3 ] || fail "$(mail_count) mails, not 3"
-    check 'e = [(x["kind"], x["detail"]) for x in d["events"] if x["kind"].startswith("escalated")];
-        len(e) == 1 and e[0][0] == "escalated-resolution"
-        and re.fullmatch(r"resolution was due .*\x3b told ann \(mail\)", e[0][1])' \
-        "$CTL" "${C[@]}" show --json FIX-1
-    grep -q 'escalated FIX-1: resolution was due .*; told ann (mail)' "$RIG/milter.log" ||
-        fail "no escalation logged"
+    notice_escalated_once fix "Broken link" FIX-1 "Not resolved in time: FIX-1 Broken link" \
+        escalated-resolution resolution \
+        '"ticket FIX-1 is not resolved yet\x3b the resolution was due " in d[0]["body"]'
 }
 
 # Tickets that fall due together are listed in one notice per agent, not one mail per ticket:

@@ -118,8 +118,9 @@ static int store_inbound(run *r, int64_t ticket, const char *direction)
                     .truncated = r->in->text_truncated};
     int rc = tg_store_add_message(r->st, &m, r->err);
     if (rc == TG_OK && r->in->text_truncated)
-        rc = eventf(r, ticket, "truncated", "message %s: text cut at %zu bytes of a %zu-byte mail",
-                    r->in->message_id, strlen(r->in->text), r->in->original_size);
+        rc = eventf(r, ticket, "truncated", "message %s: text cut at %zu bytes of a %zu-byte %s",
+                    r->in->message_id, strlen(r->in->text), r->in->original_size,
+                    strcmp(r->in->channel, "xmpp") == 0 ? "chat message" : "mail");
     if (rc == TG_OK && r->in->read_cut)
         rc = eventf(r, ticket, "truncated",
                     "message %s: %zu bytes; only the first part was read, the rest was counted",

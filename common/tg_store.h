@@ -137,6 +137,10 @@ int tg_store_is_thread_address(tg_store *st, int64_t ticket_id, const char *addr
 typedef int (*tg_message_cb)(const tg_message *m, void *ud);
 int tg_store_list_messages(tg_store *st, int64_t ticket_id, tg_message_cb cb, void *ud,
                            tg_err *err);
+/* tg_store_count_cut_before - the customer's messages on the ticket whose text was cut, stored
+ * before the received message (channel, msg_id). */
+int tg_store_count_cut_before(tg_store *st, int64_t ticket_id, const char *channel,
+                              const char *msg_id, int64_t *count, tg_err *err);
 
 /* Events. */
 int tg_store_add_event(tg_store *st, int64_t ticket_id, int64_t at, const char *kind,

@@ -259,6 +259,29 @@ big_body_and_flood() {
     [ $((rss_after - rss_before)) -lt 20000 ] || fail "grew from $rss_before to $rss_after KB"
 }
 
+# A customer told their message was cut is told once per ticket, not at every long paste.
+long_paste_told_once_per_ticket() {
+    reset_state
+    "$PY" -c 'print("y" * 10000)' > "$RIG/long.txt"
+    local paste="{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"log \", \"body_file\": \"$RIG/long.txt\"}}"
+    # two pastes at once (they may share an intake batch), then one more on the same ticket
+    chat boris "[$paste, $paste, {\"expect\": 2}, $paste, {\"quiet\": 2}]" > "$RIG/boris.json" ||
+        fail "boris: $(head -c 2000 "$RIG/boris.json")"
+    check 'b = [m["body"] for m in d["messages"]]; len(b) == 2
+        and sum("registered as SUP-1" in x for x in b) == 1 and sum("we kept its first 4096" in x for x in b) == 1' \
+        cat "$RIG/boris.json"
+    [ "$(sql "SELECT count(*) FROM events WHERE kind = 'truncated'
+        AND detail LIKE '%text cut at 4096 bytes of a 10005-byte chat message'")" = 3 ] ||
+        fail "events: $(sql "SELECT detail FROM events WHERE kind = 'truncated'")"
+    # after the ticket is closed, a paste opens a new ticket: told again
+    "$CTL" "${C[@]}" close --agent ann SUP-1 > /dev/null || fail "close SUP-1"
+    chat boris "[$paste, {\"expect\": 2}, {\"quiet\": 1}]" > "$RIG/boris.json" ||
+        fail "boris: $(head -c 2000 "$RIG/boris.json")"
+    check 'b = [m["body"] for m in d["messages"]]; len(b) == 2
+        and any("registered as SUP-2" in x for x in b) and any("we kept its first 4096" in x for x in b)' \
+        cat "$RIG/boris.json"
+}
+
 store_failure_tells_customer() {
     reset_state
     # read-only from now on, also for the component's open connection (chattr affects open files)
@@ -361,6 +384,7 @@ scenario prosody_restart_delivers_pending_once
 scenario long_reply_is_cut
 scenario service_discovery
 scenario big_body_and_flood
+scenario long_paste_told_once_per_ticket
 scenario store_failure_tells_customer
 scenario reload_and_bad_secret
 scenario check_option

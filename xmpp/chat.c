@@ -7,16 +7,9 @@
 
 #include "tg_intake.h"
 #include "tg_log.h"
+#include "tg_ratelimit.h"
 #include "tg_template.h"
 #include "xmpp.h"
-
-/* What the component remembers about a customer between messages (memory only). */
-typedef struct customer {
-    int64_t window_start; /* seconds */
-    int64_t count;        /* messages in this window */
-    int told_rate;        /* the rate notice went out in this window */
-    int told_cut;         /* the "message was cut" notice went out (once per process) */
-} customer;
 
 typedef struct chat_msg {
     tg_inbound *in;
@@ -49,24 +42,6 @@ static void notice(component *c, const chat_msg *m, const char *template, const 
     component_send(c, component_message(c, m->reply_from, m->reply_to, m->in->stanza_type, NULL,
                                         text, m->in->thread_id, m->in->lang));
     g_free(text);
-}
-
-/* over_rate - count a message from jid; true when it is over [xmpp] rate_limit. */
-static int over_rate(component *c, const char *jid, customer **out)
-{
-    customer *cu = g_hash_table_lookup(c->customers, jid);
-    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
-    if (!cu) {
-        cu = g_new0(customer, 1);
-        g_hash_table_insert(c->customers, g_strdup(jid), cu);
-    }
-    if (now - cu->window_start >= c->cfg->xmpp_rate_window) {
-        cu->window_start = now;
-        cu->count = 0;
-        cu->told_rate = 0;
-    }
-    *out = cu;
-    return ++cu->count > c->cfg->xmpp_rate_limit;
 }
 
 /* first_line - the subject of a chat ticket: its first non-empty line, at most 100 chars. */
@@ -144,7 +119,7 @@ int chat_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
     char *from_bare = component_bare(xmpp_stanza_get_from(st));
     char *to_bare = component_bare(xmpp_stanza_get_to(st));
     const tg_agent *agent = tg_config_agent_for(c->cfg, from_bare);
-    customer *cu;
+    tg_rate rate = TG_RATE_OK;
 
     if (agent) {
         agent_command(c, agent, st, body);
@@ -153,15 +128,16 @@ int chat_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
                 from_bare, to_bare);
         component_send(c, component_error(st, "cancel", "item-not-found",
                                           "No help desk queue at this address"));
-    } else if (over_rate(c, from_bare, &cu)) {
-        if (!cu->told_rate) {
+    } else if ((rate = tg_ratelimit_hit(c->rates, from_bare, c->cfg->xmpp_rate_limit,
+                                        c->cfg->xmpp_rate_window,
+                                        g_get_real_time() / G_USEC_PER_SEC)) != TG_RATE_OK) {
+        if (rate == TG_RATE_OVER_FIRST) {
             chat_msg m = {.reply_from = to_bare, .reply_to = (char *)xmpp_stanza_get_from(st)};
             m.in = tg_inbound_new("xmpp");
             tg_inbound_take(&m.in->lang, g_strdup(tg_guess_lang(body)));
             m.in->stanza_type = g_strdup(type ? type : "normal");
             notice(c, &m, "chat_rate_limit", NULL);
             tg_inbound_free(m.in);
-            cu->told_rate = 1;
             tg_warn("%s: over the rate limit (%lld in %llds): messages dropped", from_bare,
                     (long long)c->cfg->xmpp_rate_limit, (long long)c->cfg->xmpp_rate_window);
         }
@@ -176,6 +152,22 @@ int chat_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
     g_free(from_bare);
     g_free(to_bare);
     return 1;
+}
+
+/* first_cut - m, just stored on d's ticket, is the first of the customer's messages there to be
+ * cut: they are told once per ticket, not at every long paste. */
+static int first_cut(component *c, const chat_msg *m, const tg_decision *d)
+{
+    int64_t before = 0;
+    tg_err err = {0};
+    if (!m->cut || (d->kind != TG_INTAKE_NEW && d->kind != TG_INTAKE_FOLLOWUP))
+        return 0; /* not cut, or a duplicate: told when it first came */
+    const char *id = m->in->message_id;
+    if (tg_store_count_cut_before(c->st, d->ticket_id, "xmpp", id, &before, &err) != TG_OK) {
+        tg_warn("%s: %s", d->ref, err.msg);
+        return 0;
+    }
+    return before == 0;
 }
 
 void chat_flush(component *c)
@@ -213,12 +205,10 @@ void chat_flush(component *c)
                 d->note ? d->note : "");
         if (d->leased_reply)
             sender_send_leased(c, d->leased_reply);
-        customer *cu = g_hash_table_lookup(c->customers, m->in->sender);
-        if (m->cut && cu && !cu->told_cut) {
+        if (first_cut(c, m, d)) {
             char limit[32];
             snprintf(limit, sizeof limit, "%lld", (long long)c->cfg->xmpp_max_body);
             notice(c, m, "chat_too_long", limit);
-            cu->told_cut = 1;
         }
         tg_decision_clear(d);
     }

@@ -297,7 +297,7 @@ int component_init(component *c, tg_err *err)
     c->backoff = 1;
     c->pending = g_ptr_array_new();
     c->unsent = g_string_new(NULL);
-    c->customers = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    c->rates = tg_ratelimit_new();
     c->out = sender_new();
     return TG_OK;
 }
@@ -336,8 +336,7 @@ void component_free(component *c)
         chat_free_pending(c);
         g_ptr_array_unref(c->pending);
     }
-    if (c->customers)
-        g_hash_table_unref(c->customers);
+    tg_ratelimit_free(c->rates);
     if (c->unsent)
         g_string_free(c->unsent, TRUE);
     sender_free(c->out);

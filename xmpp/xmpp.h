@@ -11,6 +11,7 @@
 #include "tg_config.h"
 #include "tg_housekeeping.h"
 #include "tg_inbound.h"
+#include "tg_ratelimit.h"
 #include "tg_store.h"
 
 typedef struct sender sender;
@@ -30,7 +31,7 @@ typedef struct component {
     tg_housekeeping housekeeping; /* escalation and old auto-reply records */
     GPtrArray *pending;           /* chat_msg * waiting for intake */
     GString *unsent;              /* stanzas sent in this loop turn, for libstrophe at its end */
-    GHashTable *customers;        /* bare JID -> customer (rate limit, notices) */
+    tg_ratelimit *rates;          /* messages per customer (bare JID) in its rate window */
     sender *out;                  /* outbox rows claimed and sent, not yet recorded */
 } component;
 

@@ -17,9 +17,9 @@ static void usage(FILE *to)
             "  ingest [--channel email] [--rcpt ADDR] [--sender ADDR] [--jobs N] [--json] "
             "FILE...|-\n"
             "                 run the full intake on each mail and print the decision\n"
-            "  list [--status S] [--queue Q] [--assignee A] [--overdue] [--json]\n"
+            "  list [--status S] [--queue Q] [--assignee A] [--overdue] [--limit N] [--json]\n"
             "  show [--json] REF     a ticket with its messages, events and replies\n"
-            "  explain [--rcpt ADDR] [--json] FILE\n"
+            "  explain [--rcpt ADDR] [--sender ADDR] [--json] FILE\n"
             "                 what intake would do with a mail, writing nothing\n"
             "  reply --agent ID REF TEXT...|-\n"
             "                 answer the customer (relayed by e-mail or chat, as they wrote)\n"
@@ -27,8 +27,9 @@ static void usage(FILE *to)
             "                 assign a ticket to yourself, resolve or close it\n"
             "  assign REF AGENT|-\n"
             "                 give a ticket to an agent (who is told by chat), or to nobody\n"
-            "  report [--from DATE] [--to DATE] [--queue Q] [--json]\n"
-            "                 service levels: first responses due in the period, in time or late\n"
+            "  report [--from DATE] [--to DATE] [--queue Q] [--resolution] [--json]\n"
+            "                 service levels: first responses (or resolutions) due in the period,\n"
+            "                 in time or late\n"
             "  check-config   validate the configuration and the rules\n"
             "  directives     every configuration directive with its default and bounds\n"
             "\n"
@@ -104,6 +105,17 @@ char *ctl_time(int64_t t)
     return s;
 }
 
+/* asks_help - a command's arguments (argv[0] the command) ask for its help (GOption's -h,
+ * --help, -?), before any "--". */
+static int asks_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0 ||
+            strcmp(argv[i], "-?") == 0)
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *config_path = DEFAULT_CONFIG;
@@ -146,14 +158,21 @@ int main(int argc, char **argv)
         {"directives", cmd_directives},
     };
 
-    tg_err err = {0};
-    tg_config *cfg = tg_config_load(config_path, &err);
-    if (!cfg) {
-        fprintf(stderr, "ticketgatectl: %s\n", err.msg);
-        return EX_CONFIG;
+    /* Help on a command and the list of directives need no configuration: they are what one
+     * reads before writing it. */
+    tg_config *cfg = NULL;
+    if (!asks_help(argc - i, argv + i) && strcmp(command, "directives") != 0) {
+        tg_err err = {0};
+        if (!(cfg = tg_config_load(config_path, &err))) {
+            fprintf(stderr, "ticketgatectl: %s\n", err.msg);
+            return EX_CONFIG;
+        }
     }
     int status = EX_USAGE;
-    if (strcmp(command, "check-config") == 0) {
+    if (strcmp(command, "check-config") == 0 && !cfg) {
+        printf("Usage:\n  check-config\n\nValidate the configuration and the rules.\n");
+        status = EX_OK;
+    } else if (strcmp(command, "check-config") == 0) {
         printf("%s: ok: %u queue(s), %u agent(s), %zu rule(s) from %s\n", config_path,
                cfg->queues->len, cfg->agents->len, tg_rules_count(cfg->rules),
                tg_rules_path(cfg->rules));
@@ -170,6 +189,7 @@ int main(int argc, char **argv)
             usage(stderr);
         }
     }
-    tg_config_unref(cfg);
+    if (cfg)
+        tg_config_unref(cfg);
     return status;
 }

@@ -464,6 +464,13 @@ int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, t
     }
     sqlite3_busy_timeout(st->db, (int)opts->busy_timeout_ms);
     sqlite3_extended_result_codes(st->db, 1);
+    /* The WAL file is kept (empty after the last close's checkpoint) instead of deleted: a
+     * commit that has to grow the file waits for its size to reach the disk as well (measured
+     * here: 380 µs per commit while the WAL grows, 240 µs once it is full size), and a restart
+     * would otherwise start the growing over. */
+    int persist_wal = 1;
+    if (!opts->read_only)
+        sqlite3_file_control(st->db, "main", SQLITE_FCNTL_PERSIST_WAL, &persist_wal);
     st->synchronous_full = opts->synchronous_full;
     if ((!opts->read_only && (rc = enable_wal(st, opts->busy_timeout_ms, err)) != TG_OK) ||
         (rc = exec_plain(st,

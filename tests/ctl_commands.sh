@@ -68,6 +68,10 @@ follow = [x for x in d if x["decision"] == "follow-up"]
 assert len(follow) == 1 and follow[0]["ref"] == "SUP-1", follow   # the reply with [sup-1]
 PY
 
+# the WAL file is kept after the last program closed the store: later commits do not wait for
+# it to grow again
+[ -s "$work/t.db-wal" ] || fail "the WAL file was not kept"
+
 # list --json shows them; show prints messages and events
 "$CTL" "${C[@]}" list --json | python3 -c '
 import json, sys
@@ -160,4 +164,7 @@ import json, sys; assert len(json.load(sys.stdin)) == 10' || fail "list as a rea
 set +e; msg=$(runuser -u nobody -- "$CTL" "${C[@]}" resolve --agent ann SUP-2 2>&1); rc=$?; set -e
 kill $holder; wait $holder 2> /dev/null || true
 [ $rc != 0 ] && echo "$msg" | grep -q "readonly" || fail "resolve as a reader: exit $rc: $msg"
+# and with no program holding it (the kept -wal and -shm files are readable like the database)
+runuser -u nobody -- "$CTL" "${C[@]}" list --json | python3 -c '
+import json, sys; assert len(json.load(sys.stdin)) == 10' || fail "list as a reader, store closed"
 echo "1 passed, 0 failed"

@@ -44,6 +44,13 @@ static void notice(component *c, const chat_msg *m, const char *template, const 
     g_free(text);
 }
 
+/* count_rate - count a customer's message against [xmpp] rate_limit. */
+static tg_rate count_rate(component *c, const char *jid)
+{
+    return tg_ratelimit_hit(c->rates, jid, c->cfg->xmpp_rate_limit, c->cfg->xmpp_rate_window,
+                            g_get_real_time() / G_USEC_PER_SEC);
+}
+
 /* first_line - the subject of a chat ticket: its first non-empty line, at most 100 chars. */
 static char *first_line(const char *text)
 {
@@ -128,9 +135,7 @@ int chat_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
                 from_bare, to_bare);
         component_send(c, component_error(st, "cancel", "item-not-found",
                                           "No help desk queue at this address"));
-    } else if ((rate = tg_ratelimit_hit(c->rates, from_bare, c->cfg->xmpp_rate_limit,
-                                        c->cfg->xmpp_rate_window,
-                                        g_get_real_time() / G_USEC_PER_SEC)) != TG_RATE_OK) {
+    } else if ((rate = count_rate(c, from_bare)) != TG_RATE_OK) {
         if (rate == TG_RATE_OVER_FIRST) {
             chat_msg m = {.reply_from = to_bare, .reply_to = (char *)xmpp_stanza_get_from(st)};
             m.in = tg_inbound_new("xmpp");

@@ -110,7 +110,7 @@ enum {
     S_LIST_MESSAGES,
     S_ADD_THREAD_ADDRESS,
     S_IS_THREAD_ADDRESS,
-    S_COUNT_CUT_MESSAGES,
+    S_COUNT_CUT_BEFORE,
     S_ADD_EVENT,
     S_LIST_EVENTS,
     S_ADD_OUTBOX,
@@ -206,10 +206,10 @@ static const char *const sql[S_COUNT] = {
                              " VALUES (?1, lower(?2))",
     [S_IS_THREAD_ADDRESS] = "SELECT 1 FROM thread_addresses WHERE ticket_id = ?1"
                             " AND address = lower(?2)",
-    [S_COUNT_CUT_MESSAGES] = "SELECT count(*) FROM messages WHERE ticket_id = ?1"
-                             " AND direction = 'in' AND truncated = 1 AND id <"
-                             " (SELECT id FROM messages WHERE channel = ?2 AND msg_id = ?3"
-                             "  AND direction IN ('in', 'agent'))",
+    [S_COUNT_CUT_BEFORE] = "SELECT count(*) FROM messages WHERE ticket_id = ?1"
+                           " AND direction = 'in' AND truncated = 1 AND id <"
+                           " (SELECT id FROM messages WHERE channel = ?2 AND msg_id = ?3"
+                           "  AND direction IN ('in', 'agent'))",
     [S_ADD_EVENT] = "INSERT INTO events (ticket_id, at, kind, detail) VALUES (?1, ?2, ?3, ?4)",
     [S_LIST_EVENTS] = "SELECT ticket_id, at, kind, detail FROM events WHERE ticket_id = ?1"
                       " ORDER BY id",
@@ -907,7 +907,7 @@ int tg_store_is_thread_address(tg_store *st, int64_t ticket_id, const char *addr
 int tg_store_count_cut_before(tg_store *st, int64_t ticket_id, const char *channel,
                               const char *msg_id, int64_t *count, tg_err *err)
 {
-    sqlite3_stmt *s = prepare(st, S_COUNT_CUT_MESSAGES, err);
+    sqlite3_stmt *s = prepare(st, S_COUNT_CUT_BEFORE, err);
     if (!s)
         return err->code;
     sqlite3_bind_int64(s, 1, ticket_id);

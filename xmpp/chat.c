@@ -14,7 +14,6 @@
 typedef struct chat_msg {
     tg_inbound *in;
     char *reply_from, *reply_to; /* our address and the customer's full JID */
-    int cut;                     /* the body was cut at [xmpp] max_body */
 } chat_msg;
 
 static void chat_msg_free(chat_msg *m)
@@ -66,13 +65,13 @@ static char *first_line(const char *text)
 /* to_inbound - the normalized message: sender bare JID, first line as subject, stanza id
  * (namespaced by the sender, as ids are only unique per client) for deduplication. */
 static tg_inbound *to_inbound(component *c, xmpp_stanza_t *st, const char *from_bare,
-                              const char *to_bare, char *body, int *cut)
+                              const char *to_bare, char *body)
 {
     tg_inbound *in = tg_inbound_new("xmpp");
     size_t max = (size_t)c->cfg->xmpp_max_body;
     char *valid = g_utf8_make_valid(body, -1);
-    *cut = strlen(valid) > max;
-    if (*cut) {
+    int cut = strlen(valid) > max;
+    if (cut) {
         const char *end = valid + max;
         while (end > valid && !g_utf8_validate(valid, end - valid, NULL))
             end--;
@@ -82,7 +81,7 @@ static tg_inbound *to_inbound(component *c, xmpp_stanza_t *st, const char *from_
     tg_inbound_take(&in->sender, g_strdup(from_bare));
     in->reply_address = g_strdup(xmpp_stanza_get_from(st));
     tg_inbound_take(&in->text, valid);
-    in->text_truncated = *cut;
+    in->text_truncated = cut;
     in->original_size = strlen(body);
     tg_inbound_take(&in->subject, first_line(valid));
     const char *id = xmpp_stanza_get_id(st);
@@ -148,7 +147,7 @@ int chat_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
         }
     } else {
         chat_msg *m = g_new0(chat_msg, 1);
-        m->in = to_inbound(c, st, from_bare, to_bare, body, &m->cut);
+        m->in = to_inbound(c, st, from_bare, to_bare, body);
         m->reply_from = g_strdup(to_bare);
         m->reply_to = g_strdup(xmpp_stanza_get_from(st));
         g_ptr_array_add(c->pending, m);
@@ -165,7 +164,7 @@ static int first_cut(component *c, const chat_msg *m, const tg_decision *d)
 {
     int64_t before = 0;
     tg_err err = {0};
-    if (!m->cut || (d->kind != TG_INTAKE_NEW && d->kind != TG_INTAKE_FOLLOWUP))
+    if (!m->in->text_truncated || (d->kind != TG_INTAKE_NEW && d->kind != TG_INTAKE_FOLLOWUP))
         return 0; /* not cut, or a duplicate: told when it first came */
     const char *id = m->in->message_id;
     if (tg_store_count_cut_before(c->st, d->ticket_id, "xmpp", id, &before, &err) != TG_OK) {

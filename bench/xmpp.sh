@@ -3,6 +3,9 @@
 # message -> the auto-reply of a new ticket (ticketgate-xmpp, durable commits), against
 # bench/echo-component (answers at once, does nothing else), in alternating rounds. Every round
 # trip comes from a distinct customer JID (anonymous logins), so every one makes a ticket.
+# A third variant in each round, "durable", is the echo component waiting for one real durable
+# write (a 4 KB page and fdatasync, next to the store) per batch before it answers: the least a
+# component that answers only tickets on disk must wait for on this machine's disk.
 # Run as root from a built tree: bench/xmpp.sh   (SESSIONS, CONCURRENCY, ROUNDS to change;
 # ECHO_BURN_US=N makes the echo component spend N µs of CPU per message, ECHO_COMMIT_US=N makes it
 # answer only after a simulated N µs durable commit (ECHO_COMMIT=block|overlap): see
@@ -62,7 +65,7 @@ fresh_prosody() {
 # and the echo component does not retry).
 start_echo() {
     for _ in 1 2 3; do
-        "${ON_CPU1[@]}" "$ECHO" 127.0.0.1 "$COMPONENT_PORT" "$COMPONENT" s3cret 2> "$RIG/echo.log" &
+        "${ON_CPU1[@]}" env "$@" "$ECHO" 127.0.0.1 "$COMPONENT_PORT" "$COMPONENT" s3cret 2> "$RIG/echo.log" &
         echo_pid=$!
         for _ in $(seq 50); do
             grep -q 'echo-component: connected' "$RIG/echo.log" && return
@@ -82,16 +85,24 @@ load() {
 }
 
 : > "$RIG/echo.jsonl"
+: > "$RIG/durable.jsonl"
 : > "$RIG/tg.jsonl"
-for round in $(seq "$ROUNDS"); do
+# echo_round NAME ENV... - one round of the echo component started with these variables
+echo_round() {
+    local name=$1
+    shift
     fresh_prosody
-    start_echo
+    start_echo "$@"
     r=$(load echo "$echo_pid")
     kill "$echo_pid"
     wait "$echo_pid" 2> /dev/null
-    echo "round $round echo        $r"
-    echo "$r" >> "$RIG/echo.jsonl"
+    printf 'round %s %-11s %s\n' "$round" "$name" "$r"
+    echo "$r" >> "$RIG/$name.jsonl"
     sleep 1
+}
+for round in $(seq "$ROUNDS"); do
+    echo_round echo
+    echo_round durable ECHO_FSYNC="$RIG/store/durable-echo"
 
     sql "DELETE FROM outbox; DELETE FROM events; DELETE FROM messages; DELETE FROM tickets;
          DELETE FROM autoreply_log; DELETE FROM thread_addresses;" 2> /dev/null
@@ -109,12 +120,12 @@ done
 # busy, the rate ratio follows the CPU ratio: then only less CPU per ticket raises it. "Prosody
 # alone" is the share of one core Prosody (single-threaded) was busy: near 1 it is the limit,
 # lower it waited for the component or the client.
-"$PY" - "$RIG/echo.jsonl" "$RIG/tg.jsonl" <<'EOF'
+"$PY" - "$RIG/echo.jsonl" "$RIG/durable.jsonl" "$RIG/tg.jsonl" <<'EOF'
 import json, statistics, sys
-runs = [[json.loads(line) for line in open(f)] for f in sys.argv[1:3]]
+runs = [[json.loads(line) for line in open(f)] for f in sys.argv[1:4]]
 med = lambda rs, key: statistics.median(r[key] for r in rs)
 cpu = lambda rs: statistics.median(sum(r["cpu_ms"].values()) / r["round_trips"] for r in rs)
-for name, rs in zip(("echo component", "ticketgate-xmpp"), runs):
+for name, rs in zip(("echo component", "durable echo", "ticketgate-xmpp"), runs):
     parts = ", ".join(f"{k} {statistics.median(r['cpu_ms'][k] / r['round_trips'] for r in rs):.3f}"
                       for k in rs[0]["cpu_ms"])
     sys_parts = ", ".join(f"{k} {statistics.median(r['sys_ms'][k] / r['round_trips'] for r in rs):.3f}"
@@ -125,10 +136,12 @@ for name, rs in zip(("echo component", "ticketgate-xmpp"), runs):
           f"CPU {cpu(rs):.3f} ms per round trip ({parts}; of it in the kernel: {sys_parts}), "
           f"cores busy {med(rs, 'per_second') * cpu(rs) / 1000:.2f}, Prosody alone "
           f"{statistics.median(r['cpu_ms']['prosody'] / (r['seconds'] * 1000) for r in rs):.2f}")
-echo, tg = runs
-# Each round's ratio compares two runs minutes apart; this VM's speed drifts over longer spans.
-pairs = [t["per_second"] / e["per_second"] for e, t in zip(echo, tg)]
-print(f"ratio ticketgate/echo: {med(tg, 'per_second') / med(echo, 'per_second'):.2f}"
-      f" (CPU per round trip echo/ticketgate: {cpu(echo) / cpu(tg):.2f}); per round"
-      f" {[round(p, 2) for p in pairs]}, median {statistics.median(pairs):.2f}")
+echo, durable, tg = runs
+# Each round's ratio compares runs a minute apart; this VM's speed drifts over longer spans.
+for name, num, den in (("ticketgate/echo", tg, echo), ("durable echo/echo", durable, echo),
+                       ("ticketgate/durable echo", tg, durable)):
+    pairs = [n["per_second"] / d["per_second"] for n, d in zip(num, den)]
+    print(f"ratio {name}: {med(num, 'per_second') / med(den, 'per_second'):.2f}"
+          f" (CPU per round trip {cpu(num):.3f} against {cpu(den):.3f} ms); per round"
+          f" {[round(p, 2) for p in pairs]}, median {statistics.median(pairs):.2f}")
 EOF

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every directive in the code's table is documented in ticketgate.conf(5) under its section and
 # shown in contrib/ticketgate.conf; every option of the programs is in their man page; the
-# systemd units of contrib/ pass `systemd-analyze verify` (no unknown or misspelt directive).
+# systemd units of contrib/ pass `systemd-analyze verify` (no unknown or misspelt directive); the
+# installed man pages name the configuration file this build reads.
 set -uo pipefail
 top_builddir=${top_builddir:-.}
 srcdir=${srcdir:-.}
@@ -78,6 +79,16 @@ elif ! MANPATH="$work/man" SYSTEMD_LOG_COLOR=0 systemd-analyze verify "$work"/un
     > "$work/verify.log" 2>&1 || [ -s "$work/verify.log" ]; then
     problem "systemd-analyze verify: $(cat "$work/verify.log")"
 fi
+[ "$failed" = "$before" ] && passed=$((passed + 1))
+
+# the man pages this build installs give the configuration file the programs read by default
+before=$failed
+default=$("$CTL" --help 2>&1 | sed -n 's/^-c FILE defaults to //p')
+[ -n "$default" ] || problem "ticketgatectl --help does not name its default configuration"
+for page in ticketgatectl.1 ticketgate-milter.8 ticketgate-xmpp.8 ticketgate.conf.5; do
+    grep -qF "$default" "$top_builddir/man/$page" ||
+        problem "man/$page does not name $default (the default of this build)"
+done
 [ "$failed" = "$before" ] && passed=$((passed + 1))
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

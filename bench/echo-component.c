@@ -83,11 +83,13 @@ static int open_fsync_file(const char *path)
 {
     static const char page[FSYNC_PAGE];
     int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600);
-    for (long i = 0; fd >= 0 && i < FSYNC_PAGES; i++)
-        if (write(fd, page, sizeof page) != (ssize_t)sizeof page)
-            return -1;
-    if (fd >= 0 && fsync(fd) != 0)
+    long i = 0;
+    while (fd >= 0 && i < FSYNC_PAGES && write(fd, page, sizeof page) == (ssize_t)sizeof page)
+        i++;
+    if (fd >= 0 && (i < FSYNC_PAGES || fsync(fd) != 0)) {
+        close(fd);
         return -1;
+    }
     return fd;
 }
 

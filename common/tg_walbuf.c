@@ -26,7 +26,7 @@
 typedef struct walbuf_file {
     sqlite3_file base;
     sqlite3_file *real;     /* the default VFS's file, in the memory right after this struct */
-    unsigned char *buf;     /* collected writes, BUFFER bytes once one is collected */
+    unsigned char *buf;     /* collected writes; BUFFER bytes, allocated at the first write */
     size_t len;             /* bytes in buf */
     sqlite3_int64 start;    /* the file offset of buf[0] */
     int after_commit_frame; /* the last write was the header of a commit frame */

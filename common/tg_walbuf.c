@@ -135,12 +135,6 @@ static int wal_file_control(sqlite3_file *file, int op, void *arg)
     return REAL(file)->pMethods->xFileControl(REAL(file), op, arg);
 }
 
-static int wal_fetch(sqlite3_file *file, sqlite3_int64 offset, int amount, void **page)
-{
-    WRITE_OUT_OR_RETURN(file);
-    return REAL(file)->pMethods->xFetch(REAL(file), offset, amount, page);
-}
-
 static int wal_lock(sqlite3_file *file, int level)
 {
     return REAL(file)->pMethods->xLock(REAL(file), level);
@@ -166,35 +160,10 @@ static int wal_device_characteristics(sqlite3_file *file)
     return REAL(file)->pMethods->xDeviceCharacteristics(REAL(file));
 }
 
-static int wal_unfetch(sqlite3_file *file, sqlite3_int64 offset, void *page)
-{
-    return REAL(file)->pMethods->xUnfetch(REAL(file), offset, page);
-}
-
-/* A WAL file has no shared memory of its own (that is the database file's); SQLite never calls
- * these on it, they are here for a complete version 3 method table. */
-static int wal_shm_map(sqlite3_file *file, int region, int size, int extend, void volatile **p)
-{
-    return REAL(file)->pMethods->xShmMap(REAL(file), region, size, extend, p);
-}
-
-static int wal_shm_lock(sqlite3_file *file, int offset, int n, int flags)
-{
-    return REAL(file)->pMethods->xShmLock(REAL(file), offset, n, flags);
-}
-
-static void wal_shm_barrier(sqlite3_file *file)
-{
-    REAL(file)->pMethods->xShmBarrier(REAL(file));
-}
-
-static int wal_shm_unmap(sqlite3_file *file, int delete_flag)
-{
-    return REAL(file)->pMethods->xShmUnmap(REAL(file), delete_flag);
-}
-
+/* Version 1: SQLite maps memory (xFetch) and shares memory (xShm*) through the database file
+ * only, never through its WAL. */
 static const sqlite3_io_methods wal_methods = {
-    .iVersion = 3,
+    .iVersion = 1,
     .xClose = wal_close,
     .xRead = wal_read,
     .xWrite = wal_write,
@@ -207,12 +176,6 @@ static const sqlite3_io_methods wal_methods = {
     .xFileControl = wal_file_control,
     .xSectorSize = wal_sector_size,
     .xDeviceCharacteristics = wal_device_characteristics,
-    .xShmMap = wal_shm_map,
-    .xShmLock = wal_shm_lock,
-    .xShmBarrier = wal_shm_barrier,
-    .xShmUnmap = wal_shm_unmap,
-    .xFetch = wal_fetch,
-    .xUnfetch = wal_unfetch,
 };
 
 static int walbuf_open(sqlite3_vfs *vfs, sqlite3_filename name, sqlite3_file *file, int flags,

@@ -123,6 +123,36 @@ reply_goes_to_the_writing_resource() {
         fail "outbox: $(sql "SELECT kind, recipient FROM outbox")"
 }
 
+# A stanza sent again (same client, id and text: a resend after a reconnect) is one message; an
+# id used again with another text is another message: clients that start their ids over at each
+# login, with a fixed resource, must not have their next questions or answers dropped.
+stanza_ids_used_again() {
+    reset_state
+    local alice=("$PY" "$RIG_SRC/chat.py" "$C2S_PORT" alice@localhost/desk pw)
+    local ann=("$PY" "$RIG_SRC/chat.py" "$C2S_PORT" ann@localhost/desk pw)
+    "${alice[@]}" "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"The scanner jams\", \"id\": \"m1\"}}, {\"expect\": 1},
+                    {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"The scanner jams\", \"id\": \"m1\"}}, {\"quiet\": 2}]" \
+        > "$RIG/alice.json" 2>> "$RIG/chat.err" || fail "alice: $(cat "$RIG/alice.json")"
+    check 'len(d["messages"]) == 1 and "registered as SUP-1" in d["messages"][0]["body"]' cat "$RIG/alice.json"
+    # the next login: the same id, a new question on the open ticket
+    "${alice[@]}" "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"It jams on every page\", \"id\": \"m1\"}}, {\"quiet\": 2}]" \
+        > "$RIG/alice.json" 2>> "$RIG/chat.err" || fail "alice: $(cat "$RIG/alice.json")"
+    # the agent: a reply sent twice goes out once; the same id in the next login is a new reply
+    "${ann[@]}" "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"reply SUP-1 Try the other tray.\", \"id\": \"a1\"}},
+                  {\"until\": \"Reply to SUP-1 sent\"},
+                  {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"reply SUP-1 Try the other tray.\", \"id\": \"a1\"}},
+                  {\"until\": \"already sent\"}]" > "$RIG/ann.json" 2>> "$RIG/chat.err" || fail "ann: $(cat "$RIG/ann.json")"
+    "${ann[@]}" "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"reply SUP-1 Does it work now?\", \"id\": \"a1\"}},
+                  {\"until\": \"Reply to SUP-1 sent\"}]" > "$RIG/ann.json" 2>> "$RIG/chat.err" || fail "ann: $(cat "$RIG/ann.json")"
+    check '[m["body"] for m in d["messages"] if m["direction"] != "out"] == ["The scanner jams",
+        "It jams on every page", "Try the other tray.", "Does it work now?"]' "$CTL" "${C[@]}" show --json SUP-1
+    # relayed to alice once each (the first line: the signature follows)
+    [ "$(sql "SELECT group_concat(substr(body, 1, instr(body, char(10)) - 1), '|') FROM
+              (SELECT body FROM outbox WHERE kind = 'relay' ORDER BY id)")" = \
+        "Try the other tray.|Does it work now?" ] || fail "relays: $(sql "SELECT kind, body FROM outbox")"
+    [ "$(sql "SELECT count(*) FROM tickets")" = 1 ] || fail "$(sql "SELECT count(*) FROM tickets") tickets"
+}
+
 russian_customer() {
     reset_state
     chat boris "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"Не печатает принтер\", \"lang\": \"ru\"}},
@@ -375,6 +405,7 @@ clean_stop() {
 scenario old_reply_records_forgotten
 scenario first_message_and_follow_up
 scenario reply_goes_to_the_writing_resource
+scenario stanza_ids_used_again
 scenario russian_customer
 scenario queue_addresses_and_message_types
 scenario agent_gets_notified_and_replies

@@ -106,7 +106,9 @@ static void cmd_reply(component *c, const tg_agent *agent, xmpp_stanza_t *st, co
     tg_err err = {0};
     tg_decision d = {0};
     const char *id = xmpp_stanza_get_id(st);
-    char *msg_id = id ? g_strdup_printf("%s/%s", xmpp_stanza_get_from(st), id) : NULL;
+    char *command = g_strconcat(ref, " ", text, NULL); /* another ticket, another reply */
+    char *msg_id = component_message_id(st, id, command);
+    g_free(command);
     int rc = tg_agent_reply(c->cfg, c->st, agent, "xmpp", ref, text, msg_id,
                             g_get_real_time() / G_USEC_PER_SEC, &d, &err);
     if (rc == TG_ETEMP || rc == TG_ESTORE) {

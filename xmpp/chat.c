@@ -62,8 +62,8 @@ static char *first_line(const char *text)
     return g_strndup(text, (gsize)(end - text));
 }
 
-/* to_inbound - the normalized message: sender bare JID, first line as subject, stanza id
- * (namespaced by the sender, as ids are only unique per client) for deduplication. */
+/* to_inbound - the normalized message: sender bare JID, first line as subject, the stanza's
+ * identity (component_message_id) for deduplication. */
 static tg_inbound *to_inbound(component *c, xmpp_stanza_t *st, const char *from_bare,
                               const char *to_bare, char *body)
 {
@@ -88,9 +88,8 @@ static tg_inbound *to_inbound(component *c, xmpp_stanza_t *st, const char *from_
     xmpp_stanza_t *origin = xmpp_stanza_get_child_by_ns(st, "urn:xmpp:sid:0");
     if (origin && xmpp_stanza_get_attribute(origin, "id"))
         id = xmpp_stanza_get_attribute(origin, "id");
-    if (id) {
-        in->message_id = g_strdup_printf("%s/%s", xmpp_stanza_get_from(st), id);
-    } else {
+    in->message_id = component_message_id(st, id, in->text); /* as kept: bounded work */
+    if (!in->message_id) {
         in->message_id = g_uuid_string_random();
         in->message_id_synthetic = 1;
     }

@@ -25,6 +25,16 @@ char *component_bare(const char *jid)
     return lower;
 }
 
+char *component_message_id(xmpp_stanza_t *st, const char *id, const char *body)
+{
+    if (!id)
+        return NULL;
+    char *digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, body ? body : "", -1);
+    char *msg_id = g_strdup_printf("%s/%s/%.16s", xmpp_stanza_get_from(st), id, digest);
+    g_free(digest);
+    return msg_id;
+}
+
 int component_send(component *c, xmpp_stanza_t *st)
 {
     char *text;

@@ -14,7 +14,10 @@
  * With ECHO_FSYNC=FILE the commit is real instead (block mode): after each batch read, one 4 KB
  * page is written to FILE and fdatasync()ed before the batch is answered. FILE is written in full
  * first and then overwritten in turn, like a WAL that has grown to its size: the least that any
- * component which answers only tickets on disk must wait for, on this disk. */
+ * component which answers only tickets on disk must wait for, on this disk.
+ * With ECHO_REPLY=TEXT it answers with TEXT instead of the message's own body, with an id and
+ * xml:lang="en" as ticketgate-xmpp's auto-reply has: the same bytes through the server as a reply
+ * that carries a ticket's reference and due time, without making the ticket. */
 #define _GNU_SOURCE /* ppoll */
 #include <fcntl.h>
 #include <poll.h>
@@ -29,8 +32,10 @@
 #define FSYNC_PAGES 1024 /* the file's size in pages, then overwritten from the start */
 
 static long burn_us, commit_us;
-static int fsync_fd = -1; /* ECHO_FSYNC */
-static long fsync_page;   /* the next page to write */
+static const char *reply_text; /* ECHO_REPLY */
+static unsigned long replies;  /* for the ids of ECHO_REPLY answers */
+static int fsync_fd = -1;      /* ECHO_FSYNC */
+static long fsync_page;        /* the next page to write */
 static int running = 1;
 static int sock_fd = -1;  /* the component's socket, from libstrophe's sockopt callback */
 static int messages_read; /* in the last xmpp_run_once */
@@ -177,10 +182,14 @@ static int on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
     messages_read++;
     burn();
     if (body && (!type || strcmp(type, "error") != 0)) {
-        xmpp_stanza_t *reply =
-            xmpp_message_new(ctx, type ? type : "chat", xmpp_stanza_get_from(st), NULL);
+        char id[32]; /* as long as ticketgate's ids */
+        snprintf(id, sizeof id, "%014lx-%08lx", (unsigned long)getpid(), replies++);
+        xmpp_stanza_t *reply = xmpp_message_new(ctx, type ? type : "chat", xmpp_stanza_get_from(st),
+                                                reply_text ? id : NULL);
         xmpp_stanza_set_from(reply, xmpp_stanza_get_to(st));
-        xmpp_message_set_body(reply, body);
+        if (reply_text)
+            xmpp_stanza_set_attribute(reply, "xml:lang", "en");
+        xmpp_message_set_body(reply, reply_text ? reply_text : body);
         if (commit_us || fsync_fd >= 0) {
             hold(reply);
         } else {
@@ -217,6 +226,7 @@ int main(int argc, char **argv)
     commit_us = commit_env ? atol(commit_env) : 0;
     const char *mode = getenv("ECHO_COMMIT");
     int overlap = !mode || strcmp(mode, "block") != 0;
+    reply_text = getenv("ECHO_REPLY");
     const char *fsync_path = getenv("ECHO_FSYNC");
     if (fsync_path && (fsync_fd = open_fsync_file(fsync_path)) < 0) {
         perror(fsync_path);

@@ -3,9 +3,12 @@
 # message -> the auto-reply of a new ticket (ticketgate-xmpp, durable commits), against
 # bench/echo-component (answers at once, does nothing else), in alternating rounds. Every round
 # trip comes from a distinct customer JID (anonymous logins), so every one makes a ticket.
-# A third variant in each round, "durable", is the echo component waiting for one real durable
-# write (a 4 KB page and fdatasync, next to the store) per batch before it answers: the least a
-# component that answers only tickets on disk must wait for on this machine's disk.
+# Two more variants in each round: "reply echo" answers at once, but with a reply of the same
+# shape and size as ticketgate's auto-reply (reference and due time, an id, xml:lang) instead of
+# the customer's own words: what the server spends on the reply that is asked for; "durable"
+# sends that reply only after one real durable write (a 4 KB page and fdatasync, next to the
+# store) per batch: the least a component that answers only tickets on disk must wait for on
+# this machine's disk.
 # Run as root from a built tree: bench/xmpp.sh   (SESSIONS, CONCURRENCY, ROUNDS to change;
 # ECHO_BURN_US=N makes the echo component spend N µs of CPU per message, ECHO_COMMIT_US=N makes it
 # answer only after a simulated N µs durable commit (ECHO_COMMIT=block|overlap): see
@@ -84,7 +87,10 @@ load() {
     CPU_PIDS="prosody=$(cat "$RIG/prosody-pid") $1=$2" "${ON_CPU1[@]}" "$PY" bench/chat_load.py "$C2S_PORT" anon.localhost "support@$COMPONENT" "$SESSIONS" "$CONCURRENCY"
 }
 
+# ticketgate's English auto-reply in this configuration, with a reference of the bench's size
+REPLY="Thank you. Your request is registered as SUP-4500; we will answer by Tue 24 Nov 2026 13:00 UTC."
 : > "$RIG/echo.jsonl"
+: > "$RIG/reply.jsonl"
 : > "$RIG/durable.jsonl"
 : > "$RIG/tg.jsonl"
 # echo_round NAME ENV... - one round of the echo component started with these variables
@@ -102,7 +108,8 @@ echo_round() {
 }
 for round in $(seq "$ROUNDS"); do
     echo_round echo
-    echo_round durable ECHO_FSYNC="$RIG/store/durable-echo"
+    echo_round reply ECHO_REPLY="$REPLY"
+    echo_round durable ECHO_REPLY="$REPLY" ECHO_FSYNC="$RIG/store/durable-echo"
 
     sql "DELETE FROM outbox; DELETE FROM events; DELETE FROM messages; DELETE FROM tickets;
          DELETE FROM autoreply_log; DELETE FROM thread_addresses;" 2> /dev/null
@@ -120,12 +127,12 @@ done
 # busy, the rate ratio follows the CPU ratio: then only less CPU per ticket raises it. "Prosody
 # alone" is the share of one core Prosody (single-threaded) was busy: near 1 it is the limit,
 # lower it waited for the component or the client.
-"$PY" - "$RIG/echo.jsonl" "$RIG/durable.jsonl" "$RIG/tg.jsonl" <<'EOF'
+"$PY" - "$RIG/echo.jsonl" "$RIG/reply.jsonl" "$RIG/durable.jsonl" "$RIG/tg.jsonl" <<'EOF'
 import json, statistics, sys
-runs = [[json.loads(line) for line in open(f)] for f in sys.argv[1:4]]
+runs = [[json.loads(line) for line in open(f)] for f in sys.argv[1:5]]
 med = lambda rs, key: statistics.median(r[key] for r in rs)
 cpu = lambda rs: statistics.median(sum(r["cpu_ms"].values()) / r["round_trips"] for r in rs)
-for name, rs in zip(("echo component", "durable echo", "ticketgate-xmpp"), runs):
+for name, rs in zip(("echo component", "reply echo", "durable echo", "ticketgate-xmpp"), runs):
     parts = ", ".join(f"{k} {statistics.median(r['cpu_ms'][k] / r['round_trips'] for r in rs):.3f}"
                       for k in rs[0]["cpu_ms"])
     sys_parts = ", ".join(f"{k} {statistics.median(r['sys_ms'][k] / r['round_trips'] for r in rs):.3f}"
@@ -136,9 +143,10 @@ for name, rs in zip(("echo component", "durable echo", "ticketgate-xmpp"), runs)
           f"CPU {cpu(rs):.3f} ms per round trip ({parts}; of it in the kernel: {sys_parts}), "
           f"cores busy {med(rs, 'per_second') * cpu(rs) / 1000:.2f}, Prosody alone "
           f"{statistics.median(r['cpu_ms']['prosody'] / (r['seconds'] * 1000) for r in rs):.2f}")
-echo, durable, tg = runs
+echo, reply, durable, tg = runs
 # Each round's ratio compares runs a minute apart; this VM's speed drifts over longer spans.
-for name, num, den in (("ticketgate/echo", tg, echo), ("durable echo/echo", durable, echo),
+for name, num, den in (("ticketgate/echo", tg, echo), ("reply echo/echo", reply, echo),
+                       ("durable echo/echo", durable, echo), ("ticketgate/reply echo", tg, reply),
                        ("ticketgate/durable echo", tg, durable)):
     pairs = [n["per_second"] / d["per_second"] for n, d in zip(num, den)]
     print(f"ratio {name}: {med(num, 'per_second') / med(den, 'per_second'):.2f}"

@@ -134,9 +134,14 @@ stanza_ids_used_again() {
                     {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"The scanner jams\", \"id\": \"m1\"}}, {\"quiet\": 2}]" \
         > "$RIG/alice.json" 2>> "$RIG/chat.err" || fail "alice: $(cat "$RIG/alice.json")"
     check 'len(d["messages"]) == 1 and "registered as SUP-1" in d["messages"][0]["body"]' cat "$RIG/alice.json"
-    # the next login: the same id, a new question on the open ticket
-    "${alice[@]}" "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"It jams on every page\", \"id\": \"m1\"}}, {\"quiet\": 2}]" \
+    # the next login: the same id, a new question on the open ticket, and the first words again
+    # to another queue: a ticket there
+    "${alice[@]}" "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"It jams on every page\", \"id\": \"m1\"}},
+                    {\"send\": {\"to\": \"allday@$COMPONENT\", \"body\": \"The scanner jams\", \"id\": \"m1\"}},
+                    {\"expect\": 1}, {\"quiet\": 2}]" \
         > "$RIG/alice.json" 2>> "$RIG/chat.err" || fail "alice: $(cat "$RIG/alice.json")"
+    check 'len(d["messages"]) == 1 and d["messages"][0]["from"] == "allday@support.localhost"' \
+        cat "$RIG/alice.json"
     # the agent: a reply sent twice goes out once; the same id in the next login is a new reply
     "${ann[@]}" "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"reply SUP-1 Try the other tray.\", \"id\": \"a1\"}},
                   {\"until\": \"Reply to SUP-1 sent\"},
@@ -150,7 +155,8 @@ stanza_ids_used_again() {
     [ "$(sql "SELECT group_concat(substr(body, 1, instr(body, char(10)) - 1), '|') FROM
               (SELECT body FROM outbox WHERE kind = 'relay' ORDER BY id)")" = \
         "Try the other tray.|Does it work now?" ] || fail "relays: $(sql "SELECT kind, body FROM outbox")"
-    [ "$(sql "SELECT count(*) FROM tickets")" = 1 ] || fail "$(sql "SELECT count(*) FROM tickets") tickets"
+    [ "$(sql "SELECT group_concat(queue) FROM (SELECT queue FROM tickets ORDER BY id)")" = support,allday ] ||
+        fail "tickets: $(sql "SELECT ref, queue FROM tickets")"
 }
 
 russian_customer() {

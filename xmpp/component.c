@@ -29,9 +29,12 @@ char *component_message_id(xmpp_stanza_t *st, const char *id, const char *body)
 {
     if (!id)
         return NULL;
-    char *digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, body ? body : "", -1);
+    const char *to = xmpp_stanza_get_to(st);
+    char *what = g_strconcat(to ? to : "", "\n", body ? body : "", NULL);
+    char *digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, what, -1);
     char *msg_id = g_strdup_printf("%s/%s/%.16s", xmpp_stanza_get_from(st), id, digest);
     g_free(digest);
+    g_free(what);
     return msg_id;
 }
 

@@ -59,9 +59,9 @@ xmpp_stanza_t *component_error(xmpp_stanza_t *st, const char *type, const char *
                                const char *text);
 /* component_message_id - what identifies a received message for the store's duplicate check:
  * the sender's full JID (stanza ids are only unique per client), the id, and a digest of the
- * body. A resent stanza has all three the same; a client that starts its ids over at each login
- * (with the same resource) reuses an id with another text, which is another message. NULL
- * without an id; caller g_free()s. */
+ * recipient and the body. A resent stanza has all of them the same; a client that starts its ids
+ * over at each login (with the same resource) reuses an id with another text or for another
+ * queue, which is another message. NULL without an id; caller g_free()s. */
 char *component_message_id(xmpp_stanza_t *st, const char *id, const char *body);
 /* component_bare - the bare JID of jid, lower case; caller g_free()s. */
 char *component_bare(const char *jid);

@@ -30,11 +30,13 @@ char *component_message_id(xmpp_stanza_t *st, const char *id, const char *body)
     if (!id)
         return NULL;
     const char *to = xmpp_stanza_get_to(st);
-    char *what = g_strconcat(to ? to : "", "\n", body ? body : "", NULL);
-    char *digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, what, -1);
-    char *msg_id = g_strdup_printf("%s/%s/%.16s", xmpp_stanza_get_from(st), id, digest);
-    g_free(digest);
-    g_free(what);
+    GChecksum *digest = g_checksum_new(G_CHECKSUM_SHA256); /* of "to\nbody", without copying it */
+    g_checksum_update(digest, (const guchar *)(to ? to : ""), -1);
+    g_checksum_update(digest, (const guchar *)"\n", 1);
+    g_checksum_update(digest, (const guchar *)(body ? body : ""), -1);
+    char *msg_id =
+        g_strdup_printf("%s/%s/%.16s", xmpp_stanza_get_from(st), id, g_checksum_get_string(digest));
+    g_checksum_free(digest);
     return msg_id;
 }
 

@@ -383,6 +383,15 @@ int tg_intake_forget_autoreplies(const tg_config *cfg, tg_store *st, int64_t now
     }
 }
 
+/* counts_autoreplies - whether the per-sender auto-reply limit applies to in's channel. It
+ * stops loops between our auto-replies and a mail robot's. A chat cannot loop that way (what a
+ * customer writes to an open ticket joins it unanswered) and floods meet [xmpp] rate_limit:
+ * there the limit would only leave a customer's new ticket without its reference. */
+static int counts_autoreplies(const tg_inbound *in)
+{
+    return strcmp(in->channel, "xmpp") != 0;
+}
+
 /* no_reply_reason - why the new ticket gets no auto-reply, or NULL to send one. */
 static int no_reply_reason(run *r, const tg_rule_action *action, char **why)
 {
@@ -398,7 +407,9 @@ static int no_reply_reason(run *r, const tg_rule_action *action, char **why)
         *why = g_strdup("no usable sender address");
     else if (tg_config_is_support_address(r->cfg, in->sender))
         *why = g_strdup_printf("sender %s is our own support address", in->sender);
-    else {
+    else if (r->cfg->autoreply_limit == 0)
+        *why = g_strdup("auto-replies are off ([limits] autoreply_limit = 0)");
+    else if (counts_autoreplies(in)) {
         int rc = tg_store_count_autoreplies(r->st, in->sender, r->now - r->cfg->autoreply_window,
                                             &sent, r->err);
         if (rc != TG_OK)
@@ -453,7 +464,7 @@ static int queue_autoreply(run *r, const tg_ticket *t, const tg_queue *queue, GT
                      .next_attempt_at = r->lease_until};
     int rc = queue_outgoing(r, &row, 1);
     g_free(refs);
-    if (rc == TG_OK)
+    if (rc == TG_OK && counts_autoreplies(in))
         rc = tg_store_log_autoreply(r->st, in->sender, r->now, r->err);
     if (rc == TG_OK)
         rc = eventf(r, t->id, "auto-reply", "queued to %s by %s", in->sender, in->channel);

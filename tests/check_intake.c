@@ -527,6 +527,40 @@ START_TEST(test_rate_limit)
 }
 END_TEST
 
+/* The per-sender limit is for mail loops: a chat customer whose address has used it up still
+ * gets the reference of a new chat ticket, and chat replies are not counted against mail. */
+START_TEST(test_chat_replies_not_limited)
+{
+    const char *kate = "kate@customer.ru";
+    tg_err err = {0};
+    int64_t logged = 0;
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(tg_store_log_autoreply(st, kate, NOW - 60, &err), 0);
+    tg_decision d;
+    ck_assert_int_eq(chat(kate, "printer broken", "k0", &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
+    ck_assert_msg(d.reply_queued, "%s", d.no_reply_reason);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(tg_store_count_autoreplies(st, kate, NOW - 3600, &logged, &err), 0);
+    ck_assert_int_eq(logged, 3);
+    ck_assert_int_eq(ingest(kate, "help", "k1@c", NULL, &d), 0); /* mail: still limited */
+    ck_assert_int_eq(d.reply_queued, 0);
+    ck_assert_msg(strstr(d.no_reply_reason, "already got 3 auto-replies"), "%s", d.no_reply_reason);
+    tg_decision_clear(&d);
+    /* a limit of 0 still turns auto-replies off on both channels */
+    tg_config *limited = cfg;
+    cfg = store_config("no-replies.conf", "[limits]\nautoreply_limit = 0\n"
+                                          "[queue support]\naddresses = support@example.org\n");
+    ck_assert_int_eq(chat("lena@customer.ru", "scanner broken", "l0", &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
+    ck_assert_int_eq(d.reply_queued, 0);
+    ck_assert_msg(strstr(d.no_reply_reason, "autoreply_limit = 0"), "%s", d.no_reply_reason);
+    tg_decision_clear(&d);
+    tg_config_unref(cfg);
+    cfg = limited;
+}
+END_TEST
+
 START_TEST(test_assignment_balances_and_reports_full)
 {
     const char *got[5];
@@ -1164,6 +1198,7 @@ int main(void)
     tcase_add_test(tc, test_outbox_claim_and_retry);
     tcase_add_loop_test(tc, test_no_auto_reply, 0, G_N_ELEMENTS(no_reply_cases));
     tcase_add_test(tc, test_rate_limit);
+    tcase_add_test(tc, test_chat_replies_not_limited);
     tcase_add_test(tc, test_assignment_balances_and_reports_full);
     tcase_add_test(tc, test_store_failure_leaves_nothing);
     tcase_add_test(tc, test_batch_group_commit);

@@ -123,6 +123,21 @@ reply_goes_to_the_writing_resource() {
         fail "outbox: $(sql "SELECT kind, recipient FROM outbox")"
 }
 
+# The per-sender auto-reply limit ([limits] autoreply_limit, 5 by default) stops mail loops; a
+# chat customer who has reached it (here by mails to the same address) still gets the reference
+# of a new chat ticket, and chat replies are not counted.
+new_chat_ticket_answered_past_mail_limit() {
+    reset_state
+    sql "INSERT INTO autoreply_log SELECT 'boris@localhost', strftime('%s', 'now') - 60
+         FROM (SELECT 1 UNION SELECT 2 UNION SELECT 3 UNION SELECT 4 UNION SELECT 5)"
+    chat boris "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"My sixth question today\"}},
+                 {\"expect\": 1}]" > "$RIG/boris.json" || fail "boris: $(cat "$RIG/boris.json")"
+    check 'len(d["messages"]) == 1 and "registered as SUP-1" in d["messages"][0]["body"]' \
+        cat "$RIG/boris.json"
+    [ "$(sql "SELECT count(*) FROM autoreply_log WHERE address = 'boris@localhost'")" = 5 ] ||
+        fail "chat reply counted: $(sql "SELECT * FROM autoreply_log")"
+}
+
 # A stanza sent again (same client, id and text: a resend after a reconnect) is one message; an
 # id used again with another text is another message: clients that start their ids over at each
 # login, with a fixed resource, must not have their next questions or answers dropped.
@@ -412,6 +427,7 @@ scenario old_reply_records_forgotten
 scenario first_message_and_follow_up
 scenario reply_goes_to_the_writing_resource
 scenario stanza_ids_used_again
+scenario new_chat_ticket_answered_past_mail_limit
 scenario russian_customer
 scenario queue_addresses_and_message_types
 scenario agent_gets_notified_and_replies

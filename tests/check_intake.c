@@ -1,5 +1,6 @@
 /* check_intake.c - the intake pipeline on a real SQLite store. */
 #include <check.h>
+#include <sys/stat.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -558,6 +559,38 @@ START_TEST(test_chat_replies_not_limited)
     tg_decision_clear(&d);
     tg_config_unref(cfg);
     cfg = limited;
+}
+END_TEST
+
+static int64_t file_size(const char *path)
+{
+    struct stat sb;
+    ck_assert_int_eq(stat(path, &sb), 0);
+    return (int64_t)sb.st_size;
+}
+
+/* ticketgate-xmpp defers checkpoints: the commit that fills the WAL (10,000 pages) leaves the
+ * database file as it was, and the checkpoint runs when asked for, once the WAL is that full. */
+START_TEST(test_deferred_checkpoint)
+{
+    tg_decision d;
+    tg_err err = {0};
+    tg_store_defer_checkpoints(st);
+    ck_assert_int_eq(chat("kate@customer.ru", "printer broken", "k0", &d), 0);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(tg_store_checkpoint_if_due(st, &err), 0);
+    int64_t before = file_size(cfg->store_path);
+    char *big = g_strnfill(1 << 20, 'x');
+    tg_message m = {
+        .ticket_id = 1, .direction = "out", .channel = "xmpp", .body = big, .created_at = NOW};
+    ck_assert_int_eq(tg_store_begin(st, &err), 0);
+    for (int i = 0; i < 45; i++) /* 45 MB: more than 10,000 pages */
+        ck_assert_int_eq(tg_store_add_message(st, &m, &err), 0);
+    ck_assert_int_eq(tg_store_commit(st, &err), 0);
+    g_free(big);
+    ck_assert_int_eq(file_size(cfg->store_path), before);
+    ck_assert_int_eq(tg_store_checkpoint_if_due(st, &err), 0);
+    ck_assert_int_gt(file_size(cfg->store_path), before + 45 * (1 << 20));
 }
 END_TEST
 
@@ -1199,6 +1232,7 @@ int main(void)
     tcase_add_loop_test(tc, test_no_auto_reply, 0, G_N_ELEMENTS(no_reply_cases));
     tcase_add_test(tc, test_rate_limit);
     tcase_add_test(tc, test_chat_replies_not_limited);
+    tcase_add_test(tc, test_deferred_checkpoint);
     tcase_add_test(tc, test_assignment_balances_and_reports_full);
     tcase_add_test(tc, test_store_failure_leaves_nothing);
     tcase_add_test(tc, test_batch_group_commit);

@@ -85,6 +85,7 @@ static void reload(component *c)
         tg_warn("reload: [xmpp] domain and secret take effect at the next start");
     if (st) {
         tg_store_close(c->st);
+        tg_store_defer_checkpoints(st);
         c->st = st;
     }
     tg_config_unref(c->cfg);
@@ -106,6 +107,10 @@ static void run(component *c)
             component_connect(c);
         component_run_once(c, TICK_MS); /* writes what is queued, then reads what arrives */
         sender_note_written(c);
+        /* here, with the last batch's replies written, not in the commit that held them */
+        tg_err err = {0};
+        if (tg_store_checkpoint_if_due(c->st, &err) != TG_OK)
+            tg_warn("%s", err.msg);
         int arrived = c->pending->len > 0;
         chat_flush(c); /* also records what was sent and sends the next replies */
         /* a full escalation batch is followed by the next at the next turn */
@@ -173,6 +178,7 @@ int main(int argc, char **argv)
         status = err.code == TG_ETEMP ? EX_TEMPFAIL : EX_CONFIG;
         goto out;
     }
+    tg_store_defer_checkpoints(c.st);
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);

@@ -71,21 +71,23 @@ fresh_prosody() {
 }
 
 # start_echo - the echo component, connected (a fresh Prosody may refuse the first attempt,
-# and the echo component does not retry).
+# and the echo component does not retry). An attempt given up on may still hold the name for a
+# moment (Prosody answers the next one "conflict"): each try waits longer.
 start_echo() {
-    for _ in 1 2 3; do
-        "${ON_CPU1[@]}" env "$@" "$ECHO" 127.0.0.1 "$COMPONENT_PORT" "$COMPONENT" s3cret 2> "$RIG/echo.log" &
+    rm -f "$RIG"/echo.*.log
+    for try in 1 2 3 4 5; do
+        "${ON_CPU1[@]}" env "$@" "$ECHO" 127.0.0.1 "$COMPONENT_PORT" "$COMPONENT" s3cret 2> "$RIG/echo.$try.log" &
         echo_pid=$!
-        for _ in $(seq 50); do
-            grep -q 'echo-component: connected' "$RIG/echo.log" && return
+        for _ in $(seq 100); do
+            grep -q 'echo-component: connected' "$RIG/echo.$try.log" && return
             kill -0 "$echo_pid" 2> /dev/null || break
             sleep 0.1
         done
         kill "$echo_pid" 2> /dev/null
         wait "$echo_pid" 2> /dev/null
-        sleep 1
+        sleep "$try"
     done
-    fail "echo component did not connect: $(cat "$RIG/echo.log")"
+    fail "echo component did not connect: $(tail -n +1 "$RIG"/echo.*.log)"
 }
 
 # load NAME PID - the round trips, with the CPU that Prosody and the component NAME spent on them

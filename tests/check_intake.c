@@ -1,9 +1,9 @@
 /* check_intake.c - the intake pipeline on a real SQLite store. */
 #include <check.h>
-#include <sys/stat.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "testutil.h"
 #include "tg_escalate.h"

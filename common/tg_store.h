@@ -65,14 +65,14 @@ typedef struct tg_ticket_filter {
 
 /* tg_store_open - open (creating and migrating) the database at path. */
 int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, tg_err *err);
-void tg_store_close(tg_store *st);
+void tg_store_close(tg_store *st); /* NULL-safe */
 
 /* tg_store_defer_checkpoints - SQLite copies the WAL back into the database inside the commit
  * that makes it big enough (10,000 pages), holding up whatever waits for that commit. After
  * this call commits no longer do; the caller runs tg_store_checkpoint_if_due when nothing
  * waits on it (ticketgate-xmpp: after the batch's replies were written). */
 void tg_store_defer_checkpoints(tg_store *st);
-int tg_store_checkpoint_if_due(tg_store *st, tg_err *err); /* NULL-safe */
+int tg_store_checkpoint_if_due(tg_store *st, tg_err *err);
 
 /* Transactions: begin takes the write lock at once (BEGIN IMMEDIATE), so a check followed by
  * an insert cannot race another writer. */

@@ -14,7 +14,10 @@
  * With ECHO_FSYNC=FILE the commit is real instead (block mode): after each batch read, one 4 KB
  * page is written to FILE and fdatasync()ed before the batch is answered. FILE is written in full
  * first and then overwritten in turn, like a WAL that has grown to its size: the least that any
- * component which answers only tickets on disk must wait for, on this disk.
+ * component which answers only tickets on disk must wait for, on this disk. ECHO_PAGES=N makes
+ * each commit write N pages per message of the batch instead (rounded, 1 to 256, in one write,
+ * as tg_walbuf writes a commit): with ECHO_BURN_US, a model of a component that spends a given
+ * CPU and writes a given number of pages per ticket (ticketgate-xmpp: see bench/xmpp.sh MODELS).
  * With ECHO_REPLY=TEXT it answers with TEXT instead of the message's own body, with an id and
  * xml:lang="en" as ticketgate-xmpp's auto-reply has: the same bytes through the server as a reply
  * that carries a ticket's reference and due time, without making the ticket. */
@@ -28,14 +31,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#define FSYNC_PAGE  4096
-#define FSYNC_PAGES 1024 /* the file's size in pages, then overwritten from the start */
+#define FSYNC_PAGE       4096
+#define FSYNC_PAGES      1024 /* the file's size in pages, then overwritten from the start */
+#define COMMIT_PAGES_MAX 256  /* pages one commit may write (ECHO_PAGES) */
 
 static long burn_us, commit_us;
 static const char *reply_text; /* ECHO_REPLY */
 static unsigned long replies;  /* for the ids of ECHO_REPLY answers */
 static int fsync_fd = -1;      /* ECHO_FSYNC */
 static long fsync_page;        /* the next page to write */
+static double pages_per_msg;   /* ECHO_PAGES; 0: one page per commit */
 static int running = 1;
 static int sock_fd = -1;  /* the component's socket, from libstrophe's sockopt callback */
 static int messages_read; /* in the last xmpp_run_once */
@@ -98,17 +103,25 @@ static int open_fsync_file(const char *path)
     return fd;
 }
 
-/* durable_commit - one page written and flushed to the disk. */
-static void durable_commit(void)
+/* durable_commit - pages for `messages` written in one piece and flushed to the disk. */
+static void durable_commit(size_t messages)
 {
-    static char page[FSYNC_PAGE];
-    page[0]++;
-    if (pwrite(fsync_fd, page, sizeof page, fsync_page * FSYNC_PAGE) != (ssize_t)sizeof page ||
+    static char pages[COMMIT_PAGES_MAX * FSYNC_PAGE];
+    long n = pages_per_msg > 0 ? (long)(pages_per_msg * (double)messages + 0.5) : 1;
+    if (n < 1)
+        n = 1;
+    if (n > COMMIT_PAGES_MAX)
+        n = COMMIT_PAGES_MAX;
+    if (fsync_page + n > FSYNC_PAGES)
+        fsync_page = 0;
+    pages[0]++;
+    size_t len = (size_t)n * FSYNC_PAGE;
+    if (pwrite(fsync_fd, pages, len, fsync_page * FSYNC_PAGE) != (ssize_t)len ||
         fdatasync(fsync_fd) != 0) {
         perror("echo-component: ECHO_FSYNC");
         exit(74);
     }
-    fsync_page = (fsync_page + 1) % FSYNC_PAGES;
+    fsync_page = (fsync_page + n) % FSYNC_PAGES;
 }
 
 /* run_block - read a batch, commit it, answer it. */
@@ -118,7 +131,7 @@ static void run_block(xmpp_ctx_t *ctx, xmpp_conn_t *conn)
         xmpp_run_once(ctx, 10); /* writes what was sent, then reads what arrives */
         if (held.len) {
             if (fsync_fd >= 0)
-                durable_commit();
+                durable_commit(held.len);
             else
                 pause_us(commit_us);
             send_held(conn, held.len);
@@ -227,6 +240,8 @@ int main(int argc, char **argv)
     const char *mode = getenv("ECHO_COMMIT");
     int overlap = !mode || strcmp(mode, "block") != 0;
     reply_text = getenv("ECHO_REPLY");
+    const char *pages_env = getenv("ECHO_PAGES");
+    pages_per_msg = pages_env ? atof(pages_env) : 0;
     const char *fsync_path = getenv("ECHO_FSYNC");
     if (fsync_path && (fsync_fd = open_fsync_file(fsync_path)) < 0) {
         perror(fsync_path);

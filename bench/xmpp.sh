@@ -19,7 +19,11 @@
 # (incremental) and 9000 sessions connected, Prosody spends about 70 % of its time collecting and
 # stalls for 150-200 ms about every 0.3 s, which is most of every variant's mean round trip; with
 # generational collection it needs a third of the CPU per round trip, and the component's own
-# cost is what shows)
+# cost is what shows;
+# MODELS='NAME:VAR=VALUE ...;NAME:...' adds, in every round, a run of the durable echo per NAME
+# with these variables (ECHO_BURN_US, ECHO_PAGES): a model component that spends the CPU and
+# writes the pages ticketgate does per ticket, to tell what a cheaper one would gain, e.g.
+# MODELS='tg:ECHO_BURN_US=42 ECHO_PAGES=4.4;half-pages:ECHO_BURN_US=42 ECHO_PAGES=2.3')
 set -uo pipefail
 cd "$(dirname "$0")/.."
 srcdir=. top_builddir=${top_builddir:-.}
@@ -101,6 +105,12 @@ REPLY="Thank you. Your request is registered as SUP-4500; we will answer by Tue 
 : > "$RIG/reply.jsonl"
 : > "$RIG/durable.jsonl"
 : > "$RIG/tg.jsonl"
+IFS=';' read -r -a models <<< "${MODELS:-}"
+for model in "${models[@]}"; do
+    [[ $model =~ ^[A-Za-z0-9_-]+:([A-Z_]+=[^ ]+( |$))+$ ]] ||
+        fail "MODELS: '$model' is not NAME:VAR=VALUE ..."
+    : > "$RIG/model-${model%%:*}.jsonl"
+done
 # echo_round NAME ENV... - one round of the echo component started with these variables
 echo_round() {
     local name=$1
@@ -118,6 +128,10 @@ for round in $(seq "$ROUNDS"); do
     echo_round echo
     echo_round reply ECHO_REPLY="$REPLY"
     echo_round durable ECHO_REPLY="$REPLY" ECHO_FSYNC="$RIG/store/durable-echo"
+    for model in "${models[@]}"; do
+        read -r -a vars <<< "${model#*:}"
+        echo_round "model-${model%%:*}" ECHO_REPLY="$REPLY" ECHO_FSYNC="$RIG/store/durable-echo" "${vars[@]}"
+    done
 
     sql "DELETE FROM outbox; DELETE FROM events; DELETE FROM messages; DELETE FROM tickets;
          DELETE FROM autoreply_log; DELETE FROM thread_addresses;" 2> /dev/null
@@ -135,12 +149,15 @@ done
 # busy, the rate ratio follows the CPU ratio: then only less CPU per ticket raises it. "Prosody
 # alone" is the share of one core Prosody (single-threaded) was busy: near 1 it is the limit,
 # lower it waited for the component or the client.
-"$PY" - "$RIG/echo.jsonl" "$RIG/reply.jsonl" "$RIG/durable.jsonl" "$RIG/tg.jsonl" <<'EOF'
-import json, statistics, sys
+"$PY" - "$RIG/echo.jsonl" "$RIG/reply.jsonl" "$RIG/durable.jsonl" "$RIG/tg.jsonl" "$RIG"/model-*.jsonl <<'EOF'
+import json, os, statistics, sys
 runs = [[json.loads(line) for line in open(f)] for f in sys.argv[1:5]]
+models = [(os.path.basename(f)[:-len(".jsonl")], [json.loads(line) for line in open(f)])
+          for f in sys.argv[5:] if os.path.exists(f)]
 med = lambda rs, key: statistics.median(r[key] for r in rs)
 cpu = lambda rs: statistics.median(sum(r["cpu_ms"].values()) / r["round_trips"] for r in rs)
-for name, rs in zip(("echo component", "reply echo", "durable echo", "ticketgate-xmpp"), runs):
+for name, rs in list(zip(("echo component", "reply echo", "durable echo", "ticketgate-xmpp"),
+                         runs)) + models:
     parts = ", ".join(f"{k} {statistics.median(r['cpu_ms'][k] / r['round_trips'] for r in rs):.3f}"
                       for k in rs[0]["cpu_ms"])
     sys_parts = ", ".join(f"{k} {statistics.median(r['sys_ms'][k] / r['round_trips'] for r in rs):.3f}"
@@ -155,7 +172,8 @@ echo, reply, durable, tg = runs
 # Each round's ratio compares runs a minute apart; this VM's speed drifts over longer spans.
 for name, num, den in (("ticketgate/echo", tg, echo), ("reply echo/echo", reply, echo),
                        ("durable echo/echo", durable, echo), ("ticketgate/reply echo", tg, reply),
-                       ("ticketgate/durable echo", tg, durable)):
+                       ("ticketgate/durable echo", tg, durable)) + tuple(
+                          (name + "/echo", rs, echo) for name, rs in models):
     pairs = [n["per_second"] / d["per_second"] for n, d in zip(num, den)]
     print(f"ratio {name}: {med(num, 'per_second') / med(den, 'per_second'):.2f}"
           f" (CPU per round trip {cpu(num):.3f} against {cpu(den):.3f} ms); per round"

@@ -13,38 +13,18 @@ streams, so that the client is not what is measured."""
 import asyncio
 import json
 import os
-import re
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "rig"))
+from anon_xmpp import AnonSession, login_all  # noqa: E402
+
 port, host, to, sessions, concurrency = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
-STREAM = (f"<?xml version='1.0'?><stream:stream to='{host}' xmlns='jabber:client' "
-          "xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>")
 
 
-class Session:
-    async def read_until(self, pattern):
-        while not re.search(pattern, self.buf):
-            data = await self.reader.read(65536)
-            if not data:
-                raise ConnectionError("closed")
-            self.buf += data.decode("utf-8", "replace")
-        m = re.search(pattern, self.buf)
-        self.buf = self.buf[m.end():]
-        return m
-
-    async def login(self):
-        self.reader, self.writer = await asyncio.open_connection("127.0.0.1", int(port))
-        self.buf = ""
-        self.writer.write(STREAM.encode())
-        await self.read_until(r"</stream:features>")
-        self.writer.write(b"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='ANONYMOUS'/>")
-        await self.read_until(r"<success[^>]*/>|<success.*?</success>")
-        self.writer.write(STREAM.encode())
-        await self.read_until(r"</stream:features>")
-        self.writer.write(b"<iq type='set' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></iq>")
-        await self.read_until(r"<jid>[^<]+</jid>")
-        self.writer.write(b"<presence/>")
+class Session(AnonSession):
+    def __init__(self):
+        super().__init__(port, host)
 
     async def round_trip(self, n):
         start = time.perf_counter()
@@ -69,12 +49,7 @@ def cpu_now():
 
 async def main():
     clients = [Session() for _ in range(sessions)]
-    gate = asyncio.Semaphore(50)
-
-    async def login(c):
-        async with gate:
-            await c.login()
-    await asyncio.gather(*(login(c) for c in clients))
+    await login_all(clients)
     await asyncio.sleep(1)  # presences settle
 
     lat, failed = [], 0

@@ -44,15 +44,6 @@ fi
 
 rig_init_prosody
 [ -z "${PROSODY_GC:-}" ] || sed -i "1i gc = $PROSODY_GC" "$RIG/prosody/prosody.cfg.lua"
-cat >> "$RIG/prosody/prosody.cfg.lua" <<EOF
-
-VirtualHost "anon.localhost"
-  authentication = "anonymous"
-  allow_anonymous_s2s = false
-EOF
-# the component section must stay last: move it after the new host
-sed -i '/^Component "support.localhost"/,/component_secret/d' "$RIG/prosody/prosody.cfg.lua"
-printf '\nComponent "support.localhost"\n  component_secret = "s3cret"\n' >> "$RIG/prosody/prosody.cfg.lua"
 cat > "$CONF" <<EOF
 [store]
 path = $RIG/store/tickets.db

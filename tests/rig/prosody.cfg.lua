@@ -43,5 +43,10 @@ component_stanza_size_limit = 4 * 1024 * 1024
 VirtualHost "localhost"
   authentication = "internal_plain"
 
+-- every login a new customer JID (bench/xmpp.sh, tests/xmpp_crash.sh)
+VirtualHost "anon.localhost"
+  authentication = "anonymous"
+  allow_anonymous_s2s = false
+
 Component "support.localhost"
   component_secret = "s3cret"

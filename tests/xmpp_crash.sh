@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# ticketgate-xmpp killed (SIGKILL) in the middle of a burst of new customers, then started again
+# (DESIGN.md, failure semantics): the store holds whole tickets only, no customer has two, no
+# customer is told a reference that is not their own ticket's, every ticket's auto-reply reaches
+# its customer once the component is back, and no more messages go unanswered than were in
+# flight when it died (XEP-0114 has no acknowledgements: those are the customers' to resend).
+set -uo pipefail
+RIG_PORT=10070
+. "${srcdir:-.}/tests/rig/rig.sh"
+CUSTOMERS=3000
+IN_FLIGHT=20
+
+rig_init_prosody
+rig_xmpp_config
+rig_start_prosody
+rig_start_xmpp
+
+killed_mid_burst() {
+    "$PY" "$RIG_SRC/burst.py" "$C2S_PORT" anon.localhost "support@$COMPONENT" "$CUSTOMERS" \
+        "$IN_FLIGHT" 5 > "$RIG/burst.json" &
+    local burst=$! at_kill=0
+    for _ in $(seq 1200); do
+        at_kill=$(sql "SELECT count(*) FROM tickets" 2> /dev/null)
+        [ "${at_kill:-0}" -ge 500 ] && break
+        sleep 0.05
+    done
+    rig_stop_xmpp KILL
+    log "killed with ${at_kill:-0} tickets in the store"
+    [ "${at_kill:-0}" -ge 500 ] && [ "$at_kill" -le $((CUSTOMERS - 500)) ] ||
+        fail "the kill was not in the middle of the burst (${at_kill:-0} tickets)"
+    sleep 1 # customers who write now are told by the server that the service is unavailable
+    rig_start_xmpp
+    wait "$burst" || fail "burst client: $(head -c 500 "$RIG/burst.json")"
+
+    [ "$(sql "PRAGMA integrity_check")" = ok ] || fail "integrity: $(sql "PRAGMA integrity_check")"
+    local broken
+    broken=$(sql "SELECT ref FROM tickets t WHERE
+        (SELECT count(*) FROM messages WHERE ticket_id = t.id AND direction = 'in') != 1
+        OR (SELECT count(*) FROM messages WHERE ticket_id = t.id AND direction = 'out') != 1
+        OR (SELECT count(*) FROM outbox WHERE ticket_id = t.id AND kind = 'autoreply') != 1
+        OR (SELECT count(*) FROM events WHERE ticket_id = t.id AND kind = 'created') != 1
+        OR (SELECT count(*) FROM events WHERE ticket_id = t.id AND kind = 'auto-reply') != 1
+        UNION ALL SELECT 'message ' || id FROM messages WHERE ticket_id NOT IN (SELECT id FROM tickets)
+        UNION ALL SELECT 'outbox ' || id FROM outbox WHERE ticket_id NOT IN (SELECT id FROM tickets)
+        UNION ALL SELECT 'event ' || id FROM events WHERE ticket_id NOT IN (SELECT id FROM tickets)
+        LIMIT 10")
+    [ -z "$broken" ] || fail "not whole: $broken"
+    [ "$(sql "SELECT count(*) - count(DISTINCT requester) FROM tickets")" = 0 ] ||
+        fail "a customer with two tickets"
+    [ "$(sql "SELECT count(*) FROM outbox WHERE status != 'sent'")" = 0 ] ||
+        fail "not sent: $(sql "SELECT ref, kind, status, last_error FROM outbox JOIN tickets ON
+            tickets.id = ticket_id WHERE outbox.status != 'sent' LIMIT 5")"
+
+    sql "SELECT requester, ref FROM tickets" > "$RIG/refs.txt"
+    check 'import collections;
+        owner = {r: j for j, r in (line.strip().split("|") for line in open(os.environ["RIG"] + "/refs.txt"))};
+        mine = {j: r for r, j in owner.items()};
+        told = {c["jid"]: re.findall(r"SUP-[0-9]+", " ".join(c["replies"])) for c in d};
+        wrong = [(j, r) for j, rs in told.items() for r in rs if owner.get(r) != j];
+        unanswered = [j for j in mine if mine[j] not in told.get(j, [])];
+        lost = [c["jid"] for c in d if c["jid"] not in mine and not c["errors"]];
+        print("tickets", len(mine), "bounced", sum(1 for c in d if c["errors"]), "lost", len(lost),
+              "told twice", sum(1 for rs in told.values() if len(rs) > 1));
+        not wrong and not unanswered and len(mine) + len(lost) <= len(d) and len(lost) <= int(os.environ["IN_FLIGHT"])' \
+        cat "$RIG/burst.json"
+}
+
+export RIG IN_FLIGHT
+scenario killed_mid_burst
+rig_summary

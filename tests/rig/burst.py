@@ -17,7 +17,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from anon_xmpp import AnonSession  # noqa: E402
+from anon_xmpp import AnonSession, login_all  # noqa: E402
 
 port, host, to = sys.argv[1], sys.argv[2], sys.argv[3]
 sessions, concurrency, quiet = int(sys.argv[4]), int(sys.argv[5]), float(sys.argv[6])
@@ -56,12 +56,7 @@ class Customer(AnonSession):
 
 async def main():
     customers = [Customer() for _ in range(sessions)]
-    gate = asyncio.Semaphore(50)
-
-    async def login(c):
-        async with gate:
-            await c.login()
-    await asyncio.gather(*(login(c) for c in customers))
+    await login_all(customers)
     readers = [asyncio.ensure_future(c.read_messages()) for c in customers]
     flight = asyncio.Semaphore(concurrency)
 

@@ -92,8 +92,9 @@ int sender_has_records(const component *c)
 }
 
 /* take_over - at the first claim once connected: the rows that a run which ended without
- * marking them (killed, crashed) had leased go out now, not when their lease ends. Only once
- * connected: the server lets one component have the name, so no other run is sending them. */
+ * marking them (killed, crashed) had leased go out now, not when their lease ends. There is one
+ * ticketgate-xmpp per store (ticketgate-xmpp(8)), and only once connected: Prosody refuses a
+ * second connection with the name, so a second run started by mistake takes nothing. */
 static int take_over(component *c, int64_t now, tg_err *err)
 {
     int64_t taken = 0;

@@ -19,16 +19,8 @@ rig_start_xmpp
 killed_mid_burst() {
     "$PY" "$RIG_SRC/burst.py" "$C2S_PORT" anon.localhost "support@$COMPONENT" "$CUSTOMERS" \
         "$IN_FLIGHT" 5 > "$RIG/burst.json" &
-    local burst=$! at_kill=0
-    for _ in $(seq 1200); do
-        at_kill=$(sql "SELECT count(*) FROM tickets" 2> /dev/null)
-        [ "${at_kill:-0}" -ge 500 ] && break
-        sleep 0.05
-    done
-    rig_stop_xmpp KILL
-    log "killed with ${at_kill:-0} tickets in the store"
-    [ "${at_kill:-0}" -ge 500 ] && [ "$at_kill" -le $((CUSTOMERS - 500)) ] ||
-        fail "the kill was not in the middle of the burst (${at_kill:-0} tickets)"
+    local burst=$!
+    rig_kill_mid_load xmpp 500 "$CUSTOMERS"
     sleep 1 # customers who write now are told by the server that the service is unavailable
     rig_start_xmpp
     wait "$burst" || fail "burst client: $(head -c 500 "$RIG/burst.json")"

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# ticketgate-milter killed (SIGKILL) while mail comes in over many SMTP connections, then started
+# again (DESIGN.md, failure semantics). The sending side retries what got a temporary error, as
+# every MTA does; in the end every mail was accepted, made exactly one whole ticket and reached
+# the support mailbox once, and its sender got the auto-reply of that ticket and of no other.
+set -uo pipefail
+RIG_PORT=10080
+. "${srcdir:-.}/tests/rig/rig.sh"
+MAILS=400
+CONNECTIONS=10
+
+rig_init
+# a reply the killed mailer had taken goes out when its lease ends, timeout + 60 s later (the
+# sendmail it had started may still be running): a shorter timeout keeps the wait short
+sed -i '/^\[mailer\]/a timeout = 5s' "$CONF"
+rig_start_postfix
+rig_start_milter
+
+# retrying_mta - MAILS mails from distinct senders over CONNECTIONS parallel SMTP connections
+# (one mail per connection); a 4xx or a lost connection is tried again after 0.3 s, for up to
+# two minutes. Prints {"accepted", "retried", "refused": [[mail, code]...]}.
+retrying_mta() {
+    "$PY" - "$RIG_PORT" "$MAILS" "$CONNECTIONS" <<'PYEOF'
+import json, queue, smtplib, sys, threading, time
+port, mails, connections = (int(a) for a in sys.argv[1:4])
+todo = queue.Queue()
+for i in range(mails):
+    todo.put(i)
+accepted, retried, refused, lock = [0], [0], [], threading.Lock()
+
+def message(i):
+    return (f"From: c{i}@example.test\r\nTo: support@example.org\r\nSubject: crash mail {i}\r\n"
+            f"Message-Id: <crash-{i}@example.test>\r\n\r\nThe printer {i} is jammed.\r\n")
+
+def send(i):
+    deadline, tries = time.time() + 120, 0
+    while True:
+        tries += 1
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=60) as s:
+                s.sendmail(f"c{i}@example.test", ["support@example.org"], message(i))
+            return 250, tries
+        except smtplib.SMTPRecipientsRefused as e:
+            code = list(e.recipients.values())[0][0]
+        except smtplib.SMTPResponseException as e:
+            code = e.smtp_code
+        except (OSError, smtplib.SMTPServerDisconnected):
+            code = 421
+        if not 400 <= code < 500 or time.time() > deadline:
+            return code, tries
+        time.sleep(0.3)
+
+def worker():
+    while True:
+        try:
+            i = todo.get_nowait()
+        except queue.Empty:
+            return
+        code, tries = send(i)
+        with lock:
+            accepted[0] += code == 250
+            retried[0] += tries > 1
+            if code != 250:
+                refused.append([i, code])
+
+threads = [threading.Thread(target=worker) for _ in range(connections)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(json.dumps({"accepted": accepted[0], "retried": retried[0], "refused": refused}))
+PYEOF
+}
+
+killed_while_mail_arrives() {
+    retrying_mta > "$RIG/mta.json" &
+    local mta=$!
+    rig_kill_mid_load milter 100 "$MAILS"
+    sleep 1 # new connections are refused with a temporary error meanwhile
+    rig_start_milter
+    wait "$mta" || fail "smtp client"
+    check "d['accepted'] == $MAILS and not d['refused'] and d['retried'] > 0" cat "$RIG/mta.json"
+
+    [ "$(sql "PRAGMA integrity_check")" = ok ] || fail "integrity: $(sql "PRAGMA integrity_check")"
+    [ "$(sql "SELECT count(*) || ' ' || count(DISTINCT requester) FROM tickets")" = "$MAILS $MAILS" ] ||
+        fail "tickets: $(sql "SELECT count(*), count(DISTINCT requester) FROM tickets")"
+    local broken
+    broken=$(sql "SELECT ref FROM tickets t WHERE
+        (SELECT count(*) FROM messages WHERE ticket_id = t.id AND direction = 'in') != 1
+        OR (SELECT count(*) FROM outbox WHERE ticket_id = t.id AND kind = 'autoreply') != 1
+        OR (SELECT count(*) FROM events WHERE ticket_id = t.id AND kind = 'created') != 1
+        UNION ALL SELECT 'message ' || id FROM messages WHERE ticket_id NOT IN (SELECT id FROM tickets)
+        UNION ALL SELECT 'outbox ' || id FROM outbox WHERE ticket_id NOT IN (SELECT id FROM tickets)
+        LIMIT 10")
+    [ -z "$broken" ] || fail "not whole: $broken"
+
+    # the replies: a row the killed mailer had taken goes out when its lease ends; a reply that
+    # met the dead milter in Postfix's pickup waits in the queue (flushed here, as an admin would)
+    log "$(sql "SELECT count(*) FROM outbox WHERE status != 'sent'") replies to send"
+    for _ in $(seq 120); do
+        /usr/sbin/postqueue -c "$RIG/postfix-conf" -f 2> /dev/null
+        [ "$(sql "SELECT count(*) FROM outbox WHERE status != 'sent'")" = 0 ] && queue_empty && break
+        sleep 1
+    done
+    [ "$(sql "SELECT count(*) FROM outbox WHERE status != 'sent'")" = 0 ] ||
+        fail "replies not sent: $(sql "SELECT id, status, attempts, last_error FROM outbox
+            WHERE status != 'sent' LIMIT 5")"
+    queue_empty || fail "mail left in Postfix's queue"
+    log "all sent"
+    sleep 2 # the last delivery
+    sql "SELECT requester, ref FROM tickets" > "$RIG/refs.txt"
+    mailbox > "$RIG/mailbox.json"
+    check 'import collections;
+        mine = dict(line.strip().split("|") for line in open(os.environ["RIG"] + "/refs.txt"));
+        support = [m for m in d if m["headers"].get("delivered-to") == ["support@example.org"]];
+        ids = collections.Counter(m["headers"]["message-id"][0] for m in support);
+        replies = collections.defaultdict(list);
+        [replies[m["headers"]["delivered-to"][0]].append(set(re.findall(r"SUP-[0-9]+",
+            m["headers"].get("subject", [""])[0] + m["body"])))
+         for m in d if m["headers"].get("delivered-to") != ["support@example.org"]];
+        wrong = [(j, r) for j in mine for refs in replies[j] for r in refs if r != mine[j]];
+        print("support mails", len(support), "customers answered", sum(1 for j in mine if replies[j]),
+              "answered twice", sum(1 for j in mine if len(replies[j]) > 1));
+        len(support) == len(ids) == int(os.environ["MAILS"]) and not wrong
+        and all({mine[j]} in replies[j] for j in mine)' cat "$RIG/mailbox.json"
+}
+
+export RIG MAILS
+scenario killed_while_mail_arrives
+rig_summary

@@ -148,6 +148,16 @@ static void run(component *c)
         while ((c->connected || c->connecting) && g_get_monotonic_time() < until)
             component_run_once(c, TICK_MS);
     }
+    /* The server routes messages to us until it has our stream's end: what was read meanwhile
+     * becomes tickets too. Their replies cannot go out on this stream; they wait in the outbox
+     * for the next start (sender.c takes them over once connected). */
+    if (c->pending->len) {
+        tg_info("%u message(s) that arrived while stopping are kept; their replies go out after "
+                "the next start",
+                c->pending->len);
+        chat_flush(c);
+        sender_finish(c);
+    }
 }
 
 int main(int argc, char **argv)

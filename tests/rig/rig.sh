@@ -374,20 +374,20 @@ reset_state() {
         fail "could not empty the store between scenarios"
 }
 
-# rig_kill_mid_load NAME AT OF - SIGKILL to the daemon NAME (milter, xmpp) once the store holds
-# AT tickets of the OF a load in the background will make; fails unless that was in its middle
-# (at least AT made, at least AT still to come).
-rig_kill_mid_load() {
-    local name=$1 at=$2 of=$3 made=0
+# rig_stop_mid_load NAME SIGNAL AT OF - stop the daemon NAME (milter, xmpp) with SIGNAL once
+# the store holds AT tickets of the OF a load in the background will make; fails unless that was
+# in its middle (at least AT made, at least AT still to come).
+rig_stop_mid_load() {
+    local name=$1 signal=$2 at=$3 of=$4 made=0
     for _ in $(seq 1200); do
         made=$(sql "SELECT count(*) FROM tickets" 2> /dev/null)
         [ "${made:-0}" -ge "$at" ] && break
         sleep 0.05
     done
-    stop_daemon "$name" KILL
-    log "$name killed with ${made:-0} tickets in the store"
+    stop_daemon "$name" "$signal"
+    log "$name stopped ($signal) with ${made:-0} tickets in the store"
     [ "${made:-0}" -ge "$at" ] && [ "$made" -le $((of - at)) ] ||
-        fail "$name was not killed in the middle of the load (${made:-0} of $of tickets)"
+        fail "$name was not stopped in the middle of the load (${made:-0} of $of tickets)"
 }
 
 # check PYTHON-EXPR JSON-PRODUCING-COMMAND... - assert on JSON; `d` is the parsed value.

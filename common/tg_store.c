@@ -126,7 +126,6 @@ enum {
     S_CLAIM_OUTBOX,
     S_OUTBOX_SENT,
     S_OUTBOX_RETRY,
-    S_OUTBOX_TAKE_OVER,
     S_COUNT_AUTOREPLIES,
     S_LOG_AUTOREPLY,
     S_FORGET_AUTOREPLIES,
@@ -239,8 +238,6 @@ static const char *const sql[S_COUNT] = {
     [S_OUTBOX_RETRY] = "UPDATE outbox SET attempts = attempts + 1, last_error = ?2,"
                        " next_attempt_at = ?3,"
                        " status = CASE WHEN ?4 THEN 'failed' ELSE 'pending' END WHERE id = ?1",
-    [S_OUTBOX_TAKE_OVER] = "UPDATE outbox SET next_attempt_at = ?2 WHERE channel = ?1"
-                           " AND status = 'pending' AND next_attempt_at > ?2 AND created_at < ?3",
     [S_COUNT_AUTOREPLIES] = "SELECT count(*) FROM autoreply_log WHERE address = lower(?1)"
                             " AND at >= ?2",
     [S_LOG_AUTOREPLY] = "INSERT INTO autoreply_log (address, at) VALUES (lower(?1), ?2)",
@@ -1143,20 +1140,6 @@ int tg_store_outbox_retry(tg_store *st, int64_t id, const char *error, int64_t n
     sqlite3_bind_int64(s, 3, next_attempt);
     sqlite3_bind_int(s, 4, give_up != 0);
     return run(st, s, err, "mark reply for retry");
-}
-
-int tg_store_outbox_take_over(tg_store *st, const char *channel, int64_t now, int64_t before,
-                              int64_t *taken, tg_err *err)
-{
-    sqlite3_stmt *s = prepare(st, S_OUTBOX_TAKE_OVER, err);
-    if (!s)
-        return err->code;
-    bind_text(s, 1, channel);
-    sqlite3_bind_int64(s, 2, now);
-    sqlite3_bind_int64(s, 3, before);
-    int rc = run(st, s, err, "take over leased replies");
-    *taken = rc == TG_OK ? sqlite3_changes(st->db) : 0;
-    return rc;
 }
 
 int tg_store_count_outbox(tg_store *st, const char *status, int64_t *count, tg_err *err)

@@ -178,11 +178,6 @@ int tg_store_outbox_sent(tg_store *st, int64_t id, int64_t now, tg_err *err);
  * failed (give_up); error is kept either way. */
 int tg_store_outbox_retry(tg_store *st, int64_t id, const char *error, int64_t next_attempt,
                           int give_up, tg_err *err);
-/* tg_store_outbox_take_over - the pending rows of channel created before `before` and leased
- * past now become due now: for the one sender of a channel, at its start, the rows a process
- * that ended (crashed) had taken and not sent. *taken is how many. */
-int tg_store_outbox_take_over(tg_store *st, const char *channel, int64_t now, int64_t before,
-                              int64_t *taken, tg_err *err);
 int tg_store_count_outbox(tg_store *st, const char *status, int64_t *count, tg_err *err);
 int tg_store_count_autoreplies(tg_store *st, const char *address, int64_t since, int64_t *count,
                                tg_err *err);

@@ -500,43 +500,6 @@ START_TEST(test_leased_auto_reply)
 }
 END_TEST
 
-/* A sender starting after a crash takes over the rows leased before it began, of its channel,
- * still pending; not the ones leased since. */
-START_TEST(test_leases_taken_over)
-{
-    tg_inbound *early = parse_mail("a@customer.ru", "Early", "t1@c");
-    tg_inbound *later = parse_mail("b@customer.ru", "Later", "t2@c");
-    tg_intake_job job = {.in = early, .now = NOW, .lease_until = NOW + 30}, *ptr = &job;
-    ck_assert_uint_eq(tg_intake_process_batch(cfg, st, &ptr, 1), 1);
-    int64_t early_id = job.dec.leased_reply->id;
-    tg_decision_clear(&job.dec);
-    job = (tg_intake_job){.in = later, .now = NOW + 5, .lease_until = NOW + 35};
-    ck_assert_uint_eq(tg_intake_process_batch(cfg, st, &ptr, 1), 1);
-    tg_decision_clear(&job.dec);
-
-    tg_err err = {0};
-    int64_t taken = -1;
-    ck_assert_int_eq(tg_store_outbox_take_over(st, "xmpp", NOW + 10, NOW + 5, &taken, &err), 0);
-    ck_assert_int_eq(taken, 0); /* another channel's */
-    ck_assert_int_eq(tg_store_outbox_take_over(st, "email", NOW + 10, NOW + 5, &taken, &err), 0);
-    ck_assert_int_eq(taken, 1); /* the one created before NOW + 5 */
-    tg_outbox row, none;
-    ck_assert_int_eq(tg_store_claim_outbox(st, "email", NOW + 10, NOW + 70, &row, &err), 1);
-    ck_assert_int_eq(row.id, early_id);
-    ck_assert_int_eq(tg_store_claim_outbox(st, "email", NOW + 10, NOW + 70, &none, &err), 0);
-    ck_assert_int_eq(tg_store_outbox_sent(st, row.id, NOW + 10, &err), 0);
-    tg_outbox_clear(&row);
-    /* a sent row stays sent; the other lease is taken over by a sender begun after it */
-    ck_assert_int_eq(tg_store_outbox_take_over(st, "email", NOW + 11, NOW + 100, &taken, &err), 0);
-    ck_assert_int_eq(taken, 1);
-    ck_assert_int_eq(tg_store_claim_outbox(st, "email", NOW + 11, NOW + 70, &row, &err), 1);
-    ck_assert_str_eq(row.recipient, "b@customer.ru");
-    tg_outbox_clear(&row);
-    tg_inbound_free(early);
-    tg_inbound_free(later);
-}
-END_TEST
-
 START_TEST(test_no_auto_reply)
 {
     const struct no_reply_case *c = &no_reply_cases[_i];
@@ -1275,7 +1238,6 @@ int main(void)
     tcase_add_test(tc, test_batch_group_commit);
     tcase_add_test(tc, test_chat_joins_open_ticket);
     tcase_add_test(tc, test_leased_auto_reply);
-    tcase_add_test(tc, test_leases_taken_over);
     tcase_add_test(tc, test_batch_failure_is_undone_alone);
     tcase_add_test(tc, test_explain_writes_nothing);
     tcase_add_test(tc, test_newer_schema_refused);

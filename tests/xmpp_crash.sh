@@ -3,8 +3,8 @@
 # (DESIGN.md, failure semantics): killed (SIGKILL), the store holds whole tickets only, no
 # customer has two, no customer is told a reference that is not their own ticket's, every
 # ticket's auto-reply reaches its customer once the component is back (those the killed one had
-# taken at once, not when their lease ends), and no more messages go unanswered than were in
-# flight when it died (XEP-0114 has no acknowledgements: those are the customers' to send
+# taken when their 30 s lease ends), and no more messages go unanswered than were in flight when
+# it died (XEP-0114 has no acknowledgements: those are the customers' to send
 # again). Stopped (SIGTERM, as by systemctl restart), the same, and no message is lost at all:
 # what arrives until the server has closed the stream becomes tickets, and none is answered twice.
 set -uo pipefail
@@ -18,12 +18,13 @@ rig_xmpp_config
 rig_start_prosody
 rig_start_xmpp
 
-# MAX_LOST=N MAX_TWICE=M burst_and_stop SIGNAL - the burst, the component stopped with SIGNAL in its middle
-# and started again a second later, and what customers and the store show afterwards.
+# QUIET=S MAX_LOST=N MAX_TWICE=M burst_and_stop SIGNAL - the burst, the component stopped with
+# SIGNAL in its middle and started again a second later, and what customers and the store show
+# once nothing has arrived for S seconds.
 burst_and_stop() {
     local signal=$1
     "$PY" "$RIG_SRC/burst.py" "$C2S_PORT" anon.localhost "support@$COMPONENT" "$CUSTOMERS" \
-        "$IN_FLIGHT" 5 > "$RIG/burst.json" &
+        "$IN_FLIGHT" "$QUIET" > "$RIG/burst.json" &
     local burst=$!
     rig_stop_mid_load xmpp "$signal" 500 "$CUSTOMERS"
     sleep 1 # customers who write now are told by the server that the service is unavailable
@@ -65,12 +66,13 @@ burst_and_stop() {
 }
 
 killed_mid_burst() {
-    MAX_LOST=$IN_FLIGHT MAX_TWICE=$CUSTOMERS burst_and_stop KILL
+    # the replies the killed one had taken come 30 s later: the customers wait for them
+    QUIET=35 MAX_LOST=$IN_FLIGHT MAX_TWICE=$CUSTOMERS burst_and_stop KILL
 }
 
 stopped_mid_burst() {
     reset_state
-    MAX_LOST=0 MAX_TWICE=0 burst_and_stop TERM
+    QUIET=5 MAX_LOST=0 MAX_TWICE=0 burst_and_stop TERM
 }
 
 export RIG

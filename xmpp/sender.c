@@ -33,8 +33,6 @@ struct sender {
     GArray *sent; /* sent_row */
     tg_outbox *claimed;
     int n_claimed;
-    int64_t started; /* when this process began (rows created since are ours) */
-    int taken_over;  /* the rows a previous run left leased were looked for */
 };
 
 static void sent_row_clear(void *p)
@@ -50,7 +48,6 @@ sender *sender_new(void)
     s->sent = g_array_new(FALSE, TRUE, sizeof(sent_row));
     g_array_set_clear_func(s->sent, sent_row_clear);
     s->claimed = g_new0(tg_outbox, BATCH);
-    s->started = g_get_real_time() / G_USEC_PER_SEC;
     return s;
 }
 
@@ -91,21 +88,6 @@ int sender_has_records(const component *c)
     return 0;
 }
 
-/* take_over - at the first claim once connected: the rows that a run which ended without
- * marking them (killed, crashed) had leased go out now, not when their lease ends. There is one
- * ticketgate-xmpp per store (ticketgate-xmpp(8)), and only once connected: Prosody refuses a
- * second connection with the name, so a second run started by mistake takes nothing. */
-static int take_over(component *c, int64_t now, tg_err *err)
-{
-    int64_t taken = 0;
-    int rc = tg_store_outbox_take_over(c->st, "xmpp", now, c->out->started, &taken, err);
-    if (rc == TG_OK && taken)
-        tg_info("sender: %lld message(s) a previous run had taken and not sent go out now",
-                (long long)taken);
-    c->out->taken_over = 1; /* rolled back (a store error): they wait for their lease */
-    return rc;
-}
-
 /* in_transaction - inside an open transaction: record what was written (or lost with its
  * stream), and, if claim, claim the next rows for sender_after_commit to send. */
 static int in_transaction(component *c, int claim, tg_err *err)
@@ -124,8 +106,6 @@ static int in_transaction(component *c, int claim, tg_err *err)
             rc = tg_store_outbox_retry(c->st, r->id, "stream closed before it was written", now, 0,
                                        err);
     }
-    if (rc == TG_OK && claim && c->connected && !s->taken_over)
-        rc = take_over(c, now, err);
     if (rc == TG_OK && claim && c->connected) {
         int n = tg_store_claim_outbox_rows(c->st, "xmpp", now, now + SEND_LEASE, s->claimed, BATCH,
                                            err);

@@ -8,7 +8,7 @@
 # again). Stopped (SIGTERM, as by systemctl restart), the same, and no message is lost at all:
 # what arrives until the server has closed the stream becomes tickets, and none is answered twice.
 set -uo pipefail
-RIG_PORT=10070
+RIG_PORT=10085
 . "${srcdir:-.}/tests/rig/rig.sh"
 CUSTOMERS=3000
 IN_FLIGHT=20

@@ -149,8 +149,8 @@ static void run(component *c)
             component_run_once(c, TICK_MS);
     }
     /* The server routes messages to us until it has our stream's end: what was read meanwhile
-     * becomes tickets too. Their replies cannot go out on this stream; they wait in the outbox
-     * for the next start (sender.c takes them over once connected). */
+     * becomes tickets too. Their replies cannot go out on this stream: the sender puts them back
+     * in the outbox, due at the next connection. */
     if (c->pending->len) {
         tg_info("%u message(s) that arrived while stopping are kept; their replies go out after "
                 "the next start",

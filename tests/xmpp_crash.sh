@@ -4,9 +4,9 @@
 # customer has two, no customer is told a reference that is not their own ticket's, every
 # ticket's auto-reply reaches its customer once the component is back (those the killed one had
 # taken when their 30 s lease ends), and no more messages go unanswered than were in flight when
-# it died (XEP-0114 has no acknowledgements: those are the customers' to send
-# again). Stopped (SIGTERM, as by systemctl restart), the same, and no message is lost at all:
-# what arrives until the server has closed the stream becomes tickets, and none is answered twice.
+# it died (XEP-0114 has no acknowledgements: those are the customers' to send again). Stopped
+# (SIGTERM, as by systemctl restart), the same, and no message is lost at all: what arrives until
+# the server has closed the stream becomes tickets, and none is answered twice.
 set -uo pipefail
 RIG_PORT=10085
 . "${srcdir:-.}/tests/rig/rig.sh"
@@ -51,10 +51,11 @@ burst_and_stop() {
             FROM outbox JOIN tickets ON tickets.id = ticket_id WHERE outbox.status != 'sent' LIMIT 5")"
 
     sql "SELECT requester, ref FROM tickets" > "$RIG/refs.txt"
-    check 'import collections;
-        owner = {r: j for j, r in (line.strip().split("|") for line in open(os.environ["RIG"] + "/refs.txt"))};
+    # told: per customer, the reference each reply names
+    check 'owner = {r: j for j, r in (line.strip().split("|") for line in open(os.environ["RIG"] + "/refs.txt"))};
         mine = {j: r for r, j in owner.items()};
-        told = {c["jid"]: re.findall(r"SUP-[0-9]+", " ".join(c["replies"])) for c in d};
+        told = {c["jid"]: [m.group(0) for m in (re.search(r"SUP-[0-9]+", b) for b in c["replies"]) if m]
+                for c in d};
         wrong = [(j, r) for j, rs in told.items() for r in rs if owner.get(r) != j];
         unanswered = [j for j in mine if mine[j] not in told.get(j, [])];
         lost = [c["jid"] for c in d if c["jid"] not in mine and not c["errors"]];

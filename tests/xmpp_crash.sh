@@ -33,16 +33,7 @@ burst_and_stop() {
 
     [ "$(sql "PRAGMA integrity_check")" = ok ] || fail "integrity: $(sql "PRAGMA integrity_check")"
     local broken
-    broken=$(sql "SELECT ref FROM tickets t WHERE
-        (SELECT count(*) FROM messages WHERE ticket_id = t.id AND direction = 'in') != 1
-        OR (SELECT count(*) FROM messages WHERE ticket_id = t.id AND direction = 'out') != 1
-        OR (SELECT count(*) FROM outbox WHERE ticket_id = t.id AND kind = 'autoreply') != 1
-        OR (SELECT count(*) FROM events WHERE ticket_id = t.id AND kind = 'created') != 1
-        OR (SELECT count(*) FROM events WHERE ticket_id = t.id AND kind = 'auto-reply') != 1
-        UNION ALL SELECT 'message ' || id FROM messages WHERE ticket_id NOT IN (SELECT id FROM tickets)
-        UNION ALL SELECT 'outbox ' || id FROM outbox WHERE ticket_id NOT IN (SELECT id FROM tickets)
-        UNION ALL SELECT 'event ' || id FROM events WHERE ticket_id NOT IN (SELECT id FROM tickets)
-        LIMIT 10")
+    broken=$(rig_incomplete_tickets)
     [ -z "$broken" ] || fail "not whole: $broken"
     [ "$(sql "SELECT count(*) - count(DISTINCT requester) FROM tickets")" = 0 ] ||
         fail "a customer with two tickets"

@@ -390,6 +390,22 @@ rig_stop_mid_load() {
         fail "$name was not stopped in the middle of the load (${made:-0} of $of tickets)"
 }
 
+# rig_incomplete_tickets - what a crash must never leave (DESIGN.md): tickets without their
+# message in, auto-reply (message out, outbox row and event) or created event, and rows whose
+# ticket is missing. Prints up to 10 of them; nothing when all is whole.
+rig_incomplete_tickets() {
+    sql "SELECT ref FROM tickets t WHERE
+        (SELECT count(*) FROM messages WHERE ticket_id = t.id AND direction = 'in') != 1
+        OR (SELECT count(*) FROM messages WHERE ticket_id = t.id AND direction = 'out') != 1
+        OR (SELECT count(*) FROM outbox WHERE ticket_id = t.id AND kind = 'autoreply') != 1
+        OR (SELECT count(*) FROM events WHERE ticket_id = t.id AND kind = 'created') != 1
+        OR (SELECT count(*) FROM events WHERE ticket_id = t.id AND kind = 'auto-reply') != 1
+        UNION ALL SELECT 'message ' || id FROM messages WHERE ticket_id NOT IN (SELECT id FROM tickets)
+        UNION ALL SELECT 'outbox ' || id FROM outbox WHERE ticket_id NOT IN (SELECT id FROM tickets)
+        UNION ALL SELECT 'event ' || id FROM events WHERE ticket_id NOT IN (SELECT id FROM tickets)
+        LIMIT 10"
+}
+
 # check PYTHON-EXPR JSON-PRODUCING-COMMAND... - assert on JSON; `d` is the parsed value.
 check() {
     local expr=$1

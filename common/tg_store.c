@@ -529,6 +529,82 @@ int tg_store_checkpoint_if_due(tg_store *st, tg_err *err)
     return rc == SQLITE_OK ? TG_OK : fail(st, err, "checkpoint");
 }
 
+int tg_store_copy_to(tg_store *st, const char *path, tg_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "VACUUM INTO ?1", -1, &s, NULL) != SQLITE_OK)
+        return fail(st, err, "prepare copy");
+    bind_text(s, 1, path);
+    int rc = run(st, s, err, "copy");
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int tg_store_quick_check(tg_store *st, tg_err *err)
+{
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(st->db, "PRAGMA quick_check(1)", -1, &s, NULL) != SQLITE_OK)
+        return fail(st, err, "prepare check");
+    int rc = sqlite3_step(s);
+    if (rc != SQLITE_ROW)
+        rc = fail(st, err, "check");
+    else if (strcmp((const char *)sqlite3_column_text(s, 0), "ok") != 0)
+        rc = tg_err_set(err, TG_ESTORE, "store %s is damaged: %s", st->path,
+                        (const char *)sqlite3_column_text(s, 0));
+    else
+        rc = TG_OK;
+    sqlite3_finalize(s);
+    return rc;
+}
+
+/* open_copy - the copy at path, read-only, checked whole and of a schema this version knows. */
+static int open_copy(tg_store *copy, tg_err *err)
+{
+    int64_t v;
+    int rc;
+    if (sqlite3_open_v2(copy->path, &copy->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK)
+        return copy->db ? fail(copy, err, "open")
+                        : tg_err_set(err, TG_ETEMP, "%s: cannot open", copy->path);
+    if ((rc = tg_store_quick_check(copy, err)) != TG_OK &&
+        sqlite3_errcode(copy->db) == SQLITE_NOTADB)
+        return tg_err_set(err, TG_EINVAL, "%s is not a ticketgate store: %s", copy->path,
+                          sqlite3_errmsg(copy->db));
+    if (rc != TG_OK || (rc = user_version(copy, &v, err)) != TG_OK)
+        return rc;
+    if (v < 1 || v > tg_store_schema_version())
+        return tg_err_set(err, TG_EINVAL,
+                          "%s is not a ticketgate store this version can read "
+                          "(schema version %lld)",
+                          copy->path, (long long)v);
+    return TG_OK;
+}
+
+int tg_store_check_copy(const char *path, tg_err *err)
+{
+    tg_store copy = {.path = (char *)path};
+    int rc = open_copy(&copy, err);
+    sqlite3_close(copy.db);
+    return rc;
+}
+
+int tg_store_restore_from(tg_store *st, const char *path, tg_err *err)
+{
+    tg_store copy = {.path = (char *)path};
+    int rc = open_copy(&copy, err);
+    if (rc == TG_OK) {
+        sqlite3_backup *b = sqlite3_backup_init(st->db, "main", copy.db, "main");
+        if (!b)
+            rc = fail(st, err, "restore");
+        else {
+            int step = sqlite3_backup_step(b, -1); /* all pages at once, in one transaction */
+            rc = sqlite3_backup_finish(b);
+            rc = step == SQLITE_DONE && rc == SQLITE_OK ? TG_OK : fail(st, err, "restore");
+        }
+    }
+    sqlite3_close(copy.db);
+    return rc == TG_OK ? migrate(st, 0, err) : rc;
+}
+
 void tg_store_close(tg_store *st)
 {
     if (!st)

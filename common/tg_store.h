@@ -74,6 +74,23 @@ void tg_store_close(tg_store *st); /* NULL-safe */
 void tg_store_defer_checkpoints(tg_store *st);
 int tg_store_checkpoint_if_due(tg_store *st, tg_err *err);
 
+/* tg_store_copy_to - write a consistent copy of the whole store to path (a missing or empty
+ * file) in one read transaction, while other connections go on writing: SQLite's VACUUM INTO,
+ * so the copy is compact and complete without a -wal file. A read-only connection will do. The
+ * copy is not synced to the disk: the caller does that. */
+int tg_store_copy_to(tg_store *st, const char *path, tg_err *err);
+/* tg_store_quick_check - SQLite's quick_check of the whole file: TG_OK, or TG_ESTORE with the
+ * first problem it reports. */
+int tg_store_quick_check(tg_store *st, tg_err *err);
+/* tg_store_restore_from - replace everything in the store with the copy at path (checked, of a
+ * schema this version understands; an older one is migrated after), in one write transaction
+ * through the store's WAL with SQLite's online backup: copying the file over the store's instead
+ * would have SQLite apply the old WAL beside it to the copy. */
+int tg_store_restore_from(tg_store *st, const char *path, tg_err *err);
+/* tg_store_check_copy - what tg_store_restore_from checks first: TG_EINVAL for a file that is
+ * not a ticketgate store (or of a newer version), TG_ESTORE for a damaged one. */
+int tg_store_check_copy(const char *path, tg_err *err);
+
 /* Transactions: begin takes the write lock at once (BEGIN IMMEDIATE), so a check followed by
  * an insert cannot race another writer. */
 int tg_store_begin(tg_store *st, tg_err *err);

@@ -36,5 +36,7 @@ int cmd_resolve(tg_config *cfg, int argc, char **argv);
 int cmd_close(tg_config *cfg, int argc, char **argv);
 int cmd_assign(tg_config *cfg, int argc, char **argv);
 int cmd_report(tg_config *cfg, int argc, char **argv);
+int cmd_backup(tg_config *cfg, int argc, char **argv);
+int cmd_restore(tg_config *cfg, int argc, char **argv);
 
 #endif

@@ -30,6 +30,9 @@ static void usage(FILE *to)
             "  report [--from DATE] [--to DATE] [--queue Q] [--resolution] [--json]\n"
             "                 service levels: first responses (or resolutions) due in the period,\n"
             "                 in time or late\n"
+            "  backup FILE|DIRECTORY\n"
+            "                 a checked copy of the store, taken while the daemons run\n"
+            "  restore FILE   replace the store's tickets with a backup's (the daemons stopped)\n"
             "  check-config   validate the configuration and the rules\n"
             "  directives     every configuration directive with its default and bounds\n"
             "\n"
@@ -145,16 +148,10 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(tg_config *, int, char **);
     } commands[] = {
-        {"ingest", cmd_ingest},
-        {"list", cmd_list},
-        {"show", cmd_show},
-        {"explain", cmd_explain},
-        {"reply", cmd_reply},
-        {"take", cmd_take},
-        {"resolve", cmd_resolve},
-        {"close", cmd_close},
-        {"assign", cmd_assign},
-        {"report", cmd_report},
+        {"ingest", cmd_ingest},         {"list", cmd_list},     {"show", cmd_show},
+        {"explain", cmd_explain},       {"reply", cmd_reply},   {"take", cmd_take},
+        {"resolve", cmd_resolve},       {"close", cmd_close},   {"assign", cmd_assign},
+        {"report", cmd_report},         {"backup", cmd_backup}, {"restore", cmd_restore},
         {"directives", cmd_directives},
     };
 

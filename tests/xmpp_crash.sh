@@ -7,6 +7,8 @@
 # it died (XEP-0114 has no acknowledgements: those are the customers' to send again). Stopped
 # (SIGTERM, as by systemctl restart), the same, and no message is lost at all: what arrives until
 # the server has closed the stream becomes tickets, and none is answered twice.
+# And the sysadmin's side of it: backups taken with ticketgatectl during a burst hold whole
+# tickets only; one restored (component stopped) is what the component works on after its start.
 set -uo pipefail
 RIG_PORT=10085
 . "${srcdir:-.}/tests/rig/rig.sh"
@@ -67,7 +69,52 @@ stopped_mid_burst() {
     QUIET=5 MAX_LOST=0 MAX_TWICE=0 burst_and_stop TERM
 }
 
+backed_up_mid_burst() {
+    reset_state
+    mkdir -p "$RIG/backups"
+    "$PY" "$RIG_SRC/burst.py" "$C2S_PORT" anon.localhost "support@$COMPONENT" 2000 "$IN_FLIGHT" 2 \
+        > "$RIG/burst.json" &
+    local burst=$! copies=0 during=0 middle= n copy
+    for _ in $(seq 1200); do # the customers log in first
+        [ "$(sql "SELECT count(*) FROM tickets")" -gt 0 ] && break
+        sleep 0.05
+    done
+    while kill -0 "$burst" 2> /dev/null; do
+        copies=$((copies + 1))
+        "$CTL" "${C[@]}" backup "$RIG/backups/$copies.db" > /dev/null || fail "backup $copies"
+    done
+    wait "$burst" || fail "burst client"
+    for copy in $(seq -f "$RIG/backups/%g.db" "$copies"); do
+        [ "$(sql "PRAGMA integrity_check" "$copy")" = ok ] || fail "$copy: integrity"
+        [ -z "$(rig_incomplete_tickets "$copy")" ] || fail "$copy not whole: $(rig_incomplete_tickets "$copy")"
+        n=$(sql "SELECT count(*) FROM tickets" "$copy")
+        if [ "$n" -gt 0 ] && [ "$n" -lt 2000 ]; then
+            during=$((during + 1))
+            middle=${middle:-$copy}
+        fi
+    done
+    log "$copies backups, $during of them with some of the 2000 tickets"
+    [ "$during" -ge 2 ] || fail "too few backups in the middle of the burst"
+
+    # restored with the component stopped: it starts on the backup's tickets, and a customer of
+    # a ticket made after the backup gets a new one
+    copy=$middle
+    local customer
+    customer=$(sql "SELECT requester FROM tickets ORDER BY id DESC LIMIT 1")
+    rig_stop_xmpp TERM
+    "$CTL" "${C[@]}" restore "$copy" | grep -q "$(sql "SELECT count(*) FROM tickets" "$copy") tickets from" ||
+        fail "restore"
+    [ -z "$(sql "SELECT 1 FROM tickets WHERE requester = '$customer'")" ] || fail "not the backup's tickets"
+    rig_start_xmpp
+    "$PY" "$RIG_SRC/burst.py" "$C2S_PORT" anon.localhost "support@$COMPONENT" 3 3 2 > "$RIG/after.json" ||
+        fail "customers after the restore"
+    check 'all(len(c["replies"]) == 1 and "SUP-" in c["replies"][0] for c in d)' cat "$RIG/after.json"
+    [ "$(sql "SELECT count(*) FROM tickets")" = $(($(sql "SELECT count(*) FROM tickets" "$copy") + 3)) ] ||
+        fail "tickets after the restore"
+}
+
 export RIG
 scenario killed_mid_burst
 scenario stopped_mid_burst
+scenario backed_up_mid_burst
 rig_summary

@@ -360,9 +360,10 @@ queue_empty() {
         "$RIG/postfix-spool/deferred" "$RIG/postfix-spool/maildrop" -type f 2>/dev/null)" ]
 }
 
+# sql QUERY [DATABASE] - in the rig's store, or in another (a backup)
 sql() {
     # wait for the daemons' write transactions (slow under valgrind) instead of failing at once
-    sqlite3 -cmd ".timeout 20000" "$RIG/store/tickets.db" "$1"
+    sqlite3 -cmd ".timeout 20000" "${2:-$RIG/store/tickets.db}" "$1"
 }
 
 # reset_state - forget delivered mail and tickets between scenarios (daemons keep running).
@@ -390,9 +391,9 @@ rig_stop_mid_load() {
         fail "$name was not stopped in the middle of the load (${made:-0} of $of tickets)"
 }
 
-# rig_incomplete_tickets - what a crash must never leave (DESIGN.md): tickets without their
-# message in, auto-reply (message out, outbox row and event) or created event, and rows whose
-# ticket is missing. Prints up to 10 of them; nothing when all is whole.
+# rig_incomplete_tickets [DATABASE] - what a crash must never leave (DESIGN.md): tickets without
+# their message in, auto-reply (message out, outbox row and event) or created event, and rows
+# whose ticket is missing. Prints up to 10 of them; nothing when all is whole.
 rig_incomplete_tickets() {
     sql "SELECT ref FROM tickets t WHERE
         (SELECT count(*) FROM messages WHERE ticket_id = t.id AND direction = 'in') != 1
@@ -403,7 +404,7 @@ rig_incomplete_tickets() {
         UNION ALL SELECT 'message ' || id FROM messages WHERE ticket_id NOT IN (SELECT id FROM tickets)
         UNION ALL SELECT 'outbox ' || id FROM outbox WHERE ticket_id NOT IN (SELECT id FROM tickets)
         UNION ALL SELECT 'event ' || id FROM events WHERE ticket_id NOT IN (SELECT id FROM tickets)
-        LIMIT 10"
+        LIMIT 10" "${1:-}"
 }
 
 # check PYTHON-EXPR JSON-PRODUCING-COMMAND... - assert on JSON; `d` is the parsed value.

@@ -571,7 +571,18 @@ static int open_copy(tg_store *copy, tg_err *err)
                           sqlite3_errmsg(copy->db));
     if (rc != TG_OK || (rc = user_version(copy, &v, err)) != TG_OK)
         return rc;
-    if (v < 1 || v > tg_store_schema_version())
+    int64_t tickets_tables = 0;
+    sqlite3_stmt *s = NULL;
+    if (sqlite3_prepare_v2(
+            copy->db,
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = 'tickets'", -1, &s,
+            NULL) != SQLITE_OK)
+        return fail(copy, err, "read schema");
+    rc = count_query(copy, s, &tickets_tables, err, "read schema");
+    sqlite3_finalize(s);
+    if (rc != TG_OK)
+        return rc;
+    if (v < 1 || v > tg_store_schema_version() || tickets_tables != 1)
         return tg_err_set(err, TG_EINVAL,
                           "%s is not a ticketgate store this version can read "
                           "(schema version %lld)",

@@ -616,6 +616,60 @@ int tg_store_restore_from(tg_store *st, const char *path, tg_err *err)
     return rc == TG_OK ? migrate(st, 0, err) : rc;
 }
 
+/* the tickets tg_store_purge_finished may delete, ?1 the time before which they last changed */
+#define PURGEABLE                                                                                  \
+    " FROM tickets WHERE status IN ('resolved', 'closed') AND updated_at < ?1"                     \
+    " AND id < (SELECT max(id) FROM tickets) AND NOT EXISTS"                                       \
+    " (SELECT 1 FROM outbox WHERE ticket_id = tickets.id AND status = 'pending')"
+
+int tg_store_purge_finished(tg_store *st, int64_t before, int64_t limit, int64_t *purged,
+                            tg_err *err)
+{
+    static const char *const deletes[] = {
+        "DELETE FROM messages WHERE ticket_id IN temp.purged",
+        "DELETE FROM events WHERE ticket_id IN temp.purged",
+        "DELETE FROM outbox WHERE ticket_id IN temp.purged",
+        "DELETE FROM thread_addresses WHERE ticket_id IN temp.purged",
+        "DELETE FROM tickets WHERE id IN temp.purged",
+    };
+    sqlite3_stmt *s = NULL;
+    int rc;
+    *purged = 0;
+    if (limit == 0) {
+        if (sqlite3_prepare_v2(st->db, "SELECT count(*)" PURGEABLE, -1, &s, NULL) != SQLITE_OK)
+            return fail(st, err, "prepare purge");
+        sqlite3_bind_int64(s, 1, before);
+        rc = count_query(st, s, purged, err, "count purgeable tickets");
+        sqlite3_finalize(s);
+        return rc;
+    }
+    if ((rc = exec_plain(st, "CREATE TEMP TABLE IF NOT EXISTS purged (id INTEGER PRIMARY KEY)", err,
+                         "prepare purge")) != TG_OK ||
+        (rc = tg_store_begin(st, err)) != TG_OK)
+        return rc;
+    if ((rc = exec_plain(st, "DELETE FROM temp.purged", err, "purge")) != TG_OK)
+        goto fail;
+    if (sqlite3_prepare_v2(st->db,
+                           "INSERT INTO temp.purged SELECT id" PURGEABLE " ORDER BY id LIMIT ?2",
+                           -1, &s, NULL) != SQLITE_OK) {
+        rc = fail(st, err, "prepare purge");
+        goto fail;
+    }
+    sqlite3_bind_int64(s, 1, before);
+    sqlite3_bind_int64(s, 2, limit);
+    rc = run(st, s, err, "choose tickets to purge");
+    sqlite3_finalize(s);
+    for (size_t i = 0; rc == TG_OK && i < G_N_ELEMENTS(deletes); i++)
+        rc = exec_plain(st, deletes[i], err, "purge");
+    if (rc != TG_OK)
+        goto fail;
+    *purged = sqlite3_changes(st->db); /* of the last: the tickets */
+    return tg_store_commit(st, err);
+fail:
+    tg_store_rollback(st);
+    return rc;
+}
+
 void tg_store_close(tg_store *st)
 {
     if (!st)

@@ -87,6 +87,13 @@ int tg_store_quick_check(tg_store *st, tg_err *err);
  * through the store's WAL with SQLite's online backup: copying the file over the store's instead
  * would have SQLite apply the old WAL beside it to the copy. */
 int tg_store_restore_from(tg_store *st, const char *path, tg_err *err);
+/* tg_store_purge_finished - delete at most limit tickets that are resolved or closed and were
+ * last changed before `before`, with their messages, events, thread addresses and replies, in one
+ * transaction; *purged tells how many. Never a ticket with a reply still to send, nor the newest
+ * ticket: a new ticket's id (and reference) is one more than the highest, so none is given twice.
+ * With limit 0, only counts what it would delete. */
+int tg_store_purge_finished(tg_store *st, int64_t before, int64_t limit, int64_t *purged,
+                            tg_err *err);
 /* tg_store_check_copy - what tg_store_restore_from checks first: TG_EINVAL for a file that is
  * not a ticketgate store (or of a newer version), TG_ESTORE for a damaged one. */
 int tg_store_check_copy(const char *path, tg_err *err);

@@ -33,6 +33,8 @@ static void usage(FILE *to)
             "  backup FILE|DIRECTORY\n"
             "                 a checked copy of the store, taken while the daemons run\n"
             "  restore FILE   replace the store's tickets with a backup's (the daemons stopped)\n"
+            "  purge --older-than DAYS [--dry-run]\n"
+            "                 delete resolved and closed tickets unchanged for DAYS days\n"
             "  check-config   validate the configuration and the rules\n"
             "  directives     every configuration directive with its default and bounds\n"
             "\n"
@@ -148,11 +150,13 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(tg_config *, int, char **);
     } commands[] = {
-        {"ingest", cmd_ingest},         {"list", cmd_list},     {"show", cmd_show},
-        {"explain", cmd_explain},       {"reply", cmd_reply},   {"take", cmd_take},
-        {"resolve", cmd_resolve},       {"close", cmd_close},   {"assign", cmd_assign},
-        {"report", cmd_report},         {"backup", cmd_backup}, {"restore", cmd_restore},
-        {"directives", cmd_directives},
+        {"ingest", cmd_ingest},   {"list", cmd_list},
+        {"show", cmd_show},       {"explain", cmd_explain},
+        {"reply", cmd_reply},     {"take", cmd_take},
+        {"resolve", cmd_resolve}, {"close", cmd_close},
+        {"assign", cmd_assign},   {"report", cmd_report},
+        {"backup", cmd_backup},   {"restore", cmd_restore},
+        {"purge", cmd_purge},     {"directives", cmd_directives},
     };
 
     /* Help on a command and the list of directives need no configuration: they are what one

@@ -55,7 +55,7 @@ for cmd in $(sed -n 's/^  \([a-z][a-z|-]*\).*/\1/p' "$work/usage" | tr '|' ' ');
     for o in $(sed -n 's/^  \(-[a-zA-Z], \)\{0,1\}--\([a-z][a-z-]*\).*/\2/p' "$work/help" | grep -vx help); do
         awk -v c="$cmd" '$1 ~ "(^|[|])" c "([|]|$)" { print }' "$work/usage" | grep -q -- "--$o\b" ||
             problem "ticketgatectl $cmd --$o is not in ticketgatectl --help"
-        grep "^\.B.*\b$cmd\b" "$srcdir/doc/ticketgatectl.1" | grep -q "\\\\-\\\\-$o\b" ||
+        grep "^\.B.*\b$cmd\b" "$srcdir/doc/ticketgatectl.1" | sed 's/\\-/-/g' | grep -q -- "--$o\b" ||
             problem "ticketgatectl $cmd --$o is not in ticketgatectl.1"
     done
 done

@@ -4,30 +4,11 @@
 # by ticketgate, private (0600), and named only when complete; a backup never replaces a file.
 # ticketgatectl restore: the store then has the backup's tickets, lists them and takes new mail;
 # what it replaced is kept in a backup; a file that is not a store is refused, changing nothing.
-set -euo pipefail
-top_builddir=${top_builddir:-.}
-srcdir=${srcdir:-.}
-CTL="$top_builddir/ctl/ticketgatectl"
-work=$(mktemp -d /tmp/tg-backup-XXXXXX)
-trap 'kill $(jobs -p) 2> /dev/null || true; rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "${srcdir:-.}/tests/ctl_lib.sh" backup
 MAILS=4000
 
-write_config() { # $1 = config file, $2 = store
-    cat > "$1" <<CONF
-[general]
-timezone = Europe/Moscow
-[store]
-path = $2
-busy_timeout = 60s
-[rules]
-file = $(cd "$srcdir" && pwd)/contrib/rules.conf
-[queue support]
-addresses = support@example.org
-CONF
-}
 mkdir -p "$work/store" "$work/backups" "$work/mail"
-write_config "$work/ticketgate.conf" "$work/store/tickets.db"
+ctl_config "$work/ticketgate.conf" "$work/store/tickets.db"
 C=(-c "$work/ticketgate.conf")
 for i in $(seq "$MAILS"); do
     printf 'From: c%d@customer.example\nTo: support@example.org\nSubject: Request %d\nMessage-ID: <%d@customer.example>\n\nThe printer %d is jammed.\n' \
@@ -103,7 +84,7 @@ set +e; msg=$("$CTL" "${C[@]}" backup "$work/missing/x.db" 2>&1); rc=$?; set -e
 [ $rc = 73 ] && [ "$msg" = "ticketgatectl backup: cannot create a file in $work/missing: No such file or directory" ] ||
     fail "backup into a missing directory: exit $rc: $msg"
 # no store: the view's error, and no file
-write_config "$work/none.conf" "$work/nowhere.db"
+ctl_config "$work/none.conf" "$work/nowhere.db"
 set +e; msg=$("$CTL" -c "$work/none.conf" backup "$work/none.db" 2>&1); rc=$?; set -e
 [ $rc = 70 ] && [[ $msg == "ticketgatectl: store $work/nowhere.db does not exist"* ]] ||
     fail "backup without a store: exit $rc: $msg"
@@ -148,7 +129,7 @@ done
 # undone by restoring what was kept; and on a new machine, into a store not made yet
 "$CTL" "${C[@]}" restore "$kept" | grep -q ": $MAILS tickets from $kept; the $((n + 1)) it held are in " ||
     fail "restore of the kept copy"
-write_config "$work/new.conf" "$work/new-machine/tickets.db"
+ctl_config "$work/new.conf" "$work/new-machine/tickets.db"
 mkdir "$work/new-machine"
 [ "$("$CTL" -c "$work/new.conf" restore "$copy")" = "$work/new-machine/tickets.db: $n tickets from $copy" ] ||
     fail "restore into a new store"

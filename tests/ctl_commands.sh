@@ -1,29 +1,8 @@
 #!/usr/bin/env bash
 # ticketgatectl as a user drives it: check-config, ingest exit statuses, list/show/explain.
-set -euo pipefail
-top_builddir=${top_builddir:-.}
-srcdir=${srcdir:-.}
-CTL="$top_builddir/ctl/ticketgatectl"
-data="$(cd "$srcdir" && pwd)/tests/data/mail"
-work=$(mktemp -d /tmp/tg-ctl-XXXXXX)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-
-cat > "$work/ticketgate.conf" <<CONF
-[general]
-company = Example Ltd
-timezone = Europe/Moscow
-[store]
-path = $work/t.db
-[rules]
-file = $(cd "$srcdir" && pwd)/contrib/rules.conf
-[queue support]
-addresses = support@example.org
-group = l1
-[agent ann]
-email = ann@example.org
-groups = l1
-CONF
+. "${srcdir:-.}/tests/ctl_lib.sh" ctl
+data="$srcdir/tests/data/mail"
+ctl_config "$work/ticketgate.conf" "$work/t.db"
 C=(-c "$work/ticketgate.conf")
 
 "$CTL" "${C[@]}" check-config | grep -q 'ok: 1 queue(s), 1 agent(s), 6 rule(s)' || fail check-config

@@ -3,26 +3,8 @@
 # unchanged for more than N days are deleted with all their rows; open ones, recent ones, those
 # with a reply still to send and the newest ticket stay; no reference is given twice afterwards;
 # --dry-run only counts; a store of 1,500 old tickets is purged a chunk at a time.
-set -euo pipefail
-top_builddir=${top_builddir:-.}
-srcdir=${srcdir:-.}
-CTL="$top_builddir/ctl/ticketgatectl"
-work=$(mktemp -d /tmp/tg-purge-XXXXXX)
-trap 'rm -rf "$work"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
-
-cat > "$work/ticketgate.conf" <<CONF
-[store]
-path = $work/t.db
-[rules]
-file = $(cd "$srcdir" && pwd)/contrib/rules.conf
-[queue support]
-addresses = support@example.org
-group = l1
-[agent ann]
-email = ann@example.org
-groups = l1
-CONF
+. "${srcdir:-.}/tests/ctl_lib.sh" purge
+ctl_config "$work/ticketgate.conf" "$work/t.db"
 C=(-c "$work/ticketgate.conf")
 q() { sqlite3 "$work/t.db" "$1"; }
 mail() { # FILE FROM SUBJECT [MESSAGE-ID]

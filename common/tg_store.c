@@ -78,6 +78,12 @@ static const char *const migrations[] = {
      * escalation reaches the group a rule chose. NULL for older tickets: their queue's group. */
     "ALTER TABLE tickets ADD COLUMN agent_group TEXT;"
     "PRAGMA user_version = 5;",
+    /* 6: the highest ticket id ever given, raised by purge and restore only, so that the id (and
+     * the reference) of a ticket they deleted or took back is never given again: a new ticket's
+     * id is one more than this and than every ticket's. */
+    "CREATE TABLE ticket_id_floor (id INTEGER NOT NULL);"
+    "INSERT INTO ticket_id_floor VALUES ((SELECT coalesce(max(id), 0) FROM tickets));"
+    "PRAGMA user_version = 6;",
 };
 
 /* A checkpoint reads back and writes into the database every page the WAL holds: with
@@ -85,6 +91,11 @@ static const char *const migrations[] = {
  * once for more of them (bench/xmpp.sh: 1 read and 1 write fewer per ticket, about 5 % more
  * tickets per second). */
 #define CHECKPOINT_FRAMES 10000
+
+/* the highest ticket id given so far (see migration 6) */
+#define HIGHEST_TICKET_ID                                                                          \
+    "max((SELECT coalesce(max(id), 0) FROM tickets),"                                              \
+    " coalesce((SELECT id FROM ticket_id_floor), 0))"
 
 #define TICKET_COLS                                                                                \
     "id, ref, channel, source, queue, category, priority, rule, requester, requester_name, "       \
@@ -149,8 +160,7 @@ static const char *const sql[S_COUNT] = {
         "INSERT INTO tickets (id, ref, channel, source, queue, category, priority, rule, requester,"
         " requester_name, lang, subject, status, assignee, sla_policy, tags, created_at,"
         " updated_at, first_response_due, resolution_due, agent_group)"
-        " VALUES ((SELECT coalesce(max(id), 0) + 1 FROM tickets),"
-        " ?18 || '-' || (SELECT coalesce(max(id), 0) + 1 FROM tickets),"
+        " VALUES (" HIGHEST_TICKET_ID " + 1, ?18 || '-' || (" HIGHEST_TICKET_ID " + 1),"
         " ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15, ?16, ?17, ?19)",
     [S_TICKET_BY_REF] = "SELECT " TICKET_COLS " FROM tickets WHERE ref = ?1",
     [S_TICKET_BY_ID] = "SELECT " TICKET_COLS " FROM tickets WHERE id = ?1",
@@ -601,7 +611,16 @@ int tg_store_check_copy(const char *path, tg_err *err)
 int tg_store_restore_from(tg_store *st, const char *path, tg_err *err)
 {
     tg_store copy = {.path = (char *)path};
+    int64_t highest = 0;
+    sqlite3_stmt *s = NULL;
     int rc = open_copy(&copy, err);
+    if (rc == TG_OK) {
+        if (sqlite3_prepare_v2(st->db, "SELECT " HIGHEST_TICKET_ID, -1, &s, NULL) != SQLITE_OK)
+            rc = fail(st, err, "prepare restore");
+        else
+            rc = count_query(st, s, &highest, err, "read the highest ticket id");
+        sqlite3_finalize(s);
+    }
     if (rc == TG_OK) {
         sqlite3_backup *b = sqlite3_backup_init(st->db, "main", copy.db, "main");
         if (!b)
@@ -613,13 +632,23 @@ int tg_store_restore_from(tg_store *st, const char *path, tg_err *err)
         }
     }
     sqlite3_close(copy.db);
-    return rc == TG_OK ? migrate(st, 0, err) : rc;
+    if (rc != TG_OK || (rc = migrate(st, 0, err)) != TG_OK)
+        return rc;
+    /* the ids the store had given stay given: the tickets made after the backup, gone now,
+     * keep their references to themselves */
+    if (sqlite3_prepare_v2(st->db, "UPDATE ticket_id_floor SET id = max(id, ?1)", -1, &s, NULL) !=
+        SQLITE_OK)
+        return fail(st, err, "prepare restore");
+    sqlite3_bind_int64(s, 1, highest);
+    rc = run(st, s, err, "keep the ticket ids given");
+    sqlite3_finalize(s);
+    return rc;
 }
 
 /* the tickets tg_store_purge_finished may delete, ?1 the time before which they last changed */
 #define PURGEABLE                                                                                  \
     " FROM tickets WHERE status IN ('resolved', 'closed') AND updated_at < ?1"                     \
-    " AND id < (SELECT max(id) FROM tickets) AND NOT EXISTS"                                       \
+    " AND NOT EXISTS"                                                                              \
     " (SELECT 1 FROM outbox WHERE ticket_id = tickets.id AND status = 'pending')"
 
 int tg_store_purge_finished(tg_store *st, int64_t before, int64_t limit, int64_t *purged,
@@ -647,7 +676,10 @@ int tg_store_purge_finished(tg_store *st, int64_t before, int64_t limit, int64_t
                          "prepare purge")) != TG_OK ||
         (rc = tg_store_begin(st, err)) != TG_OK)
         return rc;
-    if ((rc = exec_plain(st, "DELETE FROM temp.purged", err, "purge")) != TG_OK)
+    /* the ids of the tickets deleted here, the newest too, are never given again */
+    if ((rc = exec_plain(st, "DELETE FROM temp.purged", err, "purge")) != TG_OK ||
+        (rc = exec_plain(st, "UPDATE ticket_id_floor SET id = " HIGHEST_TICKET_ID, err, "purge")) !=
+            TG_OK)
         goto fail;
     if (sqlite3_prepare_v2(st->db,
                            "INSERT INTO temp.purged SELECT id" PURGEABLE " ORDER BY id LIMIT ?2",

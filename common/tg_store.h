@@ -85,13 +85,13 @@ int tg_store_quick_check(tg_store *st, tg_err *err);
 /* tg_store_restore_from - replace everything in the store with the copy at path (checked, of a
  * schema this version understands; an older one is migrated after), in one write transaction
  * through the store's WAL with SQLite's online backup: copying the file over the store's instead
- * would have SQLite apply the old WAL beside it to the copy. */
+ * would have SQLite apply the old WAL beside it to the copy. The ticket ids the store had given
+ * are not given again. */
 int tg_store_restore_from(tg_store *st, const char *path, tg_err *err);
 /* tg_store_purge_finished - delete at most limit tickets that are resolved or closed and were
  * last changed before `before`, with their messages, events, thread addresses and replies, in one
- * transaction; *purged tells how many. Never a ticket with a reply still to send, nor the newest
- * ticket: a new ticket's id (and reference) is one more than the highest, so none is given twice.
- * With limit 0, only counts what it would delete. */
+ * transaction; *purged tells how many. Never a ticket with a reply still to send. Their ids, and
+ * so their references, are never given again. With limit 0, only counts what it would delete. */
 int tg_store_purge_finished(tg_store *st, int64_t before, int64_t limit, int64_t *purged,
                             tg_err *err);
 /* tg_store_check_copy - what tg_store_restore_from checks first: TG_EINVAL for a file that is

@@ -799,6 +799,7 @@ START_TEST(test_schema_1_upgraded)
                                   "DROP INDEX outbox_pending;"
                                   "CREATE INDEX outbox_pending"
                                   " ON outbox(channel, status, next_attempt_at);"
+                                  "DROP TABLE ticket_id_floor;"
                                   "PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -823,6 +824,7 @@ START_TEST(test_schema_1_upgraded)
                                " AND sql LIKE '%WHERE status = ''pending''%'"),
                      1);
     ck_assert_int_eq(sql_count("PRAGMA user_version"), tg_store_schema_version());
+    ck_assert_int_eq(sql_count("SELECT id FROM ticket_id_floor"), 1); /* the ticket there was */
     ck_assert_int_eq(sql_count("SELECT count(*) FROM tickets WHERE agent_group IS NULL AND id = 1"
                                " OR agent_group = 'l1' AND id = 2"),
                      2);

@@ -2,8 +2,9 @@
 # ticketgatectl backup while tickets are being written, as a cron job takes it beside the
 # daemons: every copy is a whole, consistent store (tickets whole, none half-written), readable
 # by ticketgate, private (0600), and named only when complete; a backup never replaces a file.
-# ticketgatectl restore: the store then has the backup's tickets, lists them and takes new mail;
-# what it replaced is kept in a backup; a file that is not a store is refused, changing nothing.
+# ticketgatectl restore: the store then has the backup's tickets, lists them and takes new mail
+# (with references never given before); what it replaced is kept in a backup; a file that is not
+# a store is refused, changing nothing.
 . "${srcdir:-.}/tests/ctl_lib.sh" backup
 MAILS=4000
 
@@ -110,7 +111,8 @@ kept=$(ls "$work"/store/tickets-before-restore-*.db)
 [ "$(stat -c %a "$kept")" = 600 ] || fail "kept copy is mode $(stat -c %a "$kept")"
 [ "$(sqlite3 "$work/store/tickets.db" "PRAGMA journal_mode")" = wal ] || fail "restored store not in WAL mode"
 printf 'From: new@customer.example\nTo: support@example.org\nSubject: After the restore\nMessage-ID: <new@customer.example>\n\nHello.\n' > "$work/new.eml"
-"$CTL" "${C[@]}" ingest "$work/new.eml" | grep -q ' new ' || fail "no ticket after the restore"
+# its reference is one never given: not that of a ticket made after the backup
+"$CTL" "${C[@]}" ingest "$work/new.eml" | grep -q "SUP-$((MAILS + 1)) new" || fail "no new reference after the restore"
 [ "$(sqlite3 "$work/store/tickets.db" "SELECT count(*) FROM tickets")" = $((n + 1)) ] || fail "restore"
 
 # what cannot be restored is refused, and the store is left as it was

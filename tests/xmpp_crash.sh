@@ -8,7 +8,8 @@
 # (SIGTERM, as by systemctl restart), the same, and no message is lost at all: what arrives until
 # the server has closed the stream becomes tickets, and none is answered twice.
 # And the sysadmin's side of it: backups taken with ticketgatectl during a burst hold whole
-# tickets only; one restored (component stopped) is what the component works on after its start.
+# tickets only; one restored (component stopped) is what the component works on after its start,
+# giving no reference twice.
 set -uo pipefail
 RIG_PORT=10085
 . "${srcdir:-.}/tests/rig/rig.sh"
@@ -96,11 +97,12 @@ backed_up_mid_burst() {
     log "$copies backups, $during of them with some of the 2000 tickets"
     [ "$during" -ge 2 ] || fail "too few backups in the middle of the burst"
 
-    # restored with the component stopped: it starts on the backup's tickets, and a customer of
-    # a ticket made after the backup gets a new one
+    # restored with the component stopped: it starts on the backup's tickets, and new customers
+    # get references never given before (none of a ticket made after the backup)
     copy=$middle
-    local customer
+    local customer highest
     customer=$(sql "SELECT requester FROM tickets ORDER BY id DESC LIMIT 1")
+    highest=$(sql "SELECT max(id) FROM tickets")
     rig_stop_xmpp TERM
     "$CTL" "${C[@]}" restore "$copy" | grep -q "$(sql "SELECT count(*) FROM tickets" "$copy") tickets from" ||
         fail "restore"
@@ -111,6 +113,8 @@ backed_up_mid_burst() {
     check 'all(len(c["replies"]) == 1 and "SUP-" in c["replies"][0] for c in d)' cat "$RIG/after.json"
     [ "$(sql "SELECT count(*) FROM tickets")" = $(($(sql "SELECT count(*) FROM tickets" "$copy") + 3)) ] ||
         fail "tickets after the restore"
+    [ "$(sql "SELECT count(*) FROM tickets WHERE id > $highest")" = 3 ] ||
+        fail "references given again: $(sql "SELECT group_concat(ref) FROM tickets WHERE id > $(sql "SELECT max(id) FROM tickets" "$copy")")"
 }
 
 export RIG

@@ -92,6 +92,11 @@ static const char *const migrations[] = {
  * tickets per second). */
 #define CHECKPOINT_FRAMES 10000
 
+/* a ticket not resolved or closed whose first response or resolution is due before `now` */
+#define OVERDUE(now)                                                                               \
+    "(status NOT IN ('resolved', 'closed') AND ((first_response_at IS NULL AND"                    \
+    " first_response_due < " now ") OR resolution_due < " now "))"
+
 /* the highest ticket id given so far (see migration 6) */
 #define HIGHEST_TICKET_ID                                                                          \
     "max((SELECT coalesce(max(id), 0) FROM tickets),"                                              \
@@ -183,13 +188,11 @@ static const char *const sql[S_COUNT] = {
     [S_SET_FIRST_RESPONSE] = "UPDATE tickets SET first_response_at = ?2, updated_at = ?2"
                              " WHERE id = ?1 AND first_response_at IS NULL",
     [S_COUNT_TICKETS] = "SELECT count(*) FROM tickets",
-    [S_LIST_TICKETS] =
-        "SELECT " TICKET_COLS " FROM tickets"
-        " WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR queue = ?2)"
-        " AND (?3 IS NULL OR assignee = ?3)"
-        " AND (?4 = 0 OR (status NOT IN ('resolved', 'closed') AND"
-        "  ((first_response_at IS NULL AND first_response_due < ?5) OR resolution_due < ?5)))"
-        " ORDER BY id LIMIT ?6",
+    [S_LIST_TICKETS] = "SELECT " TICKET_COLS " FROM tickets"
+                       " WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR queue = ?2)"
+                       " AND (?3 IS NULL OR assignee = ?3)"
+                       " AND (?4 = 0 OR " OVERDUE("?5") ")"
+                                                        " ORDER BY id LIMIT ?6",
     /* new and open only: a pending ticket was answered; by the status index, so the backlog is
      * read, not the history */
     [S_LIST_UNESCALATED] =
@@ -1322,6 +1325,67 @@ int tg_store_count_outbox(tg_store *st, const char *status, int64_t *count, tg_e
         return err->code;
     bind_text(s, 1, status);
     return count_query(st, s, count, err, "count outbox");
+}
+
+/* one_row - run an ad hoc statement (bound by the caller) that returns one row; 1 with the row
+ * ready to read, or a negative code. The caller finalizes it. */
+static int one_row(tg_store *st, sqlite3_stmt *s, const char *doing, tg_err *err)
+{
+    return sqlite3_step(s) == SQLITE_ROW ? 1 : fail(st, err, doing);
+}
+
+int tg_store_outbox_health(tg_store *st, const char *channel, int64_t since, tg_outbox_health *out,
+                           tg_err *err)
+{
+    /* the waiting ones by the pending index; the failed ones by a scan of the recent rows */
+    static const char query[] =
+        "SELECT (SELECT count(*) FROM outbox WHERE channel = ?1 AND status = 'pending'),"
+        " (SELECT min(created_at) FROM outbox WHERE channel = ?1 AND status = 'pending'),"
+        " (SELECT count(*) FROM outbox WHERE channel = ?1 AND status = 'failed'"
+        "  AND created_at >= ?2),"
+        " (SELECT last_error FROM outbox WHERE channel = ?1 AND status = 'failed'"
+        "  AND created_at >= ?2 ORDER BY id DESC LIMIT 1)";
+    sqlite3_stmt *s = NULL;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(st->db, query, -1, &s, NULL) != SQLITE_OK)
+        return fail(st, err, "prepare outbox health");
+    bind_text(s, 1, channel);
+    sqlite3_bind_int64(s, 2, since);
+    int rc = one_row(st, s, "read outbox health", err);
+    if (rc == 1) {
+        out->waiting = sqlite3_column_int64(s, 0);
+        out->oldest_waiting = sqlite3_column_int64(s, 1); /* NULL reads as 0 */
+        out->failed = sqlite3_column_int64(s, 2);
+        out->last_error = g_strdup((const char *)sqlite3_column_text(s, 3));
+        rc = TG_OK;
+    }
+    sqlite3_finalize(s);
+    return rc;
+}
+
+int tg_store_ticket_health(tg_store *st, int64_t now, tg_ticket_health *out, tg_err *err)
+{
+    static const char query[] =
+        "SELECT (SELECT count(*) FROM tickets),"
+        " (SELECT count(*) FROM tickets WHERE status NOT IN ('resolved', 'closed')),"
+        " (SELECT count(*) FROM tickets WHERE " OVERDUE(
+            "?1") "),"
+                  " (SELECT created_at FROM tickets ORDER BY id DESC LIMIT 1)";
+    sqlite3_stmt *s = NULL;
+    memset(out, 0, sizeof *out);
+    if (sqlite3_prepare_v2(st->db, query, -1, &s, NULL) != SQLITE_OK)
+        return fail(st, err, "prepare ticket health");
+    sqlite3_bind_int64(s, 1, now);
+    int rc = one_row(st, s, "read ticket health", err);
+    if (rc == 1) {
+        out->tickets = sqlite3_column_int64(s, 0);
+        out->unfinished = sqlite3_column_int64(s, 1);
+        out->overdue = sqlite3_column_int64(s, 2);
+        out->newest = sqlite3_column_int64(s, 3);
+        rc = TG_OK;
+    }
+    sqlite3_finalize(s);
+    return rc;
 }
 
 int tg_store_count_autoreplies(tg_store *st, const char *address, int64_t since, int64_t *count,

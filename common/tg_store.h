@@ -203,6 +203,21 @@ int tg_store_outbox_sent(tg_store *st, int64_t id, int64_t now, tg_err *err);
 int tg_store_outbox_retry(tg_store *st, int64_t id, const char *error, int64_t next_attempt,
                           int give_up, tg_err *err);
 int tg_store_count_outbox(tg_store *st, const char *status, int64_t *count, tg_err *err);
+/* The replies of one channel, as monitoring sees them (ticketgatectl status). */
+typedef struct tg_outbox_health {
+    int64_t waiting;        /* replies still to send */
+    int64_t oldest_waiting; /* when the oldest of them was queued; 0: none */
+    int64_t failed;         /* replies queued since `since` that were given up */
+    char *last_error;       /* the newest of those failures' error, or NULL; g_free() it */
+} tg_outbox_health;
+int tg_store_outbox_health(tg_store *st, const char *channel, int64_t since, tg_outbox_health *out,
+                           tg_err *err);
+/* The tickets, as monitoring sees them: all, those not resolved or closed, those of them overdue
+ * at `now` (as list --overdue), and when the newest was made (0: none). */
+typedef struct tg_ticket_health {
+    int64_t tickets, unfinished, overdue, newest;
+} tg_ticket_health;
+int tg_store_ticket_health(tg_store *st, int64_t now, tg_ticket_health *out, tg_err *err);
 int tg_store_count_autoreplies(tg_store *st, const char *address, int64_t since, int64_t *count,
                                tg_err *err);
 int tg_store_log_autoreply(tg_store *st, const char *address, int64_t at, tg_err *err);

@@ -39,5 +39,6 @@ int cmd_report(tg_config *cfg, int argc, char **argv);
 int cmd_backup(tg_config *cfg, int argc, char **argv);
 int cmd_restore(tg_config *cfg, int argc, char **argv);
 int cmd_purge(tg_config *cfg, int argc, char **argv);
+int cmd_status(tg_config *cfg, int argc, char **argv);
 
 #endif

@@ -30,6 +30,9 @@ static void usage(FILE *to)
             "  report [--from DATE] [--to DATE] [--queue Q] [--resolution] [--json]\n"
             "                 service levels: first responses (or resolutions) due in the period,\n"
             "                 in time or late\n"
+            "  status [--max-wait DURATION] [--json]\n"
+            "                 store, tickets and replies to send; exit 1 when something needs a\n"
+            "                 person (a reply given up, or waiting longer than 10 minutes)\n"
             "  backup FILE|DIRECTORY\n"
             "                 a checked copy of the store, taken while the daemons run\n"
             "  restore FILE   replace the store's tickets with a backup's (the daemons stopped)\n"
@@ -150,13 +153,11 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(tg_config *, int, char **);
     } commands[] = {
-        {"ingest", cmd_ingest},   {"list", cmd_list},
-        {"show", cmd_show},       {"explain", cmd_explain},
-        {"reply", cmd_reply},     {"take", cmd_take},
-        {"resolve", cmd_resolve}, {"close", cmd_close},
-        {"assign", cmd_assign},   {"report", cmd_report},
-        {"backup", cmd_backup},   {"restore", cmd_restore},
-        {"purge", cmd_purge},     {"directives", cmd_directives},
+        {"ingest", cmd_ingest},   {"list", cmd_list},     {"show", cmd_show},
+        {"explain", cmd_explain}, {"reply", cmd_reply},   {"take", cmd_take},
+        {"resolve", cmd_resolve}, {"close", cmd_close},   {"assign", cmd_assign},
+        {"report", cmd_report},   {"backup", cmd_backup}, {"restore", cmd_restore},
+        {"purge", cmd_purge},     {"status", cmd_status}, {"directives", cmd_directives},
     };
 
     /* Help on a command and the list of directives need no configuration: they are what one

@@ -152,6 +152,7 @@ EOF
         fail "outbox: $(sql "SELECT * FROM outbox")"
     grep -q 'attempt 1 of 10: .*flaky-sendmail exited 75: flaky: queue file write error; will retry' \
         "$RIG/milter.log" || fail "retry not logged"
+    "$CTL" "${C[@]}" status | grep -qx 'ok' || fail "status after a retry: $("$CTL" "${C[@]}" status)"
 
     # a command that always fails: marked failed after max_attempts, error kept
     sed -i "s|^command = .*|command = /bin/false|; s|^\[mailer\]$|[mailer]\nmax_attempts = 2|" "$CONF"
@@ -165,6 +166,12 @@ EOF
     [ "$(sql "SELECT attempts || ' ' || status || ' ' || last_error FROM outbox WHERE recipient = 'other@example.test'")" = "2 failed /bin/false exited 1" ] ||
         fail "outbox: $(sql "SELECT * FROM outbox")"
     "$CTL" "${C[@]}" show SUP-2 | grep -q 'failed: /bin/false exited 1' || fail "show"
+    # monitoring is told: exit status 1, the reply given up and why
+    local rc=0
+    "$CTL" "${C[@]}" status > "$RIG/status.txt" || rc=$?
+    [ "$rc" = 1 ] && grep -qx 'email    0 replies to send; 1 given up in the last 24 h, the last: /bin/false exited 1' "$RIG/status.txt" &&
+        grep -qx 'attention: 1 email reply given up in the last 24 h' "$RIG/status.txt" ||
+        fail "status after a reply was given up: exit $rc: $(cat "$RIG/status.txt")"
     cp "$RIG/good.conf" "$CONF"
     kill -USR1 "$(milter_pid)"
 }

@@ -232,6 +232,13 @@ prosody_restart_delivers_pending_once() {
     sleep 1
     [ "$(sql "SELECT count(*) FROM outbox WHERE status = 'pending' AND kind = 'relay'")" = 2 ] ||
         fail "replies not pending: $(sql "SELECT kind, status, last_error FROM outbox")"
+    # what monitoring sees meanwhile: replies waiting too long, exit status 1
+    sleep 2
+    local rc=0
+    "$CTL" "${C[@]}" status --max-wait 1s --json > "$RIG/status.json" || rc=$?
+    [ "$rc" = 1 ] || fail "status during the outage: exit $rc"
+    check 'd["replies"]["xmpp"]["waiting"] == 2
+        and any(a.startswith("the oldest xmpp reply has waited ") for a in d["attention"])' cat "$RIG/status.json"
     local before
     before=$(grep -c 'connected to' "$RIG/xmpp.log")
     rig_start_prosody
@@ -241,6 +248,7 @@ prosody_restart_delivers_pending_once() {
     check '[m["body"].split("\n")[0] for m in d["messages"]] == ["answer one", "answer two"]' cat "$RIG/dave.json"
     [ "$(sql "SELECT count(*) FROM outbox WHERE kind = 'relay' AND status = 'sent'")" = 2 ] ||
         fail "relays not marked sent: $(sql "SELECT kind, status FROM outbox")"
+    check 'd["replies"]["xmpp"]["waiting"] == 0' "$CTL" "${C[@]}" status --json
 }
 
 long_reply_is_cut() {

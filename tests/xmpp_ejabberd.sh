@@ -78,6 +78,42 @@ wrong_secret_is_reported() {
     chat alice "[{\"ping\": \"$COMPONENT\"}]" > "$RIG/ping.json" || fail "ping: $(cat "$RIG/ping.json")"
 }
 
+# Two ticketgate-xmpp with one configuration, for a sysadmin who wants no single point of
+# failure: ejabberd (unlike Prosody) lets both connect and spreads the stanzas between them. Each
+# customer still gets one ticket and one auto-reply, and an agent's answer arrives once.
+two_components_share_the_work() {
+    reset_state
+    local who sends before1 before2
+    before1=$(grep -c ' ticket=' "$RIG/xmpp.log")
+    before2=$(grep -c ' ticket=' "$RIG/xmpp2.log" 2> /dev/null)
+    start_daemon xmpp2 'connected to' "$top_builddir/xmpp/ticketgate-xmpp" "${C[@]}" -f \
+        -P "$RIG/milter/xmpp2.pid"
+    for who in alice carol dave; do
+        sends=$(for i in 2 3 4 5 6 7 8; do printf ', {"send": {"to": "%s", "body": "more %s"}}' "$SUPPORT" "$i"; done)
+        chat "$who" "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"question from $who\"}}, {\"expect\": 1}
+                      $sends, {\"quiet\": 2}]" > "$RIG/$who.json" || fail "$who: $(cat "$RIG/$who.json")"
+        check 'len(d["messages"]) == 1 and "SUP-" in d["messages"][0]["body"]' cat "$RIG/$who.json"
+    done
+    [ "$(sql "SELECT count(*) || ' ' || count(DISTINCT requester) FROM tickets")" = "3 3" ] ||
+        fail "tickets: $(sql "SELECT ref, requester FROM tickets")"
+    [ "$(sql "SELECT count(*) FROM messages WHERE direction = 'in'")" = 24 ] || fail "messages"
+    [ "$(sql "SELECT count(*) FROM outbox WHERE kind = 'autoreply'")" = 3 ] || fail "auto-replies"
+    log "messages taken by the first: $(($(grep -c ' ticket=' "$RIG/xmpp.log") - before1)), by the second: $(($(grep -c ' ticket=' "$RIG/xmpp2.log") - ${before2:-0}))"
+    [ "$(grep -c ' ticket=' "$RIG/xmpp.log")" -gt "$before1" ] &&
+        [ "$(grep -c ' ticket=' "$RIG/xmpp2.log")" -gt "${before2:-0}" ] || fail "one component took all"
+    local ref
+    ref=$(sql "SELECT ref FROM tickets WHERE requester = 'alice@localhost'")
+    "$CTL" "${C[@]}" reply --agent ann "$ref" "The answer" > /dev/null || fail "ctl reply"
+    chat alice '[{"expect": 1, "timeout": 20}, {"quiet": 3}]' > "$RIG/alice.json" || fail "alice"
+    check 'len(d["messages"]) == 1 and d["messages"][0]["body"].startswith("The answer")' cat "$RIG/alice.json"
+    # one of them stopped (an upgrade, a crash): the other takes everything
+    stop_daemon xmpp2 TERM
+    chat carol "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"new question\", \"thread\": \"t-9\"}},
+                 {\"quiet\": 2}]" > /dev/null || fail carol
+    [ "$(sql "SELECT count(*) FROM messages WHERE direction = 'in'")" = 25 ] ||
+        fail "not taken after the other stopped"
+}
+
 clean_stop() {
     rig_stop_xmpp TERM
     grep -q 'stopping' "$RIG/xmpp.log" || fail "no clean stop"
@@ -88,5 +124,6 @@ scenario agent_gets_notified_and_replies
 scenario service_discovery
 scenario ejabberd_restart_delivers_pending_once
 scenario wrong_secret_is_reported
+scenario two_components_share_the_work
 scenario clean_stop
 rig_summary

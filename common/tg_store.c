@@ -191,8 +191,7 @@ static const char *const sql[S_COUNT] = {
     [S_LIST_TICKETS] = "SELECT " TICKET_COLS " FROM tickets"
                        " WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR queue = ?2)"
                        " AND (?3 IS NULL OR assignee = ?3)"
-                       " AND (?4 = 0 OR " OVERDUE("?5") ")"
-                                                        " ORDER BY id LIMIT ?6",
+                       " AND (?4 = 0 OR " OVERDUE("?5") ") ORDER BY id LIMIT ?6",
     /* new and open only: a pending ticket was answered; by the status index, so the backlog is
      * read, not the history */
     [S_LIST_UNESCALATED] =
@@ -1337,7 +1336,7 @@ static int one_row(tg_store *st, sqlite3_stmt *s, const char *doing, tg_err *err
 int tg_store_outbox_health(tg_store *st, const char *channel, int64_t since, tg_outbox_health *out,
                            tg_err *err)
 {
-    /* the waiting ones by the pending index; the failed ones by a scan of the recent rows */
+    /* the waiting ones by the pending index; the failed ones by a scan of the outbox */
     static const char query[] =
         "SELECT (SELECT count(*) FROM outbox WHERE channel = ?1 AND status = 'pending'),"
         " (SELECT min(created_at) FROM outbox WHERE channel = ?1 AND status = 'pending'),"

@@ -67,6 +67,8 @@ static char *to_utf8(const char *in, size_t len, const char *charset, const char
     static const char *const default_fallbacks[] = {"utf-8", "windows-1251", NULL};
     char *s;
 
+    if (len == 0) /* an empty part: its bytes may be NULL, and g_strndup(NULL) is NULL */
+        return g_strdup("");
     if (!fallbacks || !fallbacks[0])
         fallbacks = default_fallbacks;
     if (charset && g_ascii_strcasecmp(charset, "us-ascii") != 0 &&
@@ -91,8 +93,11 @@ static char *merge_b_words(const char *raw)
     static GRegex *word_re;
     static gsize once;
     if (g_once_init_enter(&once)) {
-        word_re =
-            g_regex_new("=\\?([^?\\s]+)\\?[Bb]\\?([A-Za-z0-9+/=]*)\\?=", G_REGEX_OPTIMIZE, 0, NULL);
+        /* RAW: a raw header is bytes, not always UTF-8, and GRegex's UTF-8 mode does not check
+         * its subject: with invalid UTF-8 its JIT code read and wrote out of bounds (a crash
+         * found by tests/fuzz_mail) */
+        word_re = g_regex_new("=\\?([^?\\s]+)\\?[Bb]\\?([A-Za-z0-9+/=]*)\\?=",
+                              G_REGEX_RAW | G_REGEX_OPTIMIZE, 0, NULL);
         g_once_init_leave(&once, 1);
     }
     GMatchInfo *mi = NULL;
@@ -212,6 +217,54 @@ static void tidy_text(char *s)
         *--w = '\0';
 }
 
+/* construct - GMime's message of data, or NULL when it cannot make one. */
+static GMimeMessage *construct(const char *data, size_t len, GMimeParserOptions *po)
+{
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    GMimeMessage *msg = g_mime_parser_construct_message(parser, po);
+    g_object_unref(parser);
+    g_object_unref(stream);
+    return msg;
+}
+
+/* header_line - line (up to its LF) is a header field "Name: ..." (RFC 5322 field name). */
+static int header_line(const char *line, const char *end)
+{
+    const char *p = line;
+    while (p<end && * p> ' ' && *p < 127 && *p != ':')
+        p++;
+    return p > line && p < end && *p == ':';
+}
+
+/* end_headers_at_first_odd_line - data with an empty line inserted before the first line of its
+ * header block that is neither a field nor a continuation of one (and after a header block that
+ * runs to the end), which makes that line and the rest the body. */
+static GByteArray *end_headers_at_first_odd_line(const char *data, size_t len)
+{
+    const char *end = data + len, *line = data;
+    GByteArray *out = g_byte_array_sized_new((guint)len + 2);
+    while (line < end) {
+        const char *eol = memchr(line, '\n', (size_t)(end - line));
+        const char *next = eol ? eol + 1 : end;
+        int blank = line[0] == '\n' || (line[0] == '\r' && line + 1 < end && line[1] == '\n');
+        int continuation = line > data && (line[0] == ' ' || line[0] == '\t');
+        if (blank)
+            break;
+        if (!continuation && !header_line(line, next)) {
+            g_byte_array_append(out, (const guint8 *)data, (guint)(line - data));
+            g_byte_array_append(out, (const guint8 *)"\n", 1);
+            g_byte_array_append(out, (const guint8 *)line, (guint)(end - line));
+            return out;
+        }
+        line = next;
+    }
+    g_byte_array_append(out, (const guint8 *)data, (guint)len);
+    if (line >= end) /* no body at all: end the header block */
+        g_byte_array_append(out, (const guint8 *)"\n\n", 2);
+    return out;
+}
+
 static char *body_text(GMimeMessage *msg, const tg_mail_opts *o)
 {
     body_search bs = {0};
@@ -284,17 +337,32 @@ static InternetAddressMailbox *first_mailbox(InternetAddressList *addrs)
     return NULL;
 }
 
+/* usable_id - a message id we keep: UTF-8, one word, no angle brackets. */
+static int usable_id(const char *id)
+{
+    return id && *id && !strpbrk(id, " \t\r\n<>") && g_utf8_validate(id, -1, NULL);
+}
+
 static char **parse_ids(GMimeParserOptions *po, const char *value)
 {
     GMimeReferences *refs = value ? g_mime_references_parse(po, value) : NULL;
     int n = refs ? g_mime_references_length(refs) : 0;
+    GPtrArray *kept = g_ptr_array_new();
+    for (int i = 0; i < n; i++)
+        if (usable_id(g_mime_references_get_message_id(refs, i)))
+            g_ptr_array_add(kept, g_strdup(g_mime_references_get_message_id(refs, i)));
+    /* Keep the last 20: a long thread's newest ids are the ones we may know. */
+    if (kept->len > 20) {
+        for (guint i = 0; i < kept->len - 20; i++)
+            g_free(g_ptr_array_index(kept, i));
+        g_ptr_array_remove_range(kept, 0, kept->len - 20);
+    }
     char **ids = NULL;
-    if (n > 0) {
-        /* Keep the last 20: a long thread's newest ids are the ones we may know. */
-        int first = n > 20 ? n - 20 : 0;
-        ids = g_new0(char *, n - first + 1);
-        for (int i = first; i < n; i++)
-            ids[i - first] = g_strdup(g_mime_references_get_message_id(refs, i));
+    if (kept->len > 0) {
+        g_ptr_array_add(kept, NULL);
+        ids = (char **)g_ptr_array_free(kept, FALSE);
+    } else {
+        g_ptr_array_free(kept, TRUE);
     }
     if (refs)
         g_mime_references_free(refs);
@@ -365,6 +433,8 @@ static char *machine_reasons(const tg_inbound *in, GMimeMessage *msg)
         REASON("null envelope sender");
     if (!*in->sender)
         REASON("no usable sender address");
+    else if (strlen(in->sender) > TG_MAIL_MAX_ADDRESS)
+        REASON("sender address of %zu bytes, longer than an address may be", strlen(in->sender));
     else if (robot_local_part(in->sender))
         REASON("sender %s is a robot address", in->sender);
     GMimeObject *top = g_mime_message_get_mime_part(msg);
@@ -400,8 +470,6 @@ int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inb
         return tg_err_set(err, TG_EINVAL, "empty message");
     ensure_init();
 
-    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
-    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
     GMimeParserOptions *po = g_mime_parser_options_new();
     const char *fallbacks[8] = {"utf-8", "windows-1251", NULL};
     if (o->fallback_charsets && o->fallback_charsets[0]) {
@@ -414,9 +482,21 @@ int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inb
     g_mime_parser_options_set_rfc2047_compliance_mode(po, GMIME_RFC_COMPLIANCE_LOOSE);
     g_mime_parser_options_set_address_compliance_mode(po, GMIME_RFC_COMPLIANCE_LOOSE);
     g_mime_parser_options_set_parameter_compliance_mode(po, GMIME_RFC_COMPLIANCE_LOOSE);
-    GMimeMessage *msg = g_mime_parser_construct_message(parser, po);
-    g_object_unref(parser);
-    g_object_unref(stream);
+    GMimeMessage *msg = construct(data, len, po);
+    if (!msg) {
+        /* a header block GMime gives up on (a first line that is no header, a mail cut inside
+         * its header): read it as the MTAs do, the headers ending at the first line that is
+         * none, so that the customer's words still make a ticket */
+        GByteArray *repaired = end_headers_at_first_odd_line(data, len);
+        msg = construct((const char *)repaired->data, repaired->len, po);
+        if (!msg) { /* not even that (a field name of thousands of bytes): all of it is body */
+            g_byte_array_set_size(repaired, 0);
+            g_byte_array_append(repaired, (const guint8 *)"\n", 1);
+            g_byte_array_append(repaired, (const guint8 *)data, (guint)len);
+            msg = construct((const char *)repaired->data, repaired->len, po);
+        }
+        g_byte_array_unref(repaired);
+    }
     if (!msg) {
         g_mime_parser_options_free(po);
         return tg_err_set(err, TG_EINVAL, "not a mail message");
@@ -460,6 +540,11 @@ int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inb
     }
     if (reparsed)
         g_object_unref(reparsed);
+    for (const char *c = in->sender; *c; c++)
+        if ((unsigned char)*c < ' ' || *c == 0x7f) { /* a broken From: no address to answer */
+            tg_inbound_take(&in->sender, g_strdup(""));
+            break;
+        }
 
     GPtrArray *rcpts = g_ptr_array_new();
     add_addresses(rcpts, g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_TO));
@@ -480,7 +565,7 @@ int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inb
     in->text_truncated = cap_utf8(in->text, max_text);
 
     const char *mid = g_mime_message_get_message_id(msg);
-    if (mid && *mid && !strpbrk(mid, " \t\r\n<>")) {
+    if (usable_id(mid)) {
         in->message_id = g_strdup(mid);
     } else {
         in->message_id = synthetic_id(in, tg_inbound_header(in, "Date"));
@@ -508,14 +593,21 @@ int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inb
 
 /* ---- building replies ---- */
 
-/* one_line - value with CR, LF and other controls replaced by spaces. Caller g_free()s. */
+/* one_line - a value for a header we write: CR, LF and other controls as spaces, and "=?" as
+ * "= ?": text that looks like the start of an encoded word makes GMime 3.2's encoder drop it and
+ * fold inside the next word, without the leading space (a broken header; tests/fuzz_mail found
+ * it with a subject that began "=?KOI8-R?Q? оплате"). Caller g_free()s. */
 static char *one_line(const char *v)
 {
-    char *s = g_utf8_make_valid(v ? v : "", -1);
-    for (char *p = s; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = ' ';
-    return s;
+    char *valid = g_utf8_make_valid(v ? v : "", -1);
+    GString *s = g_string_sized_new(strlen(valid));
+    for (const char *p = valid; *p; p++) {
+        g_string_append_c(s, (unsigned char)*p < 0x20 || *p == 0x7f ? ' ' : *p);
+        if (p[0] == '=' && p[1] == '?')
+            g_string_append_c(s, ' ');
+    }
+    g_free(valid);
+    return g_string_free(s, FALSE);
 }
 
 /* plain_msgid - a msg-id we can write between <> without it changing the header. */
@@ -570,7 +662,8 @@ int tg_mail_build(const tg_mail_reply *r, GByteArray **out, tg_err *err)
 {
     ensure_init();
     *out = NULL;
-    if (!r->to_addr || !strchr(r->to_addr, '@') || strpbrk(r->to_addr, " \t\r\n<>,;\""))
+    if (!r->to_addr || !strchr(r->to_addr, '@') || strpbrk(r->to_addr, " \t\r\n<>,;\"") ||
+        strlen(r->to_addr) > TG_MAIL_MAX_ADDRESS)
         return tg_err_set(err, TG_EINVAL, "reply recipient \"%s\" is not an address",
                           r->to_addr ? r->to_addr : "");
 

@@ -10,6 +10,9 @@
 #include "tg_err.h"
 #include "tg_inbound.h"
 
+/* the longest address a reply can go to: RFC 5321's path of 256 octets, without its <> */
+#define TG_MAIL_MAX_ADDRESS 254
+
 typedef struct tg_mail_opts {
     const char *envelope_sender;          /* MAIL FROM: NULL unknown, "" null sender */
     const char *recipient;                /* RCPT TO that selected the queue, or NULL */

@@ -158,6 +158,46 @@ START_TEST(test_build_reply)
 
     r.to_addr = "not an address";
     ck_assert_int_eq(tg_mail_build(&r, &out, NULL), TG_EINVAL);
+    char *local = g_strnfill(250, 'a');
+    char *long_address = g_strdup_printf("%s@customer.ru", local);
+    r.to_addr = long_address; /* longer than an SMTP path may be */
+    ck_assert_int_eq(tg_mail_build(&r, &out, NULL), TG_EINVAL);
+    g_free(long_address);
+    g_free(local);
+}
+END_TEST
+
+/* A subject with text that looks like the start of an encoded word: GMime 3.2 used to drop it and
+ * fold inside the next word without the leading space, which ended the header there (found by
+ * tests/fuzz_mail). Every line of the header block is a field of ours or a folded one. */
+START_TEST(test_reply_subject_with_encoded_word_lookalike)
+{
+    tg_mail_reply r = {.from_addr = "support@example.org",
+                       .to_addr = "petr@customer.ru",
+                       .to_name = "=?koi8-r?B?Пётр",
+                       .subject = "Re: [SUP-9] =?KOI8-R?Q? оплате картой выходит ошибка 0x51.",
+                       .body = "x\n",
+                       .date = 1795000000};
+    GByteArray *out = NULL;
+    ck_assert_int_eq(tg_mail_build(&r, &out, NULL), 0);
+    char *text = g_strndup((const char *)out->data, out->len);
+    *strstr(text, "\n\n") = '\0';
+    char **lines = g_strsplit(text, "\n", -1);
+    for (char **l = lines; *l; l++)
+        ck_assert_msg(**l == ' ' || **l == '\t' || g_regex_match_simple("^[A-Za-z-]+: ", *l, 0, 0),
+                      "not a header line: %s", *l);
+    g_strfreev(lines);
+    g_free(text);
+
+    tg_inbound *in = NULL;
+    ck_assert_int_eq(tg_mail_parse((const char *)out->data, out->len, NULL, &in, NULL), 0);
+    /* the words all there, in order (GMime may double a space between encoded words) */
+    ck_assert(g_regex_match_simple("^Re: \\[SUP-9\\] = \\?KOI8-R\\?Q\\? +оплате картой выходит "
+                                   "ошибка 0x51\\.$",
+                                   in->subject, 0, 0));
+    ck_assert_str_eq(in->sender, "support@example.org");
+    tg_inbound_free(in);
+    g_byte_array_unref(out);
 }
 END_TEST
 
@@ -231,6 +271,7 @@ int main(void)
     tcase_add_test(tc, test_recipients_are_capped);
     tcase_add_test(tc, test_empty_input);
     tcase_add_test(tc, test_build_reply);
+    tcase_add_test(tc, test_reply_subject_with_encoded_word_lookalike);
     tcase_add_test(tc, test_guess_lang);
     tcase_add_test(tc, test_address_lower);
     tcase_add_test(tc, test_new_message_id);

@@ -296,6 +296,7 @@ overdue_tickets_listed_in_one_mail() {
 
 scenario plain_support_mail
 scenario russian_mail
+scenario mail_that_killed_the_milter
 scenario machine_mail
 scenario followups
 scenario same_message_twice

@@ -58,6 +58,7 @@ killed_milter_tempfails() {
 scenario plain_support_mail
 scenario follow_up_and_same_message_twice
 scenario russian_mail
+scenario mail_that_killed_the_milter
 scenario agent_answer
 scenario not_for_support
 scenario killed_milter_tempfails

@@ -44,6 +44,22 @@ russian_mail() {
 }
 
 # An agent answers by mail: recorded on the ticket and relayed to the customer.
+# Mail that used to kill the milter, and so every support mail after it until the MTA gave up
+# (found by tests/fuzz_mail): one with no body at all, and one with raw 8-bit bytes inside
+# something like an encoded word. Both make tickets and are answered; the milter lives on.
+mail_that_killed_the_milter() {
+    reset_state
+    send_file ivan@customer.ru support@example.org "$DATA/11-empty-body.eml" || fail swaks
+    send_file anna@customer.ru support@example.org "$DATA/12-raw-bytes-in-encoded-word.eml" || fail swaks
+    kill -0 "$(milter_pid)" || fail "the milter died"
+    wait_mail 4
+    check 'sorted((t["requester"], t["subject"]) for t in d) ==
+        [("anna@customer.ru", "=?UTF=я >Ђ\"Р"), ("ivan@customer.ru", "Принтер не печатает")]' \
+        "$CTL" "${C[@]}" list --json
+    check 'len(d) == 1 and "зарегистрировано под номером SUP-" in d[0]["body"]' mailbox ivan@customer.ru
+    check 'len(d) == 1 and "registered as SUP-" in d[0]["body"]' mailbox anna@customer.ru
+}
+
 agent_answer() {
     reset_state
     send customer@example.test support@example.org --header "Subject: Reset my password" \

@@ -38,10 +38,10 @@ python3 - "$work/ingest.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 kinds = [x["decision"] for x in d]
-assert len(d) == 10, d
+assert len(d) == 13, d
 replied = {x["ref"] for x in d if x["reply_queued"]}
 silent = [x["no_reply_reason"] for x in d if not x["reply_queued"] and x["decision"] == "new"]
-assert len(silent) == 3, silent            # out-of-office, mailing list, bounce
+assert len(silent) == 4, silent   # out-of-office, mailing list, bounce, and no header block
 assert any("Auto-Submitted" in s for s in silent), silent
 follow = [x for x in d if x["decision"] == "follow-up"]
 assert len(follow) == 1 and follow[0]["ref"] == "SUP-1", follow   # the reply with [sup-1]
@@ -55,7 +55,7 @@ PY
 "$CTL" "${C[@]}" list --json | python3 -c '
 import json, sys
 t = json.load(sys.stdin)
-assert len(t) == 9, len(t)
+assert len(t) == 12, len(t)
 ru = [x for x in t if x["subject"] == "Ошибка при оплате"][0]
 assert ru["lang"] == "ru" and ru["category"] == "technical" and ru["requester_name"] == "Пётр Иванов", ru
 '

@@ -139,11 +139,11 @@ time.sleep(30)' "$work/t.db" &
 holder=$!
 for _ in $(seq 50); do [ -e "$work/t.db-shm" ] && break; sleep 0.1; done
 runuser -u nobody -- "$CTL" "${C[@]}" list --json | python3 -c '
-import json, sys; assert len(json.load(sys.stdin)) == 10' || fail "list as a reader"
+import json, sys; assert len(json.load(sys.stdin)) == 13' || fail "list as a reader"
 set +e; msg=$(runuser -u nobody -- "$CTL" "${C[@]}" resolve --agent ann SUP-2 2>&1); rc=$?; set -e
 kill $holder; wait $holder 2> /dev/null || true
 [ $rc != 0 ] && echo "$msg" | grep -q "readonly" || fail "resolve as a reader: exit $rc: $msg"
 # and with no program holding it (the kept -wal and -shm files are readable like the database)
 runuser -u nobody -- "$CTL" "${C[@]}" list --json | python3 -c '
-import json, sys; assert len(json.load(sys.stdin)) == 10' || fail "list as a reader, store closed"
+import json, sys; assert len(json.load(sys.stdin)) == 13' || fail "list as a reader, store closed"
 echo "1 passed, 0 failed"

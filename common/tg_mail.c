@@ -232,8 +232,11 @@ static GMimeMessage *construct(const char *data, size_t len, GMimeParserOptions 
 static int header_line(const char *line, const char *end)
 {
     const char *p = line;
-    while (p<end && * p> ' ' && *p < 127 && *p != ':')
-        p++;
+    for (; p < end; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c <= ' ' || c >= 127 || c == ':')
+            break;
+    }
     return p > line && p < end && *p == ':';
 }
 

@@ -59,6 +59,13 @@ for cmd in $(sed -n 's/^  \([a-z][a-z|-]*\).*/\1/p' "$work/usage" | tr '|' ' ');
             problem "ticketgatectl $cmd --$o is not in ticketgatectl.1"
     done
 done
+# the cron file of contrib/ runs ticketgatectl commands and options that exist
+while read -r cmd opts; do
+    "$CTL" -c /nonexistent "$cmd" --help > "$work/help" 2> /dev/null || problem "contrib/cron: no command $cmd"
+    for o in $(echo "$opts" | grep -o -- '--[a-z-]*'); do
+        grep -q -- "$o\b" "$work/help" || problem "contrib/cron: ticketgatectl $cmd has no $o"
+    done
+done < <(sed -n 's/.*ticketgatectl \([a-z-]*\)\(.*\)/\1 \2/p' "$srcdir/contrib/cron/ticketgate")
 [ "$failed" = "$before" ] && passed=$((passed + 1))
 
 # systemd units: verified with the built programs in place of the installed ones, and the man

@@ -147,10 +147,8 @@ int cmd_backup(tg_config *cfg, int argc, char **argv)
     int64_t tickets = 0;
     int status;
     tg_store *st = NULL;
-    if (taken("backup", target)) /* before the store is opened: a mistyped name says so */
-        status = EX_CANTCREAT;
-    else if ((st = ctl_open_view(cfg, &status)) &&
-             (status = backup_to("backup", st, target, &tickets, &sb)) == EX_OK)
+    if ((st = ctl_open_view(cfg, &status)) &&
+        (status = backup_to("backup", st, target, &tickets, &sb)) == EX_OK)
         printf("%s: %lld tickets, %.1f MB, checked\n", target, (long long)tickets,
                (double)sb.st_size / 1e6);
     tg_store_close(st);

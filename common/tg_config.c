@@ -901,8 +901,8 @@ int tg_config_is_internal(const tg_config *cfg, const char *address)
     return 0;
 }
 
-void tg_config_template(const tg_config *cfg, const char *name, const char *lang,
-                        const char **subject, const char **body)
+const char *tg_config_template(const tg_config *cfg, const char *name, const char *lang,
+                               const char **subject, const char **body)
 {
     const tg_template *best = NULL;
     for (guint i = 0; i < cfg->templates->len; i++) {
@@ -918,4 +918,5 @@ void tg_config_template(const tg_config *cfg, const char *name, const char *lang
     }
     *subject = best ? best->subject : "";
     *body = best ? best->body : "";
+    return best ? best->lang : "en";
 }

@@ -122,8 +122,9 @@ const tg_agent *tg_config_agent(const tg_config *cfg, const char *id);
 const tg_agent *tg_config_agent_by_login(const tg_config *cfg, const char *login);
 const tg_sla_policy *tg_config_policy(const tg_config *cfg, const char *name);
 int tg_config_is_internal(const tg_config *cfg, const char *address);
-/* tg_config_template - subject and body of template name in lang (falls back to en). */
-void tg_config_template(const tg_config *cfg, const char *name, const char *lang,
-                        const char **subject, const char **body);
+/* tg_config_template - subject and body of template name in lang (falls back to en). Returns
+ * the language of the text found, for the reply's own language tag. */
+const char *tg_config_template(const tg_config *cfg, const char *name, const char *lang,
+                               const char **subject, const char **body);
 
 #endif

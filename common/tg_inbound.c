@@ -80,6 +80,16 @@ const char *tg_guess_lang(const char *utf8)
     return cyrillic > 0 && cyrillic * 2 >= latin ? "ru" : "en";
 }
 
+char *tg_language_of_tag(const char *tag)
+{
+    size_t len = 0;
+    while (tag && g_ascii_isalpha(tag[len]))
+        len++;
+    if (len < 2 || len > 8 || !strchr("-_", tag[len])) /* '\0' too; "ru_RU" from a POSIX locale */
+        return NULL;
+    return g_ascii_strdown(tag, (gssize)len);
+}
+
 char *tg_find_subject_tag(const char *subject)
 {
     for (const char *p = subject ? strchr(subject, '[') : NULL; p; p = strchr(p + 1, '[')) {

@@ -54,6 +54,10 @@ const char *tg_inbound_header(const tg_inbound *in, const char *name);
 
 /* tg_guess_lang - "ru" when the text is mostly Cyrillic letters, else "en". Static string. */
 const char *tg_guess_lang(const char *utf8);
+/* tg_language_of_tag - the primary language subtag of an RFC 5646 tag such as XMPP's xml:lang,
+ * in lower case ("ru-RU", "ru_RU" -> "ru"); NULL when tag starts otherwise (a server passes any
+ * text on). Caller g_free()s. */
+char *tg_language_of_tag(const char *tag);
 
 /* tg_find_subject_tag - the first "[PREFIX-123]" in subject; caller g_free()s; NULL if none. */
 char *tg_find_subject_tag(const char *subject);

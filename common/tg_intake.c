@@ -283,7 +283,7 @@ static int agent_answer(run *r, tg_ticket *t, const tg_agent *agent)
         return rc;
 
     const char *subject_t, *body_t;
-    tg_config_template(r->cfg, "relay", t->lang, &subject_t, &body_t);
+    const char *lang = tg_config_template(r->cfg, "relay", t->lang, &subject_t, &body_t);
     tg_template_var vars[] = {
         {"ref", t->ref},        {"subject", t->subject},      {"text", r->in->text},
         {"agent", agent->name}, {"company", r->cfg->company}, {"queue", t->queue}};
@@ -303,7 +303,7 @@ static int agent_answer(run *r, tg_ticket *t, const tg_agent *agent)
                      .body = body,
                      .in_reply_to = r->in->in_reply_to,
                      .references = refs,
-                     .lang = t->lang,
+                     .lang = lang,
                      .created_at = r->now};
     rc = queue_outgoing(r, &row, 1);
     g_free(jid);
@@ -440,7 +440,8 @@ static int queue_autoreply(run *r, const tg_ticket *t, const tg_queue *queue, GT
         {"requester", t->requester},
         {"requester_name", t->requester_name ? t->requester_name : ""},
     };
-    tg_config_template(r->cfg, chat ? "autoreply_chat" : "autoreply", t->lang, &subject_t, &body_t);
+    const char *lang = tg_config_template(r->cfg, chat ? "autoreply_chat" : "autoreply", t->lang,
+                                          &subject_t, &body_t);
     r->dec->reply_subject = tg_template_render(subject_t, vars, G_N_ELEMENTS(vars));
     r->dec->reply_text = tg_template_render(body_t, vars, G_N_ELEMENTS(vars));
     g_free(due_res);
@@ -459,7 +460,7 @@ static int queue_autoreply(run *r, const tg_ticket *t, const tg_queue *queue, GT
                      .references = refs,
                      .thread = in->thread_id,
                      .stanza_type = in->stanza_type,
-                     .lang = t->lang,
+                     .lang = lang,
                      .created_at = r->now,
                      .next_attempt_at = r->lease_until};
     int rc = queue_outgoing(r, &row, 1);

@@ -226,6 +226,23 @@ START_TEST(test_guess_lang)
 }
 END_TEST
 
+/* xml:lang is any text to a server: only a language tag's primary language is taken, never a
+ * piece of a character (the first two bytes of "日本語" are no UTF-8). */
+START_TEST(test_language_of_tag)
+{
+    const char *tags[][2] = {{"ru", "ru"},        {"RU-ru", "ru"}, {"en-GB-oxendict", "en"},
+                             {"zh-Hant", "zh"},   {"haw", "haw"},  {"日本語", NULL},
+                             {"x-klingon", NULL}, {"r", NULL},     {"ru_RU", "ru"},
+                             {"", NULL},          {"ru ", NULL},   {"abcdefghi", NULL}};
+    for (size_t i = 0; i < G_N_ELEMENTS(tags); i++) {
+        char *lang = tg_language_of_tag(tags[i][0]);
+        ck_assert_msg(g_strcmp0(lang, tags[i][1]) == 0, "%s: %s", tags[i][0], lang);
+        g_free(lang);
+    }
+    ck_assert_ptr_null(tg_language_of_tag(NULL));
+}
+END_TEST
+
 /* Addresses compare in lower case, internationalized ones (RFC 6531, JIDs) too. */
 START_TEST(test_address_lower)
 {
@@ -273,6 +290,7 @@ int main(void)
     tcase_add_test(tc, test_build_reply);
     tcase_add_test(tc, test_reply_subject_with_encoded_word_lookalike);
     tcase_add_test(tc, test_guess_lang);
+    tcase_add_test(tc, test_language_of_tag);
     tcase_add_test(tc, test_address_lower);
     tcase_add_test(tc, test_new_message_id);
     tcase_add_loop_test(tc, test_html, 0, G_N_ELEMENTS(html_cases));

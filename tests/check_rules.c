@@ -235,11 +235,12 @@ START_TEST(test_config_defaults_and_lookups)
     ck_assert_str_eq(tg_config_agent_for(cfg, "ann@example.ORG")->id, "ann");
     ck_assert_ptr_nonnull(tg_config_policy(cfg, "standard"));
     const char *subject, *body;
-    tg_config_template(cfg, "autoreply", "ru", &subject, &body);
+    ck_assert_str_eq(tg_config_template(cfg, "autoreply", "ru", &subject, &body), "ru");
     ck_assert_str_eq(subject, "Обращение {{ref}}");
     ck_assert_ptr_nonnull(strstr(body, "Здравствуйте")); /* body keeps the built-in */
-    tg_config_template(cfg, "autoreply", "de", &subject, &body);
-    ck_assert_str_eq(subject, "Re: [{{ref}}] {{subject}}"); /* unknown language: English */
+    /* unknown language: English, and the reply says so */
+    ck_assert_str_eq(tg_config_template(cfg, "autoreply", "de", &subject, &body), "en");
+    ck_assert_str_eq(subject, "Re: [{{ref}}] {{subject}}");
     ck_assert_str_eq(tg_rules_action(cfg->rules, 0)->queue, "billing");
     tg_config_unref(cfg);
     g_free(path);

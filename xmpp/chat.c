@@ -35,11 +35,11 @@ void chat_free_pending(component *c)
 static void notice(component *c, const chat_msg *m, const char *template, const char *limit)
 {
     const char *subject, *body;
-    tg_config_template(c->cfg, template, m->in->lang, &subject, &body);
+    const char *lang = tg_config_template(c->cfg, template, m->in->lang, &subject, &body);
     tg_template_var vars[] = {{"limit", limit}, {"company", c->cfg->company}};
     char *text = tg_template_render(body, vars, G_N_ELEMENTS(vars));
     component_send(c, component_message(c, m->reply_from, m->reply_to, m->in->stanza_type, NULL,
-                                        text, m->in->thread_id, m->in->lang));
+                                        text, m->in->thread_id, lang));
     g_free(text);
 }
 
@@ -60,6 +60,15 @@ static char *first_line(const char *text)
     if (g_utf8_strlen(text, (gssize)len) > 100)
         end = g_utf8_offset_to_pointer(text, 100);
     return g_strndup(text, (gsize)(end - text));
+}
+
+/* stanza_lang - the xml:lang of st. libstrophe's parser keeps the local name of an attribute
+ * only (0.12.2, Debian 12): xml:lang arrives as "lang". A stanza we made ourselves has
+ * "xml:lang". */
+static const char *stanza_lang(xmpp_stanza_t *st)
+{
+    const char *lang = xmpp_stanza_get_attribute(st, "xml:lang");
+    return lang ? lang : xmpp_stanza_get_attribute(st, "lang");
 }
 
 /* to_inbound - the normalized message: sender bare JID, first line as subject, the stanza's
@@ -101,9 +110,8 @@ static tg_inbound *to_inbound(component *c, xmpp_stanza_t *st, const char *from_
     }
     const char *type = xmpp_stanza_get_type(st);
     in->stanza_type = g_strdup(type ? type : "normal");
-    const char *lang = xmpp_stanza_get_attribute(st, "xml:lang");
-    tg_inbound_take(&in->lang,
-                    lang && *lang ? g_ascii_strdown(lang, 2) : g_strdup(tg_guess_lang(valid)));
+    char *lang = tg_language_of_tag(stanza_lang(st));
+    tg_inbound_take(&in->lang, lang ? lang : g_strdup(tg_guess_lang(valid)));
     in->recipients = g_new0(char *, 1);
     return in;
 }

@@ -183,6 +183,30 @@ russian_customer() {
     check 'd[0]["lang"] == "ru"' "$CTL" "${C[@]}" list --json
 }
 
+# the language is the message's xml:lang where it names one (libstrophe hands it over as "lang"),
+# else guessed from the text; the reply is tagged with the language it is written in. A tag that
+# names no language (xml:lang is any text to the server; the first bytes of "日本語" are no UTF-8)
+# is ignored, and the component keeps its stream.
+language_from_xml_lang() {
+    reset_state
+    local drops
+    drops=$(grep -c 'disconnected from' "$RIG/xmpp.log")
+    chat boris "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"HP LaserJet 1020\", \"lang\": \"ru-RU\"}},
+                 {\"expect\": 1}]" > "$RIG/boris.json" || fail "boris: $(cat "$RIG/boris.json")"
+    chat carol "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"Не печатает принтер\", \"lang\": \"日本語\"}},
+                 {\"expect\": 1}]" > "$RIG/carol.json" || fail "carol: $(cat "$RIG/carol.json")"
+    chat dave "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"Der Drucker druckt nicht\", \"lang\": \"de\"}},
+                {\"expect\": 1}]" > "$RIG/dave.json" || fail "dave: $(cat "$RIG/dave.json")"
+    check 'm = d["messages"][0]; "зарегистрировано под номером SUP-1" in m["body"] and m["lang"] == "ru"' \
+        cat "$RIG/boris.json"
+    check 'm = d["messages"][0]; "зарегистрировано под номером SUP-2" in m["body"] and m["lang"] == "ru"' \
+        cat "$RIG/carol.json"
+    check 'm = d["messages"][0]; "registered as SUP-3" in m["body"] and m["lang"] == "en"' cat "$RIG/dave.json"
+    check '[t["lang"] for t in sorted(d, key=lambda t: t["id"])] == ["ru", "ru", "de"]' \
+        "$CTL" "${C[@]}" list --json
+    [ "$(grep -c 'disconnected from' "$RIG/xmpp.log")" = "$drops" ] || fail "the component lost its stream"
+}
+
 queue_addresses_and_message_types() {
     reset_state
     # the bare component address is the default queue's, a queue's local part is that queue's, an
@@ -204,9 +228,9 @@ agent_reply_on_email_ticket() {
     reset_state
     local drops
     drops=$(grep -c 'disconnected from' "$RIG/xmpp.log")
-    # a mail whose text has control characters XML cannot carry (a form feed, a ^A): the agent's
-    # notification and `show` must not break the component's stream
-    printf 'From: John Smith <john.smith@customer.example>\nTo: support@example.org\nSubject: Cannot log in\nMessage-ID: <ctl-1@customer.example>\n\nPage one\fpage two \001 end\n' \
+    # a mail whose text has characters XML cannot carry (a form feed, a ^A, U+FFFE and U+FFFF,
+    # valid UTF-8 all): the agent's notification and `show` must not break the component's stream
+    printf 'From: John Smith <john.smith@customer.example>\nTo: support@example.org\nSubject: Cannot log in \357\277\276\nMessage-ID: <ctl-1@customer.example>\nContent-Type: text/plain; charset=utf-8\n\nPage one\fpage two \001 end \357\277\277\n' \
         > "$RIG/control.eml"
     "$CTL" "${C[@]}" ingest "$RIG/control.eml" > /dev/null || fail ingest
     chat ann "[{\"until\": \"Page one page two\"}, {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"show SUP-1\"}},
@@ -437,6 +461,7 @@ scenario reply_goes_to_the_writing_resource
 scenario stanza_ids_used_again
 scenario new_chat_ticket_answered_past_mail_limit
 scenario russian_customer
+scenario language_from_xml_lang
 scenario queue_addresses_and_message_types
 scenario agent_gets_notified_and_replies
 scenario overdue_ticket_is_escalated

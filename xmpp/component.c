@@ -96,29 +96,24 @@ static xmpp_stanza_t *child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *
     return ch;
 }
 
-static void text_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name, const char *text)
-{
-    xmpp_stanza_t *el = child(ctx, parent, name, NULL);
-    xmpp_stanza_t *t = xmpp_stanza_new(ctx);
-    xmpp_stanza_set_text(t, text);
-    xmpp_stanza_add_child(el, t);
-    xmpp_stanza_release(t);
-}
-
 /* Servers close the stream of a component that sends a stanza over their limit (Prosody:
  * 512 KiB by default); a long mail relayed to a chat customer is cut well below. */
 #define MAX_CHAT_TEXT (64 * 1024)
 
-/* xml_text - text as XML 1.0 can carry it: C0 controls other than tab, LF and CR are not
- * allowed even escaped, and one of them (a form feed from a mail, say) would make the server
- * close our stream. They become spaces; invalid UTF-8 becomes U+FFFD; the text is cut at
+/* xml_text - text as XML 1.0 can carry it: C0 controls other than tab, LF and CR, and the
+ * noncharacters U+FFFE and U+FFFF, are not allowed even escaped, and one of them (a form feed
+ * from a mail, say) would make the server close our stream, again at each resend. Controls
+ * become spaces, the two noncharacters and invalid UTF-8 U+FFFD; the text is cut at
  * MAX_CHAT_TEXT bytes on a character boundary. Caller g_free()s. */
 static char *xml_text(const char *text)
 {
     char *valid = g_utf8_make_valid(text ? text : "", -1);
-    for (char *p = valid; *p; p++)
+    for (char *p = valid; *p; p++) {
         if ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
             *p = ' ';
+        else if (strncmp(p, "\xef\xbf\xbe", 3) == 0 || strncmp(p, "\xef\xbf\xbf", 3) == 0)
+            p[2] = '\xbd'; /* U+FFFE, U+FFFF -> U+FFFD: the same length */
+    }
     if (strlen(valid) > MAX_CHAT_TEXT) {
         const char *end = g_utf8_find_prev_char(valid, valid + MAX_CHAT_TEXT + 1);
         char *cut = g_strdup_printf("%.*s [...]", (int)(end - valid), valid);
@@ -126,6 +121,17 @@ static char *xml_text(const char *text)
         valid = cut;
     }
     return valid;
+}
+
+static void text_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name, const char *text)
+{
+    xmpp_stanza_t *el = child(ctx, parent, name, NULL);
+    xmpp_stanza_t *t = xmpp_stanza_new(ctx);
+    char *safe = xml_text(text);
+    xmpp_stanza_set_text(t, safe);
+    g_free(safe);
+    xmpp_stanza_add_child(el, t);
+    xmpp_stanza_release(t);
 }
 
 xmpp_stanza_t *component_message(component *c, const char *from, const char *to, const char *type,

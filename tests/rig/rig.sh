@@ -176,9 +176,23 @@ stop_daemon() {
         kill -0 "$pid" 2>/dev/null || break
         sleep 0.1
     done
-    kill -0 "$pid" 2>/dev/null && fail "$1 $pid still running"
+    if kill -0 "$pid" 2>/dev/null; then
+        show_threads "$pid"
+        fail "$1 $pid still running"
+    fi
     wait "$pid" 2>/dev/null || true
     rm -f "$RIG/$1-pid"
+}
+
+# show_threads PID - where each thread of a daemon that did not stop waits: the kernel's view,
+# and the stacks when gdb is installed (what to look at when this fails once in CI).
+show_threads() {
+    local t
+    for t in /proc/"$1"/task/*; do
+        echo "thread $(basename "$t") $(cat "$t/comm" 2>/dev/null): $(cat "$t/wchan" 2>/dev/null)"
+    done
+    command -v gdb > /dev/null &&
+        gdb -p "$1" -batch -ex 'thread apply all bt' 2>&1 | grep -E '^(Thread|#)' | head -200
 }
 
 # rig_start_milter [OPTIONS] - the milter (MILTER_WRAPPER: valgrind, for example).

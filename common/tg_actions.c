@@ -160,10 +160,20 @@ int tg_agent_reply(const tg_config *cfg, tg_store *st, const tg_agent *agent, co
     int rc = tg_ticket_for_agent(st, ref, agent, &t, err);
     if (rc != TG_OK)
         return rc;
-    tg_inbound *in = tg_inbound_new(channel);
     const char *from = agent->jid && strcmp(channel, "xmpp") == 0 ? agent->jid
                        : agent->email                             ? agent->email
                                                                   : agent->id;
+    /* What intake would not take as an answer, said plainly before anything is written. */
+    if (strcmp(t.status, "closed") == 0)
+        rc = tg_err_set(err, TG_EINVAL, "%s is closed: it takes no more answers; nothing was sent",
+                        t.ref);
+    else if (g_ascii_strcasecmp(t.requester, from) == 0)
+        rc = tg_err_set(err, TG_EINVAL, "%s is your own request; nothing was sent", t.ref);
+    if (rc != TG_OK) {
+        tg_ticket_clear(&t);
+        return rc;
+    }
+    tg_inbound *in = tg_inbound_new(channel);
     tg_inbound_take(&in->sender, g_strdup(from));
     tg_inbound_take(&in->subject, g_strdup(t.subject));
     in->subject_tag = g_strdup(t.ref); /* names the ticket, as a tag in a mail subject does */
@@ -173,11 +183,7 @@ int tg_agent_reply(const tg_config *cfg, tg_store *st, const tg_agent *agent, co
     in->auth_user = g_strdup(agent->id);
     in->message_id = msg_id ? g_strdup(msg_id) : g_uuid_string_random();
     in->message_id_synthetic = !msg_id;
-    rc = tg_intake_process(cfg, st, in, now, dec, err);
-    if (rc == TG_OK && dec->kind != TG_INTAKE_AGENT_REPLY && dec->kind != TG_INTAKE_DUPLICATE) {
-        tg_decision_clear(dec);
-        rc = tg_err_set(err, TG_ESTORE, "%s: the reply was not taken as an answer", t.ref);
-    }
+    rc = tg_intake_answer(cfg, st, in, now, dec, err);
     tg_inbound_free(in);
     tg_ticket_clear(&t);
     return rc;

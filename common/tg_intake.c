@@ -634,8 +634,10 @@ out:
     return rc;
 }
 
+typedef enum { COMMIT, DRY_RUN, ANSWER_ONLY } process_mode;
+
 static int process(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
-                   tg_decision *dec, int dry_run, tg_err *err)
+                   tg_decision *dec, process_mode mode, tg_err *err)
 {
     run r = {cfg, st, in, now, dec, err, 0};
     memset(dec, 0, sizeof *dec);
@@ -644,7 +646,13 @@ static int process(const tg_config *cfg, tg_store *st, const tg_inbound *in, int
     if (rc != TG_OK)
         return rc;
     rc = pipeline(&r);
-    if (rc == TG_OK && !dry_run)
+    if (rc == TG_OK && mode == ANSWER_ONLY && dec->kind != TG_INTAKE_AGENT_REPLY &&
+        dec->kind != TG_INTAKE_DUPLICATE)
+        rc =
+            tg_err_set(err, TG_EINVAL, "%s: not taken as an answer (%s); nothing was sent",
+                       in->subject_tag ? in->subject_tag : "the message", /* not dec->ref: undone */
+                       tg_intake_kind_name(dec->kind));
+    if (rc == TG_OK && mode != DRY_RUN)
         rc = tg_store_commit(st, err);
     else
         tg_store_rollback(st);
@@ -656,7 +664,13 @@ static int process(const tg_config *cfg, tg_store *st, const tg_inbound *in, int
 int tg_intake_process(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
                       tg_decision *dec, tg_err *err)
 {
-    return process(cfg, st, in, now, dec, 0, err);
+    return process(cfg, st, in, now, dec, COMMIT, err);
+}
+
+int tg_intake_answer(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
+                     tg_decision *dec, tg_err *err)
+{
+    return process(cfg, st, in, now, dec, ANSWER_ONLY, err);
 }
 
 /* run_isolated - the jobs in the open transaction, each in a savepoint: a job that fails is
@@ -744,5 +758,5 @@ size_t tg_intake_process_batch(const tg_config *cfg, tg_store *st, tg_intake_job
 int tg_intake_explain(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
                       tg_decision *dec, tg_err *err)
 {
-    return process(cfg, st, in, now, dec, 1, err);
+    return process(cfg, st, in, now, dec, DRY_RUN, err);
 }

@@ -75,6 +75,12 @@ int tg_intake_batch_run(const tg_config *cfg, tg_store *st, tg_intake_job **jobs
                         tg_err *err);
 int tg_intake_batch_commit(tg_store *st, tg_intake_job **jobs, size_t n, int rc, tg_err *err);
 
+/* tg_intake_answer - tg_intake_process for an agent's answer: committed only when taken as one
+ * (or as a duplicate of one); otherwise rolled back with TG_EINVAL, where tg_intake_process
+ * would have made a new ticket of the agent's and auto-replied to the agent. */
+int tg_intake_answer(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
+                     tg_decision *dec, tg_err *err);
+
 /* tg_intake_explain - the same pipeline, rolled back: what would happen, nothing written. */
 int tg_intake_explain(const tg_config *cfg, tg_store *st, const tg_inbound *in, int64_t now,
                       tg_decision *dec, tg_err *err);

@@ -56,6 +56,8 @@ int ctl_exit_for(int rc)
         return EX_DATAERR;
     case TG_ENOTFOUND:
         return EX_NOINPUT;
+    case TG_EPERM:
+        return EX_NOPERM;
     default:
         return EX_SOFTWARE;
     }

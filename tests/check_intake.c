@@ -744,6 +744,40 @@ START_TEST(test_batch_group_commit)
 }
 END_TEST
 
+/* tg_intake_answer commits an agent's answer, and nothing else: a customer's message, or an
+ * agent's mail on a closed ticket (a new ticket otherwise), is rolled back with the reason. */
+START_TEST(test_answer_only_commits_answers)
+{
+    tg_decision d;
+    tg_err err = {0};
+    ingest("maria@customer.ru", "Question", "a1@c", NULL, &d);
+    char *subject = g_strdup_printf("Re: [%s] Question", d.ref);
+    tg_decision_clear(&d);
+    int64_t outbox = outbox_count();
+    tg_inbound *customer = parse_mail("maria@customer.ru", subject, "a2@c");
+    ck_assert_int_eq(tg_intake_answer(cfg, st, customer, NOW, &d, &err), TG_EINVAL);
+    ck_assert_str_eq(err.msg, "SUP-1: not taken as an answer (follow-up); nothing was sent");
+    ck_assert_ptr_null(d.ref);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM messages"), 2); /* in, and the auto-reply */
+
+    ck_assert_int_eq(tg_store_set_status(st, 1, "closed", NOW, &err), 0);
+    tg_inbound *agent = parse_mail("bob@example.org", subject, "a3@c");
+    ck_assert_int_eq(tg_intake_answer(cfg, st, agent, NOW, &d, &err), TG_EINVAL);
+    ck_assert_str_eq(err.msg, "SUP-1: not taken as an answer (new); nothing was sent");
+    ck_assert_int_eq(ticket_count(), 1);
+    ck_assert_int_eq(outbox_count(), outbox);
+
+    ck_assert_int_eq(tg_store_set_status(st, 1, "open", NOW, &err), 0);
+    ck_assert_int_eq(tg_intake_answer(cfg, st, agent, NOW, &d, &err), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_AGENT_REPLY);
+    ck_assert_int_eq(outbox_count(), outbox + 1); /* relayed */
+    tg_decision_clear(&d);
+    tg_inbound_free(agent);
+    tg_inbound_free(customer);
+    g_free(subject);
+}
+END_TEST
+
 START_TEST(test_explain_writes_nothing)
 {
     tg_inbound *in = NULL;
@@ -1242,6 +1276,7 @@ int main(void)
     tcase_add_test(tc, test_leased_auto_reply);
     tcase_add_test(tc, test_batch_failure_is_undone_alone);
     tcase_add_test(tc, test_explain_writes_nothing);
+    tcase_add_test(tc, test_answer_only_commits_answers);
     tcase_add_test(tc, test_newer_schema_refused);
     tcase_add_test(tc, test_schema_1_upgraded);
     tcase_add_test(tc, test_service_levels);

@@ -129,6 +129,22 @@ for bad in "SUP-2 zoe:65:agent zoe is not active" "SUP-2 nobody:65:no \[agent no
     echo "$msg" | grep -q "^ticketgatectl assign: .*${want#*:}" || fail "assign ${bad%%:*}: $msg"
 done
 [ "$(sqlite3 "$work/t.db" "SELECT count(*) FROM outbox WHERE kind = 'notify'")" = 2 ] || fail "notices"
+# a reply that would not be an answer is refused with the reason, and leaves no trace: before,
+# a reply on a closed ticket made a new ticket of the agent's, auto-replied to the agent
+printf 'From: ann@example.org\nTo: support@example.org\nSubject: Toner for the 3rd floor\n\nPlease order.\n' |
+    "$CTL" "${C[@]}" ingest - > /dev/null || fail "ann's own request"
+own=$(sqlite3 "$work/t.db" "SELECT ref FROM tickets WHERE requester = 'ann@example.org'")
+before=$(sqlite3 "$work/t.db" "SELECT count(*) || ' ' || (SELECT count(*) FROM outbox) || ' ' ||
+    (SELECT count(*) FROM messages) FROM tickets")
+for bad in "SUP-3:65:SUP-3 is closed: it takes no more answers; nothing was sent" \
+           "$own:65:$own is your own request; nothing was sent"; do
+    set +e; msg=$("$CTL" "${C[@]}" reply --agent ann "${bad%%:*}" "Here is the answer" 2>&1); rc=$?; set -e
+    want=${bad#*:}
+    [ "$rc" = "${want%%:*}" ] && [ "$msg" = "ticketgatectl reply: ${want#*:}" ] ||
+        fail "reply ${bad%%:*}: exit $rc: $msg"
+done
+[ "$(sqlite3 "$work/t.db" "SELECT count(*) || ' ' || (SELECT count(*) FROM outbox) || ' ' ||
+    (SELECT count(*) FROM messages) FROM tickets")" = "$before" ] || fail "a refused reply left rows"
 # a supervisor who may only read the store (while a daemon holds it open) sees the tickets; a
 # change is refused with the reason
 chmod 755 "$work"
@@ -139,11 +155,11 @@ time.sleep(30)' "$work/t.db" &
 holder=$!
 for _ in $(seq 50); do [ -e "$work/t.db-shm" ] && break; sleep 0.1; done
 runuser -u nobody -- "$CTL" "${C[@]}" list --json | python3 -c '
-import json, sys; assert len(json.load(sys.stdin)) == 13' || fail "list as a reader"
+import json, sys; assert len(json.load(sys.stdin)) == 14' || fail "list as a reader"
 set +e; msg=$(runuser -u nobody -- "$CTL" "${C[@]}" resolve --agent ann SUP-2 2>&1); rc=$?; set -e
 kill $holder; wait $holder 2> /dev/null || true
 [ $rc != 0 ] && echo "$msg" | grep -q "readonly" || fail "resolve as a reader: exit $rc: $msg"
 # and with no program holding it (the kept -wal and -shm files are readable like the database)
 runuser -u nobody -- "$CTL" "${C[@]}" list --json | python3 -c '
-import json, sys; assert len(json.load(sys.stdin)) == 13' || fail "list as a reader, store closed"
+import json, sys; assert len(json.load(sys.stdin)) == 14' || fail "list as a reader, store closed"
 echo "1 passed, 0 failed"

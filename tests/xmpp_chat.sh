@@ -243,6 +243,15 @@ agent_reply_on_email_ticket() {
         and r[0]["recipient"] == "john.smith@customer.example"
         and "Please reset your password." in r[0]["body"] and r[0]["status"] == "pending"' \
         "$CTL" "${C[@]}" show --json SUP-1
+    # a reply on a closed ticket is refused and leaves nothing (it made a ticket of the agent's
+    # whose auto-reply had no sender, and the component died at each attempt to send it)
+    chat ann "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"close SUP-1\"}}, {\"until\": \"now closed\"},
+               {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"reply SUP-1 One more thing.\"}},
+               {\"until\": \"SUP-1 is closed: it takes no more answers; nothing was sent\"}, {\"quiet\": 2},
+               {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"list\"}}, {\"until\": \"no open tickets\"}]" \
+        > "$RIG/ann-closed.json" || fail "ann: $(cat "$RIG/ann-closed.json")"
+    [ "$(sql "SELECT count(*) FROM tickets")" = 1 ] || fail "tickets: $(sql "SELECT ref, requester FROM tickets")"
+    kill -0 "$(cat "$RIG/xmpp-pid")" || fail "the component died"
 }
 
 prosody_restart_delivers_pending_once() {

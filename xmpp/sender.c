@@ -160,8 +160,9 @@ void sender_after_commit(component *c, int committed)
 
 void sender_send_leased(component *c, const tg_outbox *o)
 {
-    component_send(c, component_message(c, o->sender, o->recipient, o->stanza_type, o->msg_id,
-                                        o->body, o->thread, o->lang));
+    const char *from = o->sender ? o->sender : c->cfg->xmpp_domain; /* rows made elsewhere */
+    component_send(c, component_message(c, from, o->recipient, o->stanza_type, o->msg_id, o->body,
+                                        o->thread, o->lang));
     sent_row r = {o->id, g_strdup(o->kind), g_strdup(o->recipient), c->stream, 0, KEEP};
     g_array_append_val(c->out->sent, r);
 }

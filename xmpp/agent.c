@@ -105,6 +105,10 @@ static void cmd_reply(component *c, const tg_agent *agent, xmpp_stanza_t *st, co
 {
     tg_err err = {0};
     tg_decision d = {0};
+    if (!*text) {
+        answer(c, st, "Usage: reply REF text");
+        return;
+    }
     const char *id = xmpp_stanza_get_id(st);
     char *command = g_strconcat(ref, " ", text, NULL); /* another ticket, another reply */
     char *msg_id = component_message_id(st, id, command);
@@ -117,7 +121,7 @@ static void cmd_reply(component *c, const tg_agent *agent, xmpp_stanza_t *st, co
                "Try again shortly.");
         tg_error("agent %s: reply %s: %s", agent->id, ref, err.msg);
     } else if (rc != TG_OK) {
-        answer(c, st, rc == TG_EINVAL ? "Usage: reply REF text" : err.msg);
+        answer(c, st, err.msg); /* not theirs, closed, ... */
     } else if (d.kind == TG_INTAKE_DUPLICATE) {
         answer(c, st, "That reply was already sent.");
     } else {
@@ -146,8 +150,9 @@ static void cmd_act(component *c, const tg_agent *agent, xmpp_stanza_t *st, tg_a
 
 void agent_command(component *c, const tg_agent *agent, xmpp_stanza_t *st, const char *body)
 {
-    /* "reply REF text...": the text keeps its own line breaks and spacing. */
-    char *trimmed = g_strstrip(g_strdup(body));
+    /* "reply REF text...": the text keeps its own line breaks and spacing. Valid UTF-8 first:
+     * GRegex splits nothing (NULL) of a text that is not. */
+    char *trimmed = g_strstrip(g_utf8_make_valid(body, -1));
     char **words = g_regex_split_simple("\\s+", trimmed, 0, 0);
     int n = (int)g_strv_length(words);
     char *cmd = n ? g_ascii_strdown(words[0], -1) : g_strdup("");

@@ -123,14 +123,17 @@ int chat_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
     /* Errors are never answered; groupchat and headline are not conversations with us. */
     if (type && strcmp(type, "chat") != 0 && strcmp(type, "normal") != 0)
         return 1;
+    const char *from = xmpp_stanza_get_from(st), *to = xmpp_stanza_get_to(st);
+    if (!from || !*from || !to || !*to)
+        return 1; /* the server sets both: no one to answer, or not to us */
     char *body = xmpp_message_get_body(st);
     if (!body || !*body) { /* chat states, receipts */
         if (body)
             xmpp_free(c->ctx, body);
         return 1;
     }
-    char *from_bare = component_bare(xmpp_stanza_get_from(st));
-    char *to_bare = component_bare(xmpp_stanza_get_to(st));
+    char *from_bare = component_bare(from);
+    char *to_bare = component_bare(to);
     const tg_agent *agent = tg_config_agent_for(c->cfg, from_bare);
     tg_rate rate = TG_RATE_OK;
 
@@ -143,7 +146,7 @@ int chat_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
                                           "No help desk queue at this address"));
     } else if ((rate = count_rate(c, from_bare)) != TG_RATE_OK) {
         if (rate == TG_RATE_OVER_FIRST) {
-            chat_msg m = {.reply_from = to_bare, .reply_to = (char *)xmpp_stanza_get_from(st)};
+            chat_msg m = {.reply_from = to_bare, .reply_to = (char *)from};
             m.in = tg_inbound_new("xmpp");
             tg_inbound_take(&m.in->lang, g_strdup(tg_guess_lang(body)));
             m.in->stanza_type = g_strdup(type ? type : "normal");
@@ -156,7 +159,7 @@ int chat_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
         chat_msg *m = g_new0(chat_msg, 1);
         m->in = to_inbound(c, st, from_bare, to_bare, body);
         m->reply_from = g_strdup(to_bare);
-        m->reply_to = g_strdup(xmpp_stanza_get_from(st));
+        m->reply_to = g_strdup(from);
         g_ptr_array_add(c->pending, m);
     }
     xmpp_free(c->ctx, body);

@@ -318,7 +318,10 @@ service_discovery() {
     check 'p = {x["from"].split("@")[0]: x for x in d["presence"] if x["type"] != "subscribed"};
         p["night"]["show"] == "away" and p["night"]["status"].startswith("Closed now")
         and re.search(r"we answer from .* 00:00", p["night"]["status"])
-        and p["allday"]["show"] == "" and p["allday"]["status"] == "Open: write to us"' cat "$RIG/disco.json"
+        and p["night"]["status_ru"].startswith("Сейчас не работаем")
+        and re.search(r"ответим с [а-я]{2}, \d+ [а-я]+ \d{4}, 00:00", p["night"]["status_ru"])
+        and p["allday"]["show"] == "" and p["allday"]["status"] == "Open: write to us"
+        and p["allday"]["status_ru"] == "Работаем: пишите"' cat "$RIG/disco.json"
     if [ "$(TZ=Europe/Moscow date +%u)" -le 5 ] && [ "$(TZ=Europe/Moscow date +%H)" -ge 9 ] &&
         [ "$(TZ=Europe/Moscow date +%H)" -lt 18 ]; then
         check 'p = [x for x in d["presence"] if x["from"] == "support@support.localhost" and x["type"] != "subscribed"];

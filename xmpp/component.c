@@ -123,7 +123,9 @@ static char *xml_text(const char *text)
     return valid;
 }
 
-static void text_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name, const char *text)
+/* text_child - <name>text</name> added to parent; returns it (the parent holds it). */
+static xmpp_stanza_t *text_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name,
+                                 const char *text)
 {
     xmpp_stanza_t *el = child(ctx, parent, name, NULL);
     xmpp_stanza_t *t = xmpp_stanza_new(ctx);
@@ -132,6 +134,7 @@ static void text_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name,
     g_free(safe);
     xmpp_stanza_add_child(el, t);
     xmpp_stanza_release(t);
+    return el;
 }
 
 xmpp_stanza_t *component_message(component *c, const char *from, const char *to, const char *type,
@@ -200,8 +203,17 @@ static int on_iq(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 
 /* ---- presence ---- */
 
+/* status_child - a <status/> in lang (NULL: the default, English). */
+static void status_child(xmpp_ctx_t *ctx, xmpp_stanza_t *p, const char *lang, const char *text)
+{
+    xmpp_stanza_t *status = text_child(ctx, p, "status", text);
+    if (lang)
+        xmpp_stanza_set_attribute(status, "xml:lang", lang);
+}
+
 /* presence_for - our presence as to's queue: available in its business hours, else away with
- * the next opening in the status. */
+ * the next opening in the status; in English and in Russian (RFC 6121 4.7.2.2: a client shows
+ * the status in its user's language). */
 static xmpp_stanza_t *presence_for(component *c, const char *from, const char *to)
 {
     const tg_queue *q = tg_config_queue_for(c->cfg, "xmpp", from);
@@ -214,14 +226,18 @@ static xmpp_stanza_t *presence_for(component *c, const char *from, const char *t
     xmpp_stanza_set_from(p, from);
     xmpp_stanza_set_to(p, to);
     if (open != now) {
-        char *when = tg_format_due(open, tg_calendar_zone(cal), "en");
-        char *status = g_strdup_printf("Closed now; we answer from %s", when);
         text_child(c->ctx, p, "show", "away");
-        text_child(c->ctx, p, "status", status);
-        g_free(status);
-        g_free(when);
+        for (int ru = 0; ru <= 1; ru++) {
+            char *when = tg_format_due(open, tg_calendar_zone(cal), ru ? "ru" : "en");
+            char *status = g_strdup_printf(
+                ru ? "Сейчас не работаем; ответим с %s" : "Closed now; we answer from %s", when);
+            status_child(c->ctx, p, ru ? "ru" : NULL, status);
+            g_free(status);
+            g_free(when);
+        }
     } else {
-        text_child(c->ctx, p, "status", "Open: write to us");
+        status_child(c->ctx, p, NULL, "Open: write to us");
+        status_child(c->ctx, p, "ru", "Работаем: пишите");
     }
     return p;
 }

@@ -58,7 +58,7 @@ class Client(slixmpp.ClientXMPP):
     def on_presence(self, p):
         if str(p["from"].bare) != self.boundjid.bare:
             out["presence"].append({"from": str(p["from"]), "type": p["type"], "show": p["show"],
-                                    "status": p["status"]})
+                                    "status": p["status"], "status_ru": p["status|ru"]})
 
 
 async def iq(client, kind, to):

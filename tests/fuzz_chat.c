@@ -284,39 +284,18 @@ static void ingest_corpus(const tg_config *cfg, tg_store *st)
     ingest_mail(cfg, st, odd, sizeof odd - 1);
 }
 
-static tg_config *load_config(void)
-{
-    char *relative = tu_data("../../contrib/rules.conf");
-    char *rules = g_canonicalize_filename(relative, NULL); /* the config's directory is elsewhere */
-    g_free(relative);
-    char *text = g_strdup_printf(
-        "[general]\ntimezone = Europe/Moscow\n[store]\npath = %s/fuzz.db\nsynchronous = normal\n"
-        "[rules]\nfile = %s\n"
-        "[xmpp]\ndomain = " DOMAIN "\nsecret = s3cret\nmax_body = 4096\nrate_limit = 8\n"
-        "[queue support]\naddresses = support@example.org\nxmpp = support\ngroup = l1\n"
-        "[agent ann]\nemail = ann@example.org\njid = ann@localhost\ngroups = l1\n",
-        tu_tmpdir(), rules);
-    char *path = tu_write("fuzz.conf", text);
-    tg_err err = {0};
-    tg_config *cfg = tg_config_load(path, &err);
-    if (!cfg)
-        fprintf(stderr, "fuzz_chat: %s\n", err.msg);
-    g_free(path);
-    g_free(text);
-    g_free(rules);
-    return cfg;
-}
-
 int main(void)
 {
-    const char *env = g_getenv("FUZZ_ITERATIONS");
-    unsigned long iterations = env ? strtoul(env, NULL, 10) : 2000;
-    env = g_getenv("FUZZ_SEED");
-    rng = g_rand_new_with_seed(env ? (guint32)strtoul(env, NULL, 10) : 20261124);
+    unsigned long iterations;
+    rng = tu_fuzz_rng(&iterations);
     tg_log_open("fuzz_chat", 1, TG_LOG_WARN); /* not a line per message */
     component c = {.secret = g_strdup("s3cret")};
     tg_err err = {0};
-    if (!(c.cfg = load_config()) || !(c.st = tg_config_open_store(c.cfg, &err)) ||
+    c.cfg = tu_fuzz_config(
+        "[xmpp]\ndomain = " DOMAIN "\nsecret = s3cret\nmax_body = 4096\nrate_limit = 8\n"
+        "[queue support]\naddresses = support@example.org\nxmpp = support\ngroup = l1\n"
+        "[agent ann]\nemail = ann@example.org\njid = ann@localhost\ngroups = l1\n");
+    if (!c.cfg || !(c.st = tg_config_open_store(c.cfg, &err)) ||
         component_init(&c, &err) != TG_OK) {
         fprintf(stderr, "fuzz_chat: no configuration, store or component: %s\n", err.msg);
         return 1;

@@ -270,35 +270,13 @@ static GPtrArray *load_corpus(void)
     return corpus;
 }
 
-static tg_config *load_config(void)
-{
-    char *relative = tu_data("../../contrib/rules.conf");
-    char *rules = g_canonicalize_filename(relative, NULL); /* the config's directory is elsewhere */
-    g_free(relative);
-    char *text = g_strdup_printf("[general]\ntimezone = Europe/Moscow\n[store]\npath = %s/fuzz.db\n"
-                                 "synchronous = normal\n[rules]\nfile = %s\n"
-                                 "[queue support]\naddresses = support@example.org\ngroup = l1\n"
-                                 "[agent ann]\nemail = ann@example.org\ngroups = l1\n",
-                                 tu_tmpdir(), rules);
-    char *path = tu_write("fuzz.conf", text);
-    tg_err err = {0};
-    tg_config *cfg = tg_config_load(path, &err);
-    if (!cfg)
-        fprintf(stderr, "fuzz_mail: %s\n", err.msg);
-    g_free(path);
-    g_free(text);
-    g_free(rules);
-    return cfg;
-}
-
 int main(void)
 {
-    const char *env = g_getenv("FUZZ_ITERATIONS");
-    unsigned long iterations = env ? strtoul(env, NULL, 10) : 2000;
-    env = g_getenv("FUZZ_SEED");
-    rng = g_rand_new_with_seed(env ? (guint32)strtoul(env, NULL, 10) : 20261124);
+    unsigned long iterations;
+    rng = tu_fuzz_rng(&iterations);
     GPtrArray *corpus = load_corpus();
-    tg_config *cfg = load_config();
+    tg_config *cfg = tu_fuzz_config("[queue support]\naddresses = support@example.org\ngroup = l1\n"
+                                    "[agent ann]\nemail = ann@example.org\ngroups = l1\n");
     tg_err err = {0};
     tg_store *st = cfg ? tg_config_open_store(cfg, &err) : NULL;
     if (corpus->len == 0 || !st) {

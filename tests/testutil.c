@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "testutil.h"
+#include "tg_config.h"
 
 static char *dir;
 
@@ -73,4 +74,31 @@ int tu_run(Suite *s)
     srunner_free(sr);
     tu_cleanup();
     return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+GRand *tu_fuzz_rng(unsigned long *iterations)
+{
+    const char *env = g_getenv("FUZZ_ITERATIONS");
+    *iterations = env ? strtoul(env, NULL, 10) : 2000;
+    env = g_getenv("FUZZ_SEED");
+    return g_rand_new_with_seed(env ? (guint32)strtoul(env, NULL, 10) : 20261124);
+}
+
+tg_config *tu_fuzz_config(const char *extra)
+{
+    char *relative = tu_data("../../contrib/rules.conf");
+    char *rules = g_canonicalize_filename(relative, NULL); /* the config's directory is elsewhere */
+    g_free(relative);
+    char *text = g_strdup_printf("[general]\ntimezone = Europe/Moscow\n[store]\npath = %s/fuzz.db\n"
+                                 "synchronous = normal\n[rules]\nfile = %s\n%s",
+                                 tu_tmpdir(), rules, extra);
+    char *path = tu_write("fuzz.conf", text);
+    tg_err err = {0};
+    tg_config *cfg = tg_config_load(path, &err);
+    if (!cfg)
+        fprintf(stderr, "%s\n", err.msg);
+    g_free(path);
+    g_free(text);
+    g_free(rules);
+    return cfg;
 }

@@ -21,4 +21,11 @@ char *tu_data(const char *name);
 /* tu_run - run the suite, remove the temporary directory; the exit status for main. */
 int tu_run(Suite *s);
 
+/* The fuzz tests' common ground. tu_fuzz_rng - the generator FUZZ_SEED names (default
+ * 20261124), and FUZZ_ITERATIONS (default 2000) in *iterations. tu_fuzz_config - a configuration
+ * with the shipped rules, Moscow time, a store in the temporary directory, and the sections in
+ * extra; NULL, said on stderr, when it cannot be loaded. */
+GRand *tu_fuzz_rng(unsigned long *iterations);
+struct tg_config *tu_fuzz_config(const char *extra);
+
 #endif

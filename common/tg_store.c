@@ -1341,9 +1341,9 @@ int tg_store_outbox_health(tg_store *st, const char *channel, int64_t since, tg_
         "SELECT (SELECT count(*) FROM outbox WHERE channel = ?1 AND status = 'pending'),"
         " (SELECT min(created_at) FROM outbox WHERE channel = ?1 AND status = 'pending'),"
         " (SELECT count(*) FROM outbox WHERE channel = ?1 AND status = 'failed'"
-        "  AND created_at >= ?2),"
+        "  AND next_attempt_at >= ?2),"
         " (SELECT last_error FROM outbox WHERE channel = ?1 AND status = 'failed'"
-        "  AND created_at >= ?2 ORDER BY id DESC LIMIT 1)";
+        "  AND next_attempt_at >= ?2 ORDER BY next_attempt_at DESC, id DESC LIMIT 1)";
     sqlite3_stmt *s = NULL;
     memset(out, 0, sizeof *out);
     if (sqlite3_prepare_v2(st->db, query, -1, &s, NULL) != SQLITE_OK)

@@ -199,7 +199,8 @@ void tg_outbox_copy(tg_outbox *dst,
                     const tg_outbox *src); /* only for rows from tg_store_claim_outbox */
 int tg_store_outbox_sent(tg_store *st, int64_t id, int64_t now, tg_err *err);
 /* tg_store_outbox_retry - count a failed attempt: try again at next_attempt, or mark the row
- * failed (give_up); error is kept either way. */
+ * failed (give_up: next_attempt is then the time it was given up, which monitoring counts by);
+ * error is kept either way. */
 int tg_store_outbox_retry(tg_store *st, int64_t id, const char *error, int64_t next_attempt,
                           int give_up, tg_err *err);
 int tg_store_count_outbox(tg_store *st, const char *status, int64_t *count, tg_err *err);
@@ -207,7 +208,7 @@ int tg_store_count_outbox(tg_store *st, const char *status, int64_t *count, tg_e
 typedef struct tg_outbox_health {
     int64_t waiting;        /* replies still to send */
     int64_t oldest_waiting; /* when the oldest of them was queued; 0: none */
-    int64_t failed;         /* replies queued since `since` that were given up */
+    int64_t failed;         /* replies given up since `since` */
     char *last_error;       /* the newest of those failures' error, or NULL; g_free() it */
 } tg_outbox_health;
 int tg_store_outbox_health(tg_store *st, const char *channel, int64_t since, tg_outbox_health *out,

@@ -230,8 +230,8 @@ static int send_due(const tg_config *cfg, tg_store *st)
             tg_info("mailer: %s to=<%s> msgid=<%s> sent", row.kind, row.recipient, row.msg_id);
         } else {
             int give_up = permanent || attempts >= cfg->mailer_max_attempts;
-            rc =
-                tg_store_outbox_retry(st, row.id, why, retry_at(cfg, attempts, now), give_up, &err);
+            int64_t next = give_up ? now : retry_at(cfg, attempts, now);
+            rc = tg_store_outbox_retry(st, row.id, why, next, give_up, &err);
             tg_log(give_up ? TG_LOG_ERR : TG_LOG_WARN,
                    "mailer: %s to=<%s> attempt %lld of %lld: %s%s", row.kind, row.recipient,
                    (long long)attempts, (long long)cfg->mailer_max_attempts, why,

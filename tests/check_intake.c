@@ -441,13 +441,23 @@ START_TEST(test_outbox_claim_and_retry)
     ck_assert_int_eq(again.attempts, 1);
     ck_assert_str_eq(again.last_error, "sendmail exit 75");
     tg_outbox_clear(&row);
-    ck_assert_int_eq(tg_store_outbox_retry(st, again.id, "sendmail exit 1", 0, 1, &err), 0);
+    /* given up two days after it was queued: monitoring counts it by when it was given up */
+    int64_t later = NOW + 2 * 86400;
+    ck_assert_int_eq(tg_store_outbox_retry(st, again.id, "sendmail exit 1", later, 1, &err), 0);
     tg_outbox_clear(&again);
     ck_assert_int_eq(tg_store_count_outbox(st, "sent", &n, &err), 0);
     ck_assert_int_eq(n, 1);
     ck_assert_int_eq(tg_store_count_outbox(st, "failed", &n, &err), 0);
     ck_assert_int_eq(n, 1);
     ck_assert_int_eq(tg_store_claim_outbox(st, "email", NOW + 10000, NOW + 10060, &none, &err), 0);
+    tg_outbox_health h;
+    ck_assert_int_eq(tg_store_outbox_health(st, "email", later - 86400, &h, &err), 0);
+    ck_assert_int_eq(h.failed, 1);
+    ck_assert_str_eq(h.last_error, "sendmail exit 1");
+    g_free(h.last_error);
+    ck_assert_int_eq(tg_store_outbox_health(st, "email", later + 1, &h, &err), 0);
+    ck_assert_int_eq(h.failed, 0);
+    ck_assert_ptr_null(h.last_error);
 }
 END_TEST
 

@@ -284,6 +284,36 @@ prosody_restart_delivers_pending_once() {
     check 'd["replies"]["xmpp"]["waiting"] == 0' "$CTL" "${C[@]}" status --json
 }
 
+# rows the server would close our stream over (made elsewhere: ticketgate's own text is kept
+# sendable) are given up with the reason instead of being sent after every reconnect, forever;
+# the stream stays up and other replies still go out
+unsendable_rows_given_up() {
+    reset_state
+    chat dave "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"first question\"}}, {\"expect\": 1}]" > /dev/null || fail dave
+    local drops amps
+    drops=$(grep -c 'disconnected from' "$RIG/xmpp.log")
+    amps="replace(hex(zeroblob(35000)), '0', '&')" # 70,000 characters that are 5 bytes escaped
+    sql "INSERT INTO outbox (ticket_id, channel, kind, recipient, sender, body, thread, created_at)
+        VALUES (1, 'xmpp', 'relay', 'dave@localhost' || char(1), '$SUPPORT', 'bad address', NULL, 0),
+               (1, 'xmpp', 'relay', 'dave@localhost', '$SUPPORT', $amps, $amps, 0)"
+    "$CTL" "${C[@]}" reply --agent ann SUP-1 "answer after" > /dev/null || fail "ctl reply"
+    chat dave '[{"until": "answer after", "timeout": 20}, {"quiet": 2}]' > "$RIG/dave.json" ||
+        fail "dave: $(head -c 2000 "$RIG/dave.json")"
+    check 'len(d["messages"]) == 1' cat "$RIG/dave.json"
+    for _ in $(seq 50); do
+        [ "$(sql "SELECT count(*) FROM outbox WHERE status = 'failed'")" = 2 ] && break
+        sleep 0.1
+    done
+    [[ "$(sql "SELECT group_concat(last_error, ' | ') FROM outbox WHERE status = 'failed' ORDER BY id")" =~ \
+        ^"not valid XML: the server would close the stream over it | "6[0-9]{5}" bytes: over the 524288 a server takes"$ ]] ||
+        fail "rows: $(sql "SELECT id, status, attempts, last_error FROM outbox")"
+    [ "$(grep -c 'disconnected from' "$RIG/xmpp.log")" = "$drops" ] || fail "the component lost its stream"
+    local rc=0 # and monitoring is told
+    "$CTL" "${C[@]}" status > "$RIG/status.txt" || rc=$?
+    [ "$rc" = 1 ] && grep -q "xmpp .*2 given up in the last 24 h" "$RIG/status.txt" ||
+        fail "status: exit $rc: $(cat "$RIG/status.txt")"
+}
+
 long_reply_is_cut() {
     reset_state
     local drops
@@ -479,6 +509,7 @@ scenario agent_gets_notified_and_replies
 scenario overdue_ticket_is_escalated
 scenario agent_reply_on_email_ticket
 scenario prosody_restart_delivers_pending_once
+scenario unsendable_rows_given_up
 scenario long_reply_is_cut
 scenario service_discovery
 scenario big_body_and_flood

@@ -96,8 +96,10 @@ static xmpp_stanza_t *child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *
     return ch;
 }
 
-/* Servers close the stream of a component that sends a stanza over their limit (Prosody:
- * 512 KiB by default); a long mail relayed to a chat customer is cut well below. */
+/* Servers close the stream of a component that sends a stanza over their limit (Prosody's
+ * component_stanza_size_limit: 512 KiB by default); a long mail relayed to a chat customer is cut
+ * well below. */
+#define MAX_STANZA    (512 * 1024)
 #define MAX_CHAT_TEXT (64 * 1024)
 
 /* xml_text - text as XML 1.0 can carry it: C0 controls other than tab, LF and CR, and the
@@ -151,6 +153,24 @@ xmpp_stanza_t *component_message(component *c, const char *from, const char *to,
     if (thread)
         text_child(c->ctx, m, "thread", thread);
     return m;
+}
+
+char *component_unsendable(component *c, xmpp_stanza_t *st)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (xmpp_stanza_to_text(st, &text, &len) != XMPP_EOK)
+        return g_strdup("cannot be written as XML");
+    char *why = NULL;
+    xmpp_stanza_t *back = NULL;
+    if (len > MAX_STANZA)
+        why = g_strdup_printf("%zu bytes: over the %d a server takes", len, MAX_STANZA);
+    else if (!(back = xmpp_stanza_new_from_string(c->ctx, text)))
+        why = g_strdup("not valid XML: the server would close the stream over it");
+    if (back)
+        xmpp_stanza_release(back);
+    xmpp_free(c->ctx, text);
+    return why;
 }
 
 /* ---- iq ---- */

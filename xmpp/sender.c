@@ -8,6 +8,10 @@
  * The auto-replies of this component's own intake are not claimed: intake queues them already
  * leased to us and chat_flush hands them over after the commit (sender_send_leased).
  *
+ * A row of the outbox (made by any process) that the server would close the stream over is not
+ * sent but given up, with the reason: sent, it would close the stream again after every
+ * reconnect, and no chat would go out.
+ *
  * When messages are arriving, the records and the next claims share the transaction of their
  * intake batch (chat_flush), so a busy component commits once per batch; otherwise
  * sender_drain makes a transaction of its own. */
@@ -18,7 +22,7 @@
 #define FLUSH_WAIT 2000000 /* µs to wait at stop for libstrophe to write what it holds */
 
 /* What the transaction being built records of a row. */
-typedef enum { KEEP, RECORD_SENT, BACK_TO_OUTBOX } outcome;
+typedef enum { KEEP, RECORD_SENT, BACK_TO_OUTBOX, GIVE_UP } outcome;
 
 /* A row handed to libstrophe, waiting to be recorded. */
 typedef struct sent_row {
@@ -27,6 +31,7 @@ typedef struct sent_row {
     unsigned stream; /* component.stream it was queued on */
     int written;     /* libstrophe's queue drained on that stream since */
     outcome outcome;
+    char *unsendable; /* not sent: why the server would not take it */
 } sent_row;
 
 struct sender {
@@ -40,6 +45,7 @@ static void sent_row_clear(void *p)
     sent_row *r = p;
     g_free(r->kind);
     g_free(r->recipient);
+    g_free(r->unsendable);
 }
 
 sender *sender_new(void)
@@ -82,7 +88,7 @@ int sender_has_records(const component *c)
 {
     for (guint i = 0; i < c->out->sent->len; i++) {
         const sent_row *r = &g_array_index(c->out->sent, sent_row, i);
-        if (r->written || !c->connected || r->stream != c->stream)
+        if (r->written || r->unsendable || !c->connected || r->stream != c->stream)
             return 1;
     }
     return 0;
@@ -99,9 +105,14 @@ static int in_transaction(component *c, int claim, tg_err *err)
     for (guint i = 0; i < s->sent->len && rc == TG_OK; i++) {
         sent_row *r = &g_array_index(s->sent, sent_row, i);
         int gone = !c->connected || r->stream != c->stream;
-        r->outcome = r->written ? RECORD_SENT : gone ? BACK_TO_OUTBOX : KEEP;
+        r->outcome = r->unsendable ? GIVE_UP
+                     : r->written  ? RECORD_SENT
+                     : gone        ? BACK_TO_OUTBOX
+                                   : KEEP;
         if (r->outcome == RECORD_SENT)
             rc = tg_store_outbox_sent(c->st, r->id, now, err);
+        else if (r->outcome == GIVE_UP)
+            rc = tg_store_outbox_retry(c->st, r->id, r->unsendable, now, 1, err);
         else if (r->outcome == BACK_TO_OUTBOX)
             rc = tg_store_outbox_retry(c->st, r->id, "stream closed before it was written", now, 0,
                                        err);
@@ -133,6 +144,22 @@ void sender_join_transaction(component *c)
     }
 }
 
+/* send_row - o as a chat message, tracked until recorded; with check, only if the server would
+ * take it (intake's own auto-replies, sent leased, are ticketgate's text: not parsed again). */
+static void send_row(component *c, const tg_outbox *o, int check)
+{
+    const char *from = o->sender ? o->sender : c->cfg->xmpp_domain; /* rows made elsewhere */
+    xmpp_stanza_t *m = component_message(c, from, o->recipient, o->stanza_type, o->msg_id, o->body,
+                                         o->thread, o->lang);
+    char *unsendable = check ? component_unsendable(c, m) : NULL;
+    if (unsendable)
+        xmpp_stanza_release(m);
+    else
+        component_send(c, m);
+    sent_row r = {o->id, g_strdup(o->kind), g_strdup(o->recipient), c->stream, 0, KEEP, unsendable};
+    g_array_append_val(c->out->sent, r);
+}
+
 void sender_after_commit(component *c, int committed)
 {
     sender *s = c->out;
@@ -146,6 +173,9 @@ void sender_after_commit(component *c, int committed)
         }
         if (r->outcome == RECORD_SENT)
             tg_info("xmpp: %s to=<%s> sent", r->kind, r->recipient);
+        else if (r->outcome == GIVE_UP)
+            tg_error("xmpp: %s %lld to=<%s> given up: %s", r->kind, (long long)r->id, r->recipient,
+                     r->unsendable);
         back += r->outcome == BACK_TO_OUTBOX;
         g_array_remove_index(s->sent, i);
     }
@@ -154,17 +184,13 @@ void sender_after_commit(component *c, int committed)
                 "reconnecting",
                 back);
     for (int i = 0; committed && i < s->n_claimed; i++)
-        sender_send_leased(c, &s->claimed[i]);
+        send_row(c, &s->claimed[i], 1);
     drop_claimed(s);
 }
 
 void sender_send_leased(component *c, const tg_outbox *o)
 {
-    const char *from = o->sender ? o->sender : c->cfg->xmpp_domain; /* rows made elsewhere */
-    component_send(c, component_message(c, from, o->recipient, o->stanza_type, o->msg_id, o->body,
-                                        o->thread, o->lang));
-    sent_row r = {o->id, g_strdup(o->kind), g_strdup(o->recipient), c->stream, 0, KEEP};
-    g_array_append_val(c->out->sent, r);
+    send_row(c, o, 0);
 }
 
 /* record - a transaction of our own for the records (and claims), not waiting for the disk:

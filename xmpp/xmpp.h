@@ -57,6 +57,9 @@ xmpp_stanza_t *component_message(component *c, const char *from, const char *to,
  * component's stanza without a from, and libstrophe's replies have none). */
 xmpp_stanza_t *component_error(xmpp_stanza_t *st, const char *type, const char *condition,
                                const char *text);
+/* component_unsendable - why the server would close our stream over st (not XML it can parse,
+ * or over its size limit), or NULL when st can go. Caller g_free()s. */
+char *component_unsendable(component *c, xmpp_stanza_t *st);
 /* component_message_id - what identifies a received message for the store's duplicate check:
  * the sender's full JID (stanza ids are only unique per client), the id, and a digest of the
  * recipient and the body. A resent stanza has all of them the same; a client that starts its ids

@@ -30,6 +30,11 @@ void tg_log(tg_log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    /* One event, one line: an address or a text from a message never starts a line of its own
+     * (a forged log entry) or puts a control character on a terminal. */
+    for (char *p = line; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
     if (log_to_stderr)
         fprintf(stderr, "%s: %s: %s\n", log_ident, name[level], line);
     else

@@ -1,11 +1,15 @@
 /* check_mail.c - the golden corpus (tests/data/mail/NAME.eml -> NAME.expected) and replies.
  * TG_UPDATE_GOLDEN=1 rewrites the .expected files; review the diff before committing. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "testutil.h"
 #include "tg_html.h"
+#include "tg_log.h"
 #include "tg_mail.h"
 
 static char *render(const tg_inbound *in)
@@ -226,6 +230,25 @@ START_TEST(test_guess_lang)
 }
 END_TEST
 
+/* A log line is one line, whatever a message put in the values it names. */
+START_TEST(test_log_line_is_one_line)
+{
+    char *path = g_build_filename(tu_tmpdir(), "log", NULL);
+    int saved = dup(STDERR_FILENO);
+    ck_assert_ptr_nonnull(freopen(path, "w", stderr));
+    tg_log_open("t", 1, TG_LOG_INFO);
+    tg_info("from=<%s> ok", "a\nt: error: forged\r\x01\x1b[31m\x7f");
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    char *text = NULL;
+    ck_assert(g_file_get_contents(path, &text, NULL, NULL));
+    ck_assert_str_eq(text, "t: info: from=<a?t: error: forged???[31m?> ok\n");
+    g_free(text);
+    g_free(path);
+}
+END_TEST
+
 /* xml:lang is any text to a server: only a language tag's primary language is taken, never a
  * piece of a character (the first two bytes of "日本語" are no UTF-8). */
 START_TEST(test_language_of_tag)
@@ -291,6 +314,7 @@ int main(void)
     tcase_add_test(tc, test_reply_subject_with_encoded_word_lookalike);
     tcase_add_test(tc, test_guess_lang);
     tcase_add_test(tc, test_language_of_tag);
+    tcase_add_test(tc, test_log_line_is_one_line);
     tcase_add_test(tc, test_address_lower);
     tcase_add_test(tc, test_new_message_id);
     tcase_add_loop_test(tc, test_html, 0, G_N_ELEMENTS(html_cases));

@@ -258,6 +258,27 @@ static char *join_references(const tg_inbound *in)
     return g_string_free(refs, FALSE);
 }
 
+/* closed_answer - an agent's mail on a closed ticket: kept on it (so that the same mail again is
+ * a duplicate) but not relayed, and the agent told so; a ticket of the agent's, as any other
+ * sender's message on a closed ticket makes, would have the answer reach nobody. */
+static int closed_answer(run *r, const tg_ticket *t, const tg_agent *agent)
+{
+    const char *told_by = NULL;
+    int rc = store_inbound(r, t->id, "agent");
+    if (rc == TG_OK)
+        rc = tg_notice_closed_answer(r->cfg, r->st, t, agent, r->now, &told_by, r->err);
+    if (rc == TG_OK)
+        rc =
+            eventf(r, t->id, "answer-refused",
+                   "agent %s by %s, message %s: closed, not relayed%s%s", agent->id, r->in->channel,
+                   r->in->message_id, told_by ? "; told by " : "", told_by ? told_by : "");
+    r->dec->kind = TG_INTAKE_IGNORED;
+    fill_from_ticket(r->dec, t);
+    r->dec->note =
+        g_strdup_printf("agent %s answered closed %s: kept on it, not relayed", agent->id, t->ref);
+    return rc;
+}
+
 /* agent_answer - an agent's message on a ticket: the first response, and relayed on. */
 static int agent_answer(run *r, tg_ticket *t, const tg_agent *agent)
 {
@@ -612,6 +633,10 @@ static int pipeline(run *r)
         if (!closed && (rc = entitled(r, &t, agent)) != 0) {
             if (rc == 1)
                 rc = agent && !is_requester ? agent_answer(r, &t, agent) : append_followup(r, &t);
+            goto out;
+        }
+        if (closed && agent && !is_requester) {
+            rc = closed_answer(r, &t, agent);
             goto out;
         }
         /* Not entitled, or the ticket is closed: a new ticket. Its requester writing again is

@@ -204,3 +204,10 @@ int tg_notice_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t, c
     return notice_about(cfg, st, t, a, "notify", "notify", TG_TARGET_FIRST_RESPONSE, text, 0, now,
                         &told_by, err);
 }
+
+int tg_notice_closed_answer(const tg_config *cfg, tg_store *st, const tg_ticket *t,
+                            const tg_agent *a, int64_t now, const char **told_by, tg_err *err)
+{
+    return notice_about(cfg, st, t, a, "notice", "closed_answer", TG_TARGET_FIRST_RESPONSE, NULL, 1,
+                        now, told_by, err);
+}

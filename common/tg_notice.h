@@ -35,4 +35,10 @@ int tg_notice_overdue(const tg_config *cfg, tg_store *st, const tg_agent *a, tg_
 int tg_notice_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t, const char *text,
                        int64_t now, tg_err *err);
 
+/* tg_notice_closed_answer - tell agent a, by chat or else by mail (templates closed_answer and
+ * closed_answer_mail), that their mail on the closed ticket t was kept on it but not sent to
+ * the customer. *told_by as for tg_notice_overdue. */
+int tg_notice_closed_answer(const tg_config *cfg, tg_store *st, const tg_ticket *t,
+                            const tg_agent *a, int64_t now, const char **told_by, tg_err *err);
+
 #endif

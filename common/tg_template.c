@@ -22,6 +22,8 @@ const char *const tg_template_names[] = {"autoreply",
                                          "resolution_escalation_mail",
                                          "resolution_escalation_digest",
                                          "resolution_escalation_digest_mail",
+                                         "closed_answer",
+                                         "closed_answer_mail",
                                          "chat_store_error",
                                          "chat_too_long",
                                          "chat_rate_limit",
@@ -145,6 +147,27 @@ static const struct builtin {
      "{{tickets}}\n\n"
      "Список: ticketgatectl list --overdue\n"
      "Не отвечайте на это уведомление: клиенты ответа не получат."},
+    /* to an agent whose mail answers a closed ticket (kept on it, not relayed) */
+    {"closed_answer", "en", "",
+     "{{ref}} is closed: your answer was not sent to {{requester}}. It is kept on the ticket; "
+     "a closed ticket takes no more answers."},
+    {"closed_answer", "ru", "",
+     "Обращение {{ref}} закрыто: ваш ответ не отправлен {{requester}}. Он сохранён в "
+     "обращении; закрытое обращение больше не принимает ответов."},
+    {"closed_answer_mail", "en", "Not sent: {{ref}} {{subject}}",
+     "Hello {{agent}},\n\n"
+     "ticket {{ref}} is closed, so your answer was not sent to {{requester}}. It is kept on the "
+     "ticket: ticketgatectl show {{ref}}\n\n"
+     "A closed ticket takes no more answers; if the customer needs one, write to them "
+     "directly.\n"
+     "Do not reply to this notice: it would not reach the customer."},
+    {"closed_answer_mail", "ru", "Не отправлено: {{ref}} {{subject}}",
+     "Здравствуйте, {{agent}}!\n\n"
+     "Обращение {{ref}} закрыто, поэтому ваш ответ не отправлен {{requester}}. Он сохранён в "
+     "обращении: ticketgatectl show {{ref}}\n\n"
+     "Закрытое обращение больше не принимает ответов; если клиенту нужен ответ, напишите ему "
+     "напрямую.\n"
+     "Не отвечайте на это уведомление: клиент ответа не получит."},
     /* to a chat customer */
     {"chat_store_error", "en", "",
      "Sorry, we could not register your request just now. Please try again in a few minutes."},

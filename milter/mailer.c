@@ -146,7 +146,8 @@ static char *deliver(const tg_config *cfg, tg_store *st, const tg_outbox *row, i
         return g_strdup(err.msg);
     }
     int autoreply = strcmp(row->kind, "autoreply") == 0;
-    int notice = strcmp(row->kind, "escalation") == 0; /* to an agent, made by a program */
+    /* to an agent, made by a program */
+    int notice = strcmp(row->kind, "escalation") == 0 || strcmp(row->kind, "notice") == 0;
     tg_mail_reply r = {.from_addr = row->sender,
                        .from_name = row->sender_name,
                        .to_addr = row->recipient,

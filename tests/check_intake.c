@@ -754,6 +754,39 @@ START_TEST(test_batch_group_commit)
 }
 END_TEST
 
+/* An agent's mail on a closed ticket is kept on it but not relayed, and the agent is told (here
+ * by mail: no chat); no ticket of the agent's, whose auto-reply would be all that came of the
+ * answer. The same mail again changes nothing. */
+START_TEST(test_agent_answer_on_closed_ticket)
+{
+    tg_decision d;
+    tg_err err = {0};
+    ingest("maria@customer.ru", "Question", "q1@c", NULL, &d);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(tg_store_set_status(st, 1, "closed", NOW, &err), 0);
+    int64_t outbox = outbox_count();
+    for (int again = 0; again < 2; again++) {
+        ck_assert_int_eq(
+            ingest("bob@example.org", "Re: [SUP-1] Question", "late@example.org", NULL, &d), 0);
+        ck_assert_int_eq(d.kind, again ? TG_INTAKE_DUPLICATE : TG_INTAKE_IGNORED);
+        ck_assert_str_eq(d.ref, "SUP-1");
+        tg_decision_clear(&d);
+    }
+    ck_assert_int_eq(ticket_count(), 1);
+    ck_assert_int_eq(outbox_count(), outbox + 1);
+    char *notice = sql_text("SELECT kind || ' ' || channel || ' ' || recipient || ' ' || subject "
+                            "FROM outbox ORDER BY id DESC LIMIT 1");
+    ck_assert_str_eq(notice, "notice email bob@example.org Not sent: SUP-1 Question");
+    g_free(notice);
+    char *event = sql_text("SELECT detail FROM events WHERE kind = 'answer-refused'");
+    ck_assert_str_eq(event, "agent bob by email, message late@example.org: closed, not relayed; "
+                            "told by mail");
+    g_free(event);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM messages WHERE direction = 'agent'"), 1);
+    ck_assert_int_eq(sql_count("SELECT first_response_at IS NULL FROM tickets"), 1);
+}
+END_TEST
+
 /* tg_intake_answer commits an agent's answer, and nothing else: a customer's message, or an
  * agent's mail on a closed ticket (a new ticket otherwise), is rolled back with the reason. */
 START_TEST(test_answer_only_commits_answers)
@@ -773,7 +806,7 @@ START_TEST(test_answer_only_commits_answers)
     ck_assert_int_eq(tg_store_set_status(st, 1, "closed", NOW, &err), 0);
     tg_inbound *agent = parse_mail("bob@example.org", subject, "a3@c");
     ck_assert_int_eq(tg_intake_answer(cfg, st, agent, NOW, &d, &err), TG_EINVAL);
-    ck_assert_str_eq(err.msg, "SUP-1: not taken as an answer (new); nothing was sent");
+    ck_assert_str_eq(err.msg, "SUP-1: not taken as an answer (ignored); nothing was sent");
     ck_assert_int_eq(ticket_count(), 1);
     ck_assert_int_eq(outbox_count(), outbox);
 
@@ -1287,6 +1320,7 @@ int main(void)
     tcase_add_test(tc, test_batch_failure_is_undone_alone);
     tcase_add_test(tc, test_explain_writes_nothing);
     tcase_add_test(tc, test_answer_only_commits_answers);
+    tcase_add_test(tc, test_agent_answer_on_closed_ticket);
     tcase_add_test(tc, test_newer_schema_refused);
     tcase_add_test(tc, test_schema_1_upgraded);
     tcase_add_test(tc, test_service_levels);

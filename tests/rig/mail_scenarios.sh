@@ -76,4 +76,21 @@ agent_answer() {
         and "[SUP-1]" in r[0]["headers"]["subject"][0]
         and r[0]["headers"]["return-path"] == ["<support@example.org>"]' \
         mailbox customer@example.test
+    # an answer on a closed ticket is kept on it, not relayed, and ann is told; no ticket of hers
+    "$CTL" "${C[@]}" close --agent ann SUP-1 > /dev/null || fail "close"
+    send ann@example.org support@example.org --header "Subject: Re: [SUP-1] Reset my password" \
+        --header "Message-Id: <a-late@example.org>" --body "One more thing." || fail swaks
+    wait_mail 6 # her mail to the support mailbox, and the notice to her
+    sleep 2     # a relay would be here by now
+    [ "$(mail_count)" = 6 ] || fail "$(mail_count) mails, not 6"
+    check 'len(d) == 2' mailbox customer@example.test
+    check 'n = [m for m in d if m["headers"]["subject"] == ["Not sent: SUP-1 Reset my password"]];
+        len(n) == 1 and "ticket SUP-1 is closed, so your answer was not sent to customer@example.test"
+            in n[0]["body"] and n[0]["headers"]["auto-submitted"] == ["auto-generated"]' \
+        mailbox ann@example.org
+    check 'len(d) == 1 and d[0]["status"] == "closed"' "$CTL" "${C[@]}" list --json
+    check '"One more thing." in d["messages"][-1]["body"]
+        and d["events"][-1]["kind"] == "answer-refused"' "$CTL" "${C[@]}" show --json SUP-1
+    grep -q "decision=ignored reply=none .* note=agent ann answered closed SUP-1: kept on it" \
+        "$RIG/milter.log" || fail "the answer on a closed ticket was not logged as ignored"
 }

@@ -113,8 +113,9 @@ static char *xml_text(const char *text)
     for (char *p = valid; *p; p++) {
         if ((unsigned char)*p < 0x20 && *p != '\t' && *p != '\n' && *p != '\r')
             *p = ' ';
-        else if (strncmp(p, "\xef\xbf\xbe", 3) == 0 || strncmp(p, "\xef\xbf\xbf", 3) == 0)
-            p[2] = '\xbd'; /* U+FFFE, U+FFFF -> U+FFFD: the same length */
+        else if ((unsigned char)p[0] == 0xef && (unsigned char)p[1] == 0xbf &&
+                 ((unsigned char)p[2] & 0xfe) == 0xbe)
+            p[2] = '\xbd'; /* EF BF BE/BF, U+FFFE/U+FFFF -> EF BF BD, U+FFFD */
     }
     if (strlen(valid) > MAX_CHAT_TEXT) {
         const char *end = g_utf8_find_prev_char(valid, valid + MAX_CHAT_TEXT + 1);

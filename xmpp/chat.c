@@ -110,8 +110,11 @@ static tg_inbound *to_inbound(component *c, xmpp_stanza_t *st, const char *from_
     }
     const char *type = xmpp_stanza_get_type(st);
     in->stanza_type = g_strdup(type ? type : "normal");
-    char *lang = tg_language_of_tag(stanza_lang(st));
-    tg_inbound_take(&in->lang, lang ? lang : g_strdup(tg_guess_lang(valid)));
+    /* Russian for a text mostly in Cyrillic, whatever its tag: servers stamp the client's stream
+     * language (often "en") on every message that names none. Else the tag's language. */
+    const char *guessed = tg_guess_lang(valid);
+    char *tagged = strcmp(guessed, "ru") != 0 ? tg_language_of_tag(stanza_lang(st)) : NULL;
+    tg_inbound_take(&in->lang, tagged ? tagged : g_strdup(guessed));
     in->recipients = g_new0(char *, 1);
     return in;
 }

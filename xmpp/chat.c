@@ -62,15 +62,6 @@ static char *first_line(const char *text)
     return g_strndup(text, (gsize)(end - text));
 }
 
-/* stanza_lang - the xml:lang of st. libstrophe's parser keeps the local name of an attribute
- * only (0.12.2, Debian 12): xml:lang arrives as "lang". A stanza we made ourselves has
- * "xml:lang". */
-static const char *stanza_lang(xmpp_stanza_t *st)
-{
-    const char *lang = xmpp_stanza_get_attribute(st, "xml:lang");
-    return lang ? lang : xmpp_stanza_get_attribute(st, "lang");
-}
-
 /* to_inbound - the normalized message: sender bare JID, first line as subject, the stanza's
  * identity (component_message_id) for deduplication. */
 static tg_inbound *to_inbound(component *c, xmpp_stanza_t *st, const char *from_bare,
@@ -113,7 +104,10 @@ static tg_inbound *to_inbound(component *c, xmpp_stanza_t *st, const char *from_
     /* Russian for a text mostly in Cyrillic, whatever its tag: servers stamp the client's stream
      * language (often "en") on every message that names none. Else the tag's language. */
     const char *guessed = tg_guess_lang(valid);
-    char *tagged = strcmp(guessed, "ru") != 0 ? tg_language_of_tag(stanza_lang(st)) : NULL;
+    /* libstrophe's parser keeps an attribute's local name only (0.12.2): xml:lang is "lang" */
+    char *tagged = strcmp(guessed, "ru") != 0
+                       ? tg_language_of_tag(xmpp_stanza_get_attribute(st, "lang"))
+                       : NULL;
     tg_inbound_take(&in->lang, tagged ? tagged : g_strdup(guessed));
     in->recipients = g_new0(char *, 1);
     return in;

@@ -1,14 +1,18 @@
-/* fuzz_chat.c - hostile chat through ticketgate-xmpp's own code: random message stanzas from
- * customers and agents (odd types, addresses, thread ids, language tags, ids, bodies with
- * controls, noncharacters, broken UTF-8, agent commands with odd references and huge texts) go
- * (each as the server would pass it on: only what an XML parser takes, parsed by libstrophe)
- * go to the component's message handler, intake runs on a real store holding the mail corpus's
- * tickets too, and the outbox is sent. The component is not connected to a server: what it would
- * write is collected as it is in the daemon, and it must be XML a server accepts (expat, through
- * libstrophe's parser: one bad character and Prosody closes the stream), with every message
- * addressed and every ticket whole. FUZZ_ITERATIONS (default 2000) and FUZZ_SEED reproduce a
- * run; a failure prints them and keeps the stanza in fuzz-chat-failure-N.xml. Run natively and
- * under valgrind by fuzz_chat.sh. */
+/* fuzz_chat.c - hostile chat through ticketgate-xmpp's own code. Random stanzas, each as a
+ * server would pass it on (only what an XML parser takes, parsed back by libstrophe):
+ * - messages from customers and agents (odd types, addresses, thread ids, language tags, ids,
+ *   bodies with controls, noncharacters, broken UTF-8, agent commands with odd references and
+ *   huge texts) go to the message handler, intake runs on a real store holding the mail
+ *   corpus's tickets too, and the outbox is sent;
+ * - iq and presence stanzas of every type, with odd payloads, go to their handlers, and each
+ *   must get exactly the answers it is due (one per get or set iq, with its id; none to a result
+ *   or an error).
+ * The component is not connected to a server: what it would write is collected as it is in the
+ * daemon, and it must be XML a server accepts (expat, through libstrophe's parser: one bad
+ * character and Prosody closes the stream), every stanza from us and to someone, and every
+ * ticket whole. FUZZ_ITERATIONS (default 2000) and FUZZ_SEED reproduce a run; a failure prints
+ * them and keeps the stanza in fuzz-chat-failure-N.xml. Run natively and under valgrind by
+ * fuzz_chat.sh. */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +55,9 @@ static const char *const phrases[] = {"Не печатает принтер",
                                       "\"'"};
 static const char *const commands[] = {"help",    "list",  "show",  "take",   "reply",
                                        "resolve", "close", "REPLY", " show ", "reply  "};
+
+static const char *const tos[] = {
+    SUPPORT, SUPPORT, DOMAIN, "nosuch@" DOMAIN, "SUPPORT@Support.Localhost/res", ""};
 
 static const char *pick(const char *const *list, size_t n)
 {
@@ -137,8 +144,6 @@ static xmpp_stanza_t *random_message(xmpp_ctx_t *ctx)
 {
     static const char *const types[] = {"chat",  "chat",     "normal", "groupchat",
                                         "error", "headline", "CHAT",   ""};
-    static const char *const tos[] = {
-        SUPPORT, SUPPORT, DOMAIN, "nosuch@" DOMAIN, "SUPPORT@Support.Localhost/res", ""};
     static const char *const langs[] = {"ru", "en-GB", "日本語", "", "x-klingon", "de_DE", "r"};
     char *from = random_from();
     int agent = g_str_has_prefix(from, "ann@localhost");
@@ -173,6 +178,80 @@ static xmpp_stanza_t *random_message(xmpp_ctx_t *ctx)
     return m;
 }
 
+/* random_attributes - from (mostly), to (mostly) and an id (sometimes odd, sometimes repeated) */
+static void random_attributes(xmpp_stanza_t *st)
+{
+    static const char *const ids[] = {"p1", "p1", "\"'<&>", "", "id with spaces", "ид"};
+    if (g_rand_int_range(rng, 0, 10)) {
+        char *from = random_from();
+        xmpp_stanza_set_from(st, from);
+        g_free(from);
+    }
+    if (g_rand_int_range(rng, 0, 10))
+        xmpp_stanza_set_to(st, PICK(tos));
+    if (g_rand_int_range(rng, 0, 4))
+        xmpp_stanza_set_id(st, PICK(ids));
+}
+
+/* random_child - an element in ns (NULL: none) under parent, with random text now and then. */
+static void random_child(xmpp_ctx_t *ctx, xmpp_stanza_t *parent, const char *name, const char *ns)
+{
+    xmpp_stanza_t *el = xmpp_stanza_new(ctx);
+    xmpp_stanza_set_name(el, name);
+    if (ns)
+        xmpp_stanza_set_ns(el, ns);
+    if (g_rand_int_range(rng, 0, 3) == 0) {
+        xmpp_stanza_t *text = xmpp_stanza_new(ctx);
+        char *t = random_text(2);
+        xmpp_stanza_set_text(text, t);
+        g_free(t);
+        xmpp_stanza_add_child(el, text);
+        xmpp_stanza_release(text);
+    }
+    xmpp_stanza_add_child(parent, el);
+    xmpp_stanza_release(el);
+}
+
+/* random_iq - disco, ping, version and unknown queries, of every type, with odd payloads. */
+static xmpp_stanza_t *random_iq(xmpp_ctx_t *ctx)
+{
+    static const char *const types[] = {"get",   "get", "get", "set",  "result",
+                                        "error", "GET", "",    "bogus"};
+    static const char *const nss[] = {"http://jabber.org/protocol/disco#info",
+                                      "http://jabber.org/protocol/disco#items",
+                                      "urn:xmpp:ping",
+                                      "jabber:iq:version",
+                                      "jabber:iq:roster",
+                                      "vcard-temp",
+                                      "",
+                                      NULL};
+    xmpp_stanza_t *iq = xmpp_stanza_new(ctx);
+    xmpp_stanza_set_name(iq, "iq");
+    if (g_rand_int_range(rng, 0, 10))
+        xmpp_stanza_set_type(iq, PICK(types));
+    random_attributes(iq);
+    for (int n = g_rand_int_range(rng, 0, 3); n > 0; n--)
+        random_child(ctx, iq, g_rand_int_range(rng, 0, 5) ? "query" : "ping", PICK(nss));
+    return iq;
+}
+
+/* random_presence - subscription requests, probes and the rest, with status and show. */
+static xmpp_stanza_t *random_presence(xmpp_ctx_t *ctx)
+{
+    static const char *const types[] = {
+        "subscribe",    "subscribe",   "probe", "unsubscribe", "subscribed",
+        "unsubscribed", "unavailable", "error", "SUBSCRIBE",   ""};
+    xmpp_stanza_t *p = xmpp_presence_new(ctx);
+    if (g_rand_int_range(rng, 0, 6))
+        xmpp_stanza_set_type(p, PICK(types));
+    random_attributes(p);
+    if (g_rand_boolean(rng))
+        random_child(ctx, p, "status", NULL);
+    if (g_rand_int_range(rng, 0, 4) == 0)
+        random_child(ctx, p, "show", NULL);
+    return p;
+}
+
 static void problem(const char *what, const char *detail)
 {
     char *kept = g_strdup_printf("fuzz-chat-failure-%lu.xml", iteration);
@@ -185,12 +264,58 @@ static void problem(const char *what, const char *detail)
     g_free(kept);
 }
 
-/* check_written - what the component would have written: XML a server accepts, each message
- * from us and to someone. Then it counts as written, as after a real write. */
-static void check_written(component *c)
+/* jid_domain - the domain of jid, lower case (servers route domains case-insensitively), or
+ * NULL for NULL; caller g_free()s. */
+static char *jid_domain(const char *jid)
 {
-    if (!c->unsent->len)
-        return;
+    if (!jid)
+        return NULL;
+    char *bare = g_strndup(jid, strcspn(jid, "/")); /* a resource may hold '@' */
+    const char *at = strchr(bare, '@');
+    char *domain = g_ascii_strdown(at ? at + 1 : bare, -1);
+    g_free(bare);
+    return domain;
+}
+
+/* expected_answers - how many stanzas the component must write for st (an iq or a presence):
+ * a get or set iq gets exactly one answer, a subscription request two (subscribed and our
+ * presence), a probe or unsubscribe one; results, errors and the rest none (answering an error
+ * with an error is how two entities loop). The server always sets from and to: without them
+ * nothing is answered. */
+static int expected_answers(xmpp_stanza_t *st)
+{
+    const char *name = xmpp_stanza_get_name(st), *type = xmpp_stanza_get_type(st);
+    if (!type || !component_addressed(st))
+        return 0;
+    if (strcmp(name, "iq") == 0)
+        return strcmp(type, "get") == 0 || strcmp(type, "set") == 0;
+    if (strcmp(type, "subscribe") == 0)
+        return 2;
+    return strcmp(type, "probe") == 0 || strcmp(type, "unsubscribe") == 0;
+}
+
+/* check_answer - one answer s to the iq or presence st: an iq answer is a result or an error
+ * with st's id, every answer goes back to st's sender. */
+static void check_answer(xmpp_stanza_t *st, xmpp_stanza_t *s)
+{
+    if (strcmp(xmpp_stanza_get_name(st), "iq") == 0) {
+        const char *type = xmpp_stanza_get_type(s);
+        if (strcmp(xmpp_stanza_get_name(s), "iq") != 0 || !type ||
+            (strcmp(type, "result") != 0 && strcmp(type, "error") != 0))
+            problem("an iq answered with other than an iq result or error", type);
+        if (g_strcmp0(xmpp_stanza_get_id(s), xmpp_stanza_get_id(st)) != 0)
+            problem("an iq answered with another id", xmpp_stanza_get_id(s));
+    }
+    if (g_strcmp0(xmpp_stanza_get_to(s), xmpp_stanza_get_from(st)) != 0)
+        problem("answered to someone else", xmpp_stanza_get_to(s));
+}
+
+/* check_written - what the component would have written: XML a server accepts, each stanza
+ * from us and to someone; for an iq or presence (st, else NULL), the answers it must get. Then
+ * it counts as written, as after a real write. */
+static void check_written(component *c, xmpp_stanza_t *st)
+{
+    int expected = st ? expected_answers(st) : 0, written = 0;
     char *doc = g_strdup_printf("<r xmlns='jabber:component:accept'>%s</r>", c->unsent->str);
     xmpp_stanza_t *all = xmpp_stanza_new_from_string(c->ctx, doc);
     if (!all) {
@@ -198,13 +323,24 @@ static void check_written(component *c)
         g_file_set_contents(kept, doc, -1, NULL);
         problem("not well-formed XML written (kept in the .out file)", kept);
         g_free(kept);
+        written = expected;
     } else {
         for (xmpp_stanza_t *s = xmpp_stanza_get_children(all); s; s = xmpp_stanza_get_next(s)) {
             const char *from = xmpp_stanza_get_from(s), *to = xmpp_stanza_get_to(s);
-            if (!from || !g_str_has_suffix(from, DOMAIN) || !to || !*to)
+            char *domain = jid_domain(from);
+            if (g_strcmp0(domain, DOMAIN) != 0 || !to || !*to)
                 problem("stanza not from us or to nobody", xmpp_stanza_get_name(s));
+            g_free(domain);
+            if (st)
+                check_answer(st, s);
+            written++;
         }
         xmpp_stanza_release(all);
+    }
+    if (st && written != expected) {
+        char *counts = g_strdup_printf("%d stanzas written for %d expected", written, expected);
+        problem(xmpp_stanza_get_name(st), counts);
+        g_free(counts);
     }
     g_free(doc);
     g_string_truncate(c->unsent, 0);
@@ -304,32 +440,41 @@ int main(void)
     c.connected = 1; /* what it sends is collected in c.unsent, as between two writes */
     unsigned long delivered = 0;
     for (iteration = 0; iteration < iterations && failures < 10; iteration++) {
-        xmpp_stanza_t *made = random_message(c.ctx), *m = NULL;
+        int kind = g_rand_int_range(rng, 0, 10); /* mostly messages */
+        xmpp_stanza_t *made = kind == 0   ? random_iq(c.ctx)
+                              : kind == 1 ? random_presence(c.ctx)
+                                          : random_message(c.ctx),
+                      *st = NULL;
         size_t len;
         char *text = NULL;
         g_clear_pointer(&last_stanza, g_free);
         if (xmpp_stanza_to_text(made, &text, &len) == XMPP_EOK) {
             last_stanza = g_strdup(text);
             xmpp_free(c.ctx, text);
-            m = xmpp_stanza_new_from_string(c.ctx, last_stanza); /* NULL: no server takes it */
+            st = xmpp_stanza_new_from_string(c.ctx, last_stanza); /* NULL: no server takes it */
         }
         xmpp_stanza_release(made);
-        if (m) {
-            chat_on_message(c.conn, m, &c);
-            xmpp_stanza_release(m);
+        if (st && kind <= 1) { /* answered at once: exactly what it must get, nothing else */
+            (kind == 0 ? component_on_iq : component_on_presence)(c.conn, st, &c);
+            check_written(&c, st);
+        } else if (st) {
+            chat_on_message(c.conn, st, &c);
+        }
+        if (st) {
+            xmpp_stanza_release(st);
             delivered++;
         }
         if (g_rand_int_range(rng, 0, 4) == 0 || c.pending->len >= 64) { /* a batch */
             chat_flush(&c);
-            check_written(&c);
+            check_written(&c, NULL);
             sender_drain(&c); /* relays and notifications in the outbox */
         }
-        check_written(&c);
+        check_written(&c, NULL);
     }
     chat_flush(&c);
-    check_written(&c);
+    check_written(&c, NULL);
     sender_drain(&c);
-    check_written(&c);
+    check_written(&c, NULL);
     char *path = g_strdup(c.cfg->store_path);
     component_free(&c);
     tg_store_close(c.st);

@@ -337,6 +337,16 @@ long_reply_is_cut() {
         fail "alice: $(head -c 300 "$RIG/alice-long.json")"
     check 'b = [m["body"] for m in d["messages"] if "Chapter one" in m["body"]][0];
         b.endswith(" [...]") and 60000 < len(b.encode()) <= 64 * 1024 + 6' cat "$RIG/alice-long.json"
+    # the agent pastes 1 MB of log into a reply by chat: answered and relayed at once (reading the
+    # command once split the whole text with GRegex, which took 50 s for 1 MB, all chat waiting)
+    "$PY" -c 'print("log line\n" * 110000)' > "$RIG/paste.txt"
+    chat ann "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"reply SUP-1 \", \"body_file\": \"$RIG/paste.txt\"}},
+               {\"until\": \"Reply to SUP-1 sent\", \"timeout\": 20}]" > "$RIG/ann-paste.json" ||
+        fail "ann: $(head -c 300 "$RIG/ann-paste.json")"
+    chat alice '[{"until": "log line", "timeout": 20}]' > "$RIG/alice-paste.json" ||
+        fail "alice: $(head -c 300 "$RIG/alice-paste.json")"
+    check 'b = [m["body"] for m in d["messages"] if "log line" in m["body"]][0];
+        "log line\nlog line" in b and b.endswith(" [...]")' cat "$RIG/alice-paste.json"
     [ "$(grep -c 'disconnected from' "$RIG/xmpp.log")" = "$drops" ] || fail "the component lost its stream"
 }
 

@@ -148,27 +148,43 @@ static void cmd_act(component *c, const tg_agent *agent, xmpp_stanza_t *st, tg_a
     g_free(done);
 }
 
+/* skip_space - p past white space (Unicode's too: a client may send a no-break space). */
+static const char *skip_space(const char *p)
+{
+    while (*p && g_unichar_isspace(g_utf8_get_char(p)))
+        p = g_utf8_next_char(p);
+    return p;
+}
+
+/* take_word - the word at *p, up to white space; *p moves past it and the white space after.
+ * Caller g_free()s. */
+static char *take_word(const char **p)
+{
+    const char *end = *p;
+    while (*end && !g_unichar_isspace(g_utf8_get_char(end)))
+        end = g_utf8_next_char(end);
+    char *word = g_strndup(*p, (gsize)(end - *p));
+    *p = skip_space(end);
+    return word;
+}
+
 void agent_command(component *c, const tg_agent *agent, xmpp_stanza_t *st, const char *body)
 {
-    /* "reply REF text...": the text keeps its own line breaks and spacing. Valid UTF-8 first:
-     * GRegex splits nothing (NULL) of a text that is not. */
-    char *trimmed = g_strstrip(g_utf8_make_valid(body, -1));
-    char **words = g_regex_split_simple("\\s+", trimmed, 0, 0);
-    int n = (int)g_strv_length(words);
-    char *cmd = n ? g_ascii_strdown(words[0], -1) : g_strdup("");
-    const char *ref = n > 1 ? words[1] : NULL;
+    /* "reply REF text...": only the first two words are commands; the text keeps its own line
+     * breaks and spacing. Read word by word, not split whole: GLib 2.74's GRegex checks the
+     * whole subject's UTF-8 at every match, and splitting a 1 MB paste took 50 s. Valid UTF-8
+     * first: the walk below steps by characters. */
+    char *valid = g_utf8_make_valid(body, -1);
+    const char *rest = skip_space(valid);
+    char *word = take_word(&rest), *cmd = g_ascii_strdown(word, -1);
+    char *ref = *rest ? take_word(&rest) : NULL;
+    char *text = g_strchomp(valid + (rest - valid));
 
     if (strcmp(cmd, "list") == 0) {
         cmd_list(c, agent, st);
     } else if (ref && strcmp(cmd, "show") == 0) {
         cmd_show(c, agent, st, ref);
     } else if (ref && strcmp(cmd, "reply") == 0) {
-        const char *text = trimmed + strlen(words[0]);
-        while (g_ascii_isspace(*text))
-            text++;
-        text += strlen(ref);
-        while (g_ascii_isspace(*text))
-            text++;
         cmd_reply(c, agent, st, ref, text);
     } else if (ref && strcmp(cmd, "take") == 0) {
         cmd_act(c, agent, st, TG_ACT_TAKE, ref);
@@ -179,7 +195,8 @@ void agent_command(component *c, const tg_agent *agent, xmpp_stanza_t *st, const
     } else {
         answer(c, st, help_text);
     }
+    g_free(word);
     g_free(cmd);
-    g_strfreev(words);
-    g_free(trimmed);
+    g_free(ref);
+    g_free(valid);
 }

@@ -120,9 +120,9 @@ int chat_on_message(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
     /* Errors are never answered; groupchat and headline are not conversations with us. */
     if (type && strcmp(type, "chat") != 0 && strcmp(type, "normal") != 0)
         return 1;
+    if (!component_addressed(st))
+        return 1;
     const char *from = xmpp_stanza_get_from(st), *to = xmpp_stanza_get_to(st);
-    if (!from || !*from || !to || !*to)
-        return 1; /* the server sets both: no one to answer, or not to us */
     char *body = xmpp_message_get_body(st);
     if (!body || !*body) { /* chat states, receipts */
         if (body)

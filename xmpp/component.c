@@ -40,6 +40,12 @@ char *component_message_id(xmpp_stanza_t *st, const char *id, const char *body)
     return msg_id;
 }
 
+int component_addressed(xmpp_stanza_t *st)
+{
+    const char *from = xmpp_stanza_get_from(st), *to = xmpp_stanza_get_to(st);
+    return from && *from && to && *to;
+}
+
 int component_send(component *c, xmpp_stanza_t *st)
 {
     char *text;
@@ -176,12 +182,14 @@ char *component_unsendable(component *c, xmpp_stanza_t *st)
 
 /* ---- iq ---- */
 
-static int on_iq(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
+int component_on_iq(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 {
     component *c = ud;
     const char *type = xmpp_stanza_get_type(st);
     if (!type || (strcmp(type, "get") != 0 && strcmp(type, "set") != 0))
         return 1; /* result and error are never answered */
+    if (!component_addressed(st))
+        return 1;
     xmpp_stanza_t *query = xmpp_stanza_get_children(st);
     while (query && !xmpp_stanza_is_tag(query))
         query = xmpp_stanza_get_next(query);
@@ -263,12 +271,12 @@ static xmpp_stanza_t *presence_for(component *c, const char *from, const char *t
     return p;
 }
 
-static int on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
+int component_on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud)
 {
     component *c = ud;
     const char *type = xmpp_stanza_get_type(st);
     const char *from = xmpp_stanza_get_from(st), *to = xmpp_stanza_get_to(st);
-    if (!type || !from || !to)
+    if (!type || !component_addressed(st))
         return 1;
     char *bare_to = component_bare(to);
     if (strcmp(type, "subscribe") == 0) {
@@ -349,8 +357,8 @@ int component_init(component *c, tg_err *err)
     xmpp_conn_set_jid(c->conn, c->cfg->xmpp_domain);
     xmpp_conn_set_pass(c->conn, c->secret);
     /* User handlers survive reconnects; they are added once. */
-    xmpp_handler_add(c->conn, on_iq, NULL, "iq", NULL, c);
-    xmpp_handler_add(c->conn, on_presence, NULL, "presence", NULL, c);
+    xmpp_handler_add(c->conn, component_on_iq, NULL, "iq", NULL, c);
+    xmpp_handler_add(c->conn, component_on_presence, NULL, "presence", NULL, c);
     xmpp_handler_add(c->conn, chat_on_message, NULL, "message", NULL, c);
     c->backoff = 1;
     c->pending = g_ptr_array_new();

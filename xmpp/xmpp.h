@@ -66,6 +66,15 @@ char *component_unsendable(component *c, xmpp_stanza_t *st);
  * over at each login (with the same resource) reuses an id with another text or for another
  * queue, which is another message. NULL without an id; caller g_free()s. */
 char *component_message_id(xmpp_stanza_t *st, const char *id, const char *body);
+/* component_addressed - st has a from and a to. A server sets both on what it routes to us:
+ * without them there is no one to answer, or it was not for us, and it is ignored. */
+int component_addressed(xmpp_stanza_t *st);
+/* component_on_iq - libstrophe's handler of iq stanzas: disco#info and #items, ping and version
+ * answered, other get/set refused with service-unavailable, result and error never answered. */
+int component_on_iq(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud);
+/* component_on_presence - subscribe -> subscribed and our presence, probe -> our presence,
+ * unsubscribe -> unsubscribed; anything else is not answered. */
+int component_on_presence(xmpp_conn_t *conn, xmpp_stanza_t *st, void *ud);
 /* component_bare - the bare JID of jid, lower case; caller g_free()s. */
 char *component_bare(const char *jid);
 

@@ -175,6 +175,18 @@ stanza_ids_used_again() {
         "Try the other tray.|Does it work now?" ] || fail "relays: $(sql "SELECT kind, body FROM outbox")"
     [ "$(sql "SELECT group_concat(queue) FROM (SELECT queue FROM tickets ORDER BY id)")" = support,allday ] ||
         fail "tickets: $(sql "SELECT ref, queue FROM tickets")"
+    # an id and a thread far longer than any client's, the message sent twice: one ticket, one
+    # reply; the id is kept as its digest, the thread not at all (the reply goes without it)
+    "${alice[@]}" "$("$PY" -c 'import json, sys
+m = {"send": {"to": sys.argv[1], "body": "The fax is silent", "id": "i" * 20000, "thread": "t" * 20000}}
+print(json.dumps([m, {"until": "registered as"}, m, {"quiet": 2}]))' "night@$COMPONENT")" > "$RIG/alice.json" 2>> "$RIG/chat.err" ||
+        fail "alice: $(head -c 300 "$RIG/alice.json")"
+    check 'r = [m for m in d["messages"] if "registered as" in m["body"]];
+        len(r) == 1 and r[0]["thread"] is None' cat "$RIG/alice.json"
+    [ "$(sql "SELECT count(*) FROM messages WHERE body = 'The fax is silent' AND length(msg_id) < 200")" = 1 ] ||
+        fail "kept: $(sql "SELECT count(*), max(length(msg_id)) FROM messages WHERE body = 'The fax is silent'")"
+    [ "$(sql "SELECT count(*) FROM outbox WHERE thread IS NOT NULL AND length(thread) > 256")" = 0 ] ||
+        fail "a long thread kept in the outbox"
 }
 
 russian_customer() {

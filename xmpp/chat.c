@@ -50,6 +50,10 @@ static tg_rate count_rate(component *c, const char *jid)
                             g_get_real_time() / G_USEC_PER_SEC);
 }
 
+/* A thread id is a short token (XEP-0201: a UUID, say). A longer one is not kept, and the reply
+ * goes without one: it is stored with the reply, and cut it would name another thread. */
+#define MAX_THREAD_ID 256
+
 /* first_line - the subject of a chat ticket: its first non-empty line, at most 100 chars. */
 static char *first_line(const char *text)
 {
@@ -96,7 +100,8 @@ static tg_inbound *to_inbound(component *c, xmpp_stanza_t *st, const char *from_
     xmpp_stanza_t *thread = xmpp_stanza_get_child_by_name(st, "thread");
     char *thread_text = thread ? xmpp_stanza_get_text(thread) : NULL;
     if (thread_text) {
-        in->thread_id = g_strdup(thread_text);
+        if (strlen(thread_text) <= MAX_THREAD_ID)
+            in->thread_id = g_strdup(thread_text);
         xmpp_free(c->ctx, thread_text);
     }
     const char *type = xmpp_stanza_get_type(st);

@@ -25,18 +25,27 @@ char *component_bare(const char *jid)
     return lower;
 }
 
+/* Clients' stanza ids are short (a counter, a UUID). A longer one is kept as its digest: the
+ * message's identity is stored and indexed with every message, and a client could otherwise
+ * make each as big as the server's stanza limit, whatever [xmpp] max_body keeps of the text. */
+#define MAX_STANZA_ID 128
+
 char *component_message_id(xmpp_stanza_t *st, const char *id, const char *body)
 {
     if (!id)
         return NULL;
+    char *long_id = strlen(id) > MAX_STANZA_ID
+                        ? g_compute_checksum_for_string(G_CHECKSUM_SHA256, id, -1)
+                        : NULL;
     const char *to = xmpp_stanza_get_to(st);
     GChecksum *digest = g_checksum_new(G_CHECKSUM_SHA256); /* of "to\nbody", without copying it */
     g_checksum_update(digest, (const guchar *)(to ? to : ""), -1);
     g_checksum_update(digest, (const guchar *)"\n", 1);
     g_checksum_update(digest, (const guchar *)(body ? body : ""), -1);
-    char *msg_id =
-        g_strdup_printf("%s/%s/%.16s", xmpp_stanza_get_from(st), id, g_checksum_get_string(digest));
+    char *msg_id = g_strdup_printf("%s/%s/%.16s", xmpp_stanza_get_from(st), long_id ? long_id : id,
+                                   g_checksum_get_string(digest));
     g_checksum_free(digest);
+    g_free(long_id);
     return msg_id;
 }
 

@@ -340,10 +340,16 @@ static InternetAddressMailbox *first_mailbox(InternetAddressList *addrs)
     return NULL;
 }
 
-/* usable_id - a message id we keep: UTF-8, one word, no angle brackets. */
+/* Longer message ids are not kept: a reply names the customer's in In-Reply-To and References,
+ * where an id cannot be folded, and a header line may hold 998 bytes (RFC 5322 2.1.1); real ones
+ * are under 100. The store would otherwise keep and index each as big as the MTA's header limit. */
+#define MAX_MESSAGE_ID 250
+
+/* usable_id - a message id we keep: UTF-8, one word, no angle brackets, not too long. */
 static int usable_id(const char *id)
 {
-    return id && *id && !strpbrk(id, " \t\r\n<>") && g_utf8_validate(id, -1, NULL);
+    return id && *id && strlen(id) <= MAX_MESSAGE_ID && !strpbrk(id, " \t\r\n<>") &&
+           g_utf8_validate(id, -1, NULL);
 }
 
 static char **parse_ids(GMimeParserOptions *po, const char *value)

@@ -38,7 +38,7 @@ python3 - "$work/ingest.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 kinds = [x["decision"] for x in d]
-assert len(d) == 13, d
+assert len(d) == 14, d
 replied = {x["ref"] for x in d if x["reply_queued"]}
 silent = [x["no_reply_reason"] for x in d if not x["reply_queued"] and x["decision"] == "new"]
 assert len(silent) == 4, silent   # out-of-office, mailing list, bounce, and no header block
@@ -55,7 +55,7 @@ PY
 "$CTL" "${C[@]}" list --json | python3 -c '
 import json, sys
 t = json.load(sys.stdin)
-assert len(t) == 12, len(t)
+assert len(t) == 13, len(t)
 ru = [x for x in t if x["subject"] == "Ошибка при оплате"][0]
 assert ru["lang"] == "ru" and ru["category"] == "technical" and ru["requester_name"] == "Пётр Иванов", ru
 '
@@ -155,11 +155,11 @@ time.sleep(30)' "$work/t.db" &
 holder=$!
 for _ in $(seq 50); do [ -e "$work/t.db-shm" ] && break; sleep 0.1; done
 runuser -u nobody -- "$CTL" "${C[@]}" list --json | python3 -c '
-import json, sys; assert len(json.load(sys.stdin)) == 14' || fail "list as a reader"
+import json, sys; assert len(json.load(sys.stdin)) == 15' || fail "list as a reader"
 set +e; msg=$(runuser -u nobody -- "$CTL" "${C[@]}" resolve --agent ann SUP-2 2>&1); rc=$?; set -e
 kill $holder; wait $holder 2> /dev/null || true
 [ $rc != 0 ] && echo "$msg" | grep -q "readonly" || fail "resolve as a reader: exit $rc: $msg"
 # and with no program holding it (the kept -wal and -shm files are readable like the database)
 runuser -u nobody -- "$CTL" "${C[@]}" list --json | python3 -c '
-import json, sys; assert len(json.load(sys.stdin)) == 14' || fail "list as a reader, store closed"
+import json, sys; assert len(json.load(sys.stdin)) == 15' || fail "list as a reader, store closed"
 echo "1 passed, 0 failed"

@@ -4,10 +4,20 @@
 #include "tg_actions.h"
 #include "tg_notice.h"
 
-/* ticket_by_ref - the ticket ref (any case) into *t: TG_OK, TG_ENOTFOUND or a store error. */
+char *tg_ref_typed(const char *typed)
+{
+    const char *start = typed + strspn(typed, "[#");
+    size_t len = strlen(start);
+    while (len > 0 && strchr("]:,.;", start[len - 1]))
+        len--;
+    return g_ascii_strup(start, (gssize)len);
+}
+
+/* ticket_by_ref - the ticket ref (as tg_ref_typed reads it) into *t: TG_OK, TG_ENOTFOUND or a
+ * store error. */
 static int ticket_by_ref(tg_store *st, const char *ref, tg_ticket *t, tg_err *err)
 {
-    char *upper = g_ascii_strup(ref, -1);
+    char *upper = tg_ref_typed(ref);
     int rc = tg_store_ticket_by_ref(st, upper, t, err);
     if (rc == 0)
         rc = tg_err_set(err, TG_ENOTFOUND, "there is no ticket %s", upper);

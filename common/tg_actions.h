@@ -14,6 +14,11 @@
 
 typedef enum { TG_ACT_TAKE, TG_ACT_RESOLVE, TG_ACT_CLOSE } tg_action;
 
+/* tg_ref_typed - the ticket reference in what a person typed, upper case: "sup-42", and also
+ * "[SUP-42]" as in a mail subject, "#SUP-42", "SUP-42:" or "SUP-42," as in a sentence. Every
+ * function here that takes a ref reads it so. Caller g_free()s. */
+char *tg_ref_typed(const char *typed);
+
 /* tg_ticket_for_agent - ticket ref for agent, who may act on it when it is theirs or nobody's:
  * 0 with *t, TG_ENOTFOUND, TG_EPERM (another agent's), or a store error; err says which. */
 int tg_ticket_for_agent(tg_store *st, const char *ref, const tg_agent *agent, tg_ticket *t,

@@ -4,6 +4,7 @@
 
 #include "ctl.h"
 #include "json.h"
+#include "tg_actions.h"
 
 static void ticket_json(GString *out, const tg_ticket *t)
 {
@@ -202,7 +203,7 @@ int cmd_show(tg_config *cfg, int argc, char **argv)
 
     tg_ticket t = {0};
     tg_err err = {0};
-    char *ref = g_ascii_strup(argv[1], -1);
+    char *ref = tg_ref_typed(argv[1]);
     int rc = tg_store_ticket_by_ref(st, ref, &t, &err);
     if (rc == 0) {
         fprintf(stderr, "ticketgatectl show: no ticket %s\n", ref);

@@ -61,6 +61,10 @@ assert ru["lang"] == "ru" and ru["category"] == "technical" and ru["requester_na
 '
 "$CTL" "${C[@]}" show SUP-1 | grep -q 'follow-up' || fail "show SUP-1"
 "$CTL" "${C[@]}" show --json sup-1 | python3 -c 'import json,sys; t=json.load(sys.stdin); m = [x["direction"] for x in t["messages"]]; assert m == ["in", "out", "in"], m; assert t["outbox"][0]["kind"] == "autoreply" and t["outbox"][0]["message_id"] == t["messages"][1]["message_id"], t'
+# a reference as people copy it: from a subject, with '#', or followed by ':'
+for typed in "[sup-1]" "#SUP-1" "SUP-1:"; do
+    "$CTL" "${C[@]}" show "$typed" | grep -q '^SUP-1 ' || fail "show $typed"
+done
 set +e; "$CTL" "${C[@]}" show SUP-999 2>/dev/null; rc=$?; set -e
 [ $rc = 66 ] || fail "show unknown ref exit $rc"
 

@@ -6,7 +6,7 @@ agent_gets_notified_and_replies() {
     reset_state
     # ann may first get notifications kept offline by earlier scenarios: wait for this one
     chat ann "[{\"until\": \"VPN does not connect\", \"timeout\": 30},
-               {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"reply SUP-1 Hello Carol, fixed: try again.\"}},
+               {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"reply SUP-1: Hello Carol, fixed: try again.\"}},
                {\"until\": \"Reply to SUP-1\"}, {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"show sup-1\"}},
                {\"until\": \"SUP-1 [pending]\"}, {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"list\"}},
                {\"until\": \"Your open tickets\"},

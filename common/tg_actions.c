@@ -3,6 +3,7 @@
 
 #include "tg_actions.h"
 #include "tg_notice.h"
+#include "tg_template.h"
 
 char *tg_ref_typed(const char *typed)
 {
@@ -15,24 +16,28 @@ char *tg_ref_typed(const char *typed)
 
 /* ticket_by_ref - the ticket ref (as tg_ref_typed reads it) into *t: TG_OK, TG_ENOTFOUND or a
  * store error. */
-static int ticket_by_ref(tg_store *st, const char *ref, tg_ticket *t, tg_err *err)
+static int ticket_by_ref(tg_store *st, const char *ref, const char *lang, tg_ticket *t, tg_err *err)
 {
     char *upper = tg_ref_typed(ref);
     int rc = tg_store_ticket_by_ref(st, upper, t, err);
     if (rc == 0)
-        rc = tg_err_set(err, TG_ENOTFOUND, "there is no ticket %s", upper);
+        rc = tg_err_set(err, TG_ENOTFOUND,
+                        TG_SAID(lang, "there is no ticket %s", "обращения %s нет"), upper);
     else if (rc == 1)
         rc = TG_OK;
     g_free(upper);
     return rc;
 }
 
-int tg_ticket_for_agent(tg_store *st, const char *ref, const tg_agent *agent, tg_ticket *t,
-                        tg_err *err)
+int tg_ticket_for_agent(tg_store *st, const char *ref, const tg_agent *agent, const char *lang,
+                        tg_ticket *t, tg_err *err)
 {
-    int rc = ticket_by_ref(st, ref, t, err);
+    int rc = ticket_by_ref(st, ref, lang, t, err);
     if (rc == TG_OK && t->assignee && strcmp(t->assignee, agent->id) != 0)
-        rc = tg_err_set(err, TG_EPERM, "%s is assigned to %s, not to you", t->ref, t->assignee);
+        rc = tg_err_set(err, TG_EPERM,
+                        TG_SAID(lang, "%s is assigned to %s, not to you",
+                                "обращение %s назначено агенту %s, не вам"),
+                        t->ref, t->assignee);
     if (rc != TG_OK)
         tg_ticket_clear(t);
     return rc;
@@ -53,26 +58,30 @@ static int finish(tg_store *st, int rc, char **done, tg_err *err)
     return rc;
 }
 
-static int apply(tg_store *st, tg_ticket *t, const tg_agent *agent, tg_action action, int64_t now,
-                 char **done, tg_err *err)
+static int apply(tg_store *st, tg_ticket *t, const tg_agent *agent, const char *lang,
+                 tg_action action, int64_t now, char **done, tg_err *err)
 {
     static const char *const target[] = {NULL, "resolved", "closed"};
     int rc = TG_OK;
     if (strcmp(t->status, "closed") == 0)
-        return tg_err_set(err, TG_EINVAL, "%s is closed", t->ref);
+        return tg_err_set(err, TG_EINVAL, TG_SAID(lang, "%s is closed", "обращение %s закрыто"),
+                          t->ref);
     if (action == TG_ACT_TAKE) {
         if (t->assignee) {
-            *done = g_strdup_printf("%s is already yours", t->ref);
+            *done = g_strdup_printf(TG_SAID(lang, "%s is already yours", "обращение %s уже ваше"),
+                                    t->ref);
             return TG_OK;
         }
         if ((rc = tg_store_set_assignee(st, t->id, agent->id, now, err)) == TG_OK)
             rc = tg_store_add_event(st, t->id, now, "assigned", agent->id, err);
-        *done = g_strdup_printf("%s is now yours", t->ref);
+        *done =
+            g_strdup_printf(TG_SAID(lang, "%s is now yours", "обращение %s теперь ваше"), t->ref);
         return rc;
     }
     const char *status = target[action];
     if (strcmp(t->status, status) == 0) {
-        *done = g_strdup_printf("%s is already %s", t->ref, status);
+        *done = g_strdup_printf(TG_SAID(lang, "%s is already %s", "у обращения %s уже статус %s"),
+                                t->ref, status);
         return TG_OK;
     }
     char *detail = g_strdup_printf("%s -> %s (by %s)", t->status, status, agent->id);
@@ -81,20 +90,21 @@ static int apply(tg_store *st, tg_ticket *t, const tg_agent *agent, tg_action ac
     if (rc == TG_OK && !t->assignee)
         rc = tg_store_set_assignee(st, t->id, agent->id, now, err);
     g_free(detail);
-    *done = g_strdup_printf("%s is now %s", t->ref, status);
+    *done = g_strdup_printf(TG_SAID(lang, "%s is now %s", "у обращения %s теперь статус %s"),
+                            t->ref, status);
     return rc;
 }
 
-int tg_ticket_act(tg_store *st, const char *ref, const tg_agent *agent, tg_action action,
-                  int64_t now, char **done, tg_err *err)
+int tg_ticket_act(tg_store *st, const char *ref, const tg_agent *agent, const char *lang,
+                  tg_action action, int64_t now, char **done, tg_err *err)
 {
     tg_ticket t = {0};
     *done = NULL;
     int rc = tg_store_begin(st, err);
     if (rc != TG_OK)
         return rc;
-    if ((rc = tg_ticket_for_agent(st, ref, agent, &t, err)) == TG_OK)
-        rc = apply(st, &t, agent, action, now, done, err);
+    if ((rc = tg_ticket_for_agent(st, ref, agent, lang, &t, err)) == TG_OK)
+        rc = apply(st, &t, agent, lang, action, now, done, err);
     rc = finish(st, rc, done, err);
     tg_ticket_clear(&t);
     return rc;
@@ -152,22 +162,23 @@ int tg_ticket_assign(const tg_config *cfg, tg_store *st, const char *ref, const 
     int rc = tg_store_begin(st, err);
     if (rc != TG_OK)
         return rc;
-    if ((rc = ticket_by_ref(st, ref, &t, err)) == TG_OK)
+    if ((rc = ticket_by_ref(st, ref, NULL, &t, err)) == TG_OK)
         rc = reassign(cfg, st, &t, agent, by, now, done, err);
     rc = finish(st, rc, done, err);
     tg_ticket_clear(&t);
     return rc;
 }
 
-int tg_agent_reply(const tg_config *cfg, tg_store *st, const tg_agent *agent, const char *channel,
-                   const char *ref, const char *text, const char *msg_id, int64_t now,
-                   tg_decision *dec, tg_err *err)
+int tg_agent_reply(const tg_config *cfg, tg_store *st, const tg_agent *agent, const char *lang,
+                   const char *channel, const char *ref, const char *text, const char *msg_id,
+                   int64_t now, tg_decision *dec, tg_err *err)
 {
     tg_ticket t = {0};
     memset(dec, 0, sizeof *dec);
     if (!text || !*text)
-        return tg_err_set(err, TG_EINVAL, "the reply has no text");
-    int rc = tg_ticket_for_agent(st, ref, agent, &t, err);
+        return tg_err_set(err, TG_EINVAL,
+                          TG_SAID(lang, "the reply has no text", "в ответе нет текста"));
+    int rc = tg_ticket_for_agent(st, ref, agent, lang, &t, err);
     if (rc != TG_OK)
         return rc;
     const char *from = agent->jid && strcmp(channel, "xmpp") == 0 ? agent->jid
@@ -175,10 +186,16 @@ int tg_agent_reply(const tg_config *cfg, tg_store *st, const tg_agent *agent, co
                                                                   : agent->id;
     /* What intake would not take as an answer, said plainly before anything is written. */
     if (strcmp(t.status, "closed") == 0)
-        rc = tg_err_set(err, TG_EINVAL, "%s is closed: it takes no more answers; nothing was sent",
+        rc = tg_err_set(err, TG_EINVAL,
+                        TG_SAID(lang, "%s is closed: it takes no more answers; nothing was sent",
+                                "обращение %s закрыто: ответы на него больше не принимаются; "
+                                "ничего не отправлено"),
                         t.ref);
     else if (g_ascii_strcasecmp(t.requester, from) == 0)
-        rc = tg_err_set(err, TG_EINVAL, "%s is your own request; nothing was sent", t.ref);
+        rc = tg_err_set(err, TG_EINVAL,
+                        TG_SAID(lang, "%s is your own request; nothing was sent",
+                                "обращение %s — ваше собственное; ничего не отправлено"),
+                        t.ref);
     if (rc != TG_OK) {
         tg_ticket_clear(&t);
         return rc;

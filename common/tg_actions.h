@@ -19,16 +19,19 @@ typedef enum { TG_ACT_TAKE, TG_ACT_RESOLVE, TG_ACT_CLOSE } tg_action;
  * function here that takes a ref reads it so. Caller g_free()s. */
 char *tg_ref_typed(const char *typed);
 
+/* What the functions taking a lang say to the agent (refusals in err, outcomes in *done) is in
+ * that language: "ru" or English (NULL: English; the chat component passes the agent's). */
+
 /* tg_ticket_for_agent - ticket ref for agent, who may act on it when it is theirs or nobody's:
  * 0 with *t, TG_ENOTFOUND, TG_EPERM (another agent's), or a store error; err says which. */
-int tg_ticket_for_agent(tg_store *st, const char *ref, const tg_agent *agent, tg_ticket *t,
-                        tg_err *err);
+int tg_ticket_for_agent(tg_store *st, const char *ref, const tg_agent *agent, const char *lang,
+                        tg_ticket *t, tg_err *err);
 
 /* tg_ticket_act - apply action to ticket ref for agent at now; *done describes the outcome
  * ("SUP-12 is now resolved"; caller g_free()s). Errors as tg_ticket_for_agent, and TG_EINVAL
  * for a closed ticket. */
-int tg_ticket_act(tg_store *st, const char *ref, const tg_agent *agent, tg_action action,
-                  int64_t now, char **done, tg_err *err);
+int tg_ticket_act(tg_store *st, const char *ref, const tg_agent *agent, const char *lang,
+                  tg_action action, int64_t now, char **done, tg_err *err);
 
 /* tg_ticket_assign - a supervisor gives ticket ref to agent, or to nobody (agent NULL), whoever
  * had it: the event says by whom (e.g. "ticketgatectl") and who had it, and the agent is told
@@ -42,9 +45,9 @@ int tg_ticket_assign(const tg_config *cfg, tg_store *st, const char *ref, const 
  * customer on the ticket's channel). channel says where the answer came from ("xmpp", "ctl");
  * msg_id (unique for that channel, or NULL) makes a repeated command harmless. On success
  * *dec is filled (kind TG_INTAKE_AGENT_REPLY, or DUPLICATE); caller clears it. */
-int tg_agent_reply(const tg_config *cfg, tg_store *st, const tg_agent *agent, const char *channel,
-                   const char *ref, const char *text, const char *msg_id, int64_t now,
-                   tg_decision *dec, tg_err *err);
+int tg_agent_reply(const tg_config *cfg, tg_store *st, const tg_agent *agent, const char *lang,
+                   const char *channel, const char *ref, const char *text, const char *msg_id,
+                   int64_t now, tg_decision *dec, tg_err *err);
 
 /* tg_agent_open_tickets - the agent's unresolved tickets, overdue first, then by due time.
  * Caller frees with g_ptr_array_unref (elements are tg_ticket *, cleared and freed). */

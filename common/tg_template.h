@@ -5,6 +5,7 @@
 
 #include <glib.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct tg_template_var {
     const char *name;
@@ -29,6 +30,10 @@ int tg_template_builtin(const char *name, const char *lang, const char **subject
 
 /* The names of the built-in templates, NULL-terminated. */
 extern const char *const tg_template_names[];
+
+/* TG_SAID - the text in lang: ru for "ru", else en. A macro, so that a format string chosen
+ * by it is still checked against its arguments. */
+#define TG_SAID(lang, en, ru) ((lang) && strcmp((lang), "ru") == 0 ? (ru) : (en))
 
 /* tg_format_due - "Tue 24 Nov 2026 13:00 MSK" / "вт, 24 ноября 2026, 13:00 MSK"; for t < 0 the
  * language's "as soon as possible". Caller g_free()s. */

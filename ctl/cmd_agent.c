@@ -53,7 +53,7 @@ int cmd_reply(tg_config *cfg, int argc, char **argv)
     char *text = read_text(argc, argv);
     tg_decision d;
     tg_err err = {0};
-    int rc = tg_agent_reply(cfg, st, agent, "ctl", argv[1], text, NULL,
+    int rc = tg_agent_reply(cfg, st, agent, NULL, "ctl", argv[1], text, NULL,
                             g_get_real_time() / G_USEC_PER_SEC, &d, &err);
     if (rc == TG_OK) {
         printf("%s: reply queued to the customer; status %s\n", d.ref, d.status);
@@ -89,8 +89,8 @@ static int act(tg_config *cfg, const char *command, tg_action action, int argc, 
         goto out;
     char *done = NULL;
     tg_err err = {0};
-    int rc =
-        tg_ticket_act(st, argv[1], agent, action, g_get_real_time() / G_USEC_PER_SEC, &done, &err);
+    int rc = tg_ticket_act(st, argv[1], agent, NULL, action, g_get_real_time() / G_USEC_PER_SEC,
+                           &done, &err);
     if (rc == TG_OK)
         printf("%s\n", done);
     else

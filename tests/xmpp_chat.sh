@@ -9,8 +9,14 @@ SUPPORT="support@$COMPONENT"
 # erin and fred each write in one scenario only (big_body_and_flood, language_from_xml_lang): the
 # component's rate window (in memory, 60 s) holds none of their messages, and the server has no
 # answers kept for them from earlier scenarios to hand over at their login
-rig_init_prosody alice boris carol dave erin fred ann
+rig_init_prosody alice boris carol dave erin fred ann vera
 rig_xmpp_config "$(cat <<EOF
+# an agent who reads Russian, in a group no queue uses (ann keeps getting every ticket)
+[agent vera]
+name = Вера
+jid = vera@localhost
+groups = ru-desk
+lang = ru
 # presence: one queue closed for holidays around today (UTC), one open round the clock
 [queue night]
 xmpp = night
@@ -394,6 +400,30 @@ service_discovery() {
     fi
 }
 
+# An agent with lang = ru is answered in Russian (the commands stay English).
+russian_agent() {
+    reset_state
+    "$CTL" "${C[@]}" ingest "$srcdir/tests/data/mail/01-multipart-alternative.eml" > /dev/null ||
+        fail "ingest"
+    chat vera "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"list\"}}, {\"until\": \"обращений\"},
+                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"show SUP-1\"}}, {\"until\": \"не вам\"},
+                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"show SUP-99\"}}, {\"until\": \"SUP-99\"},
+                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"dance\"}}, {\"until\": \"Команды:\"}]" \
+        > "$RIG/vera.json" || fail "vera: $(cat "$RIG/vera.json")"
+    check 'm = [(x["body"], x["lang"]) for x in d["messages"]];
+        m[0] == ("У вас нет открытых обращений.", "ru") and m[1] == ("обращение SUP-1 назначено агенту ann, не вам", "ru")
+        and m[2][0] == "обращения SUP-99 нет" and m[3][0].startswith("Команды:\n  list ")' cat "$RIG/vera.json"
+    # given the ticket by a supervisor: told in Russian, lists it with a Russian due time, resolves it
+    "$CTL" "${C[@]}" assign SUP-1 vera > /dev/null || fail "assign"
+    chat vera "[{\"until\": \"Вам назначено обращение SUP-1\", \"timeout\": 20},
+                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"list\"}}, {\"until\": \"Ваши открытые\"},
+                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"resolve [sup-1]\"}}, {\"until\": \"статус\"}]" \
+        > "$RIG/vera.json" || fail "vera: $(cat "$RIG/vera.json")"
+    check 'm = [x["body"] for x in d["messages"]]; m = m[[i for i, x in enumerate(m) if "Вам назначено" in x][0]:];
+        m[1].startswith("Ваши открытые обращения:\nSUP-1 [new, normal] ") and " (до " in m[1] and " MSK)" in m[1]
+        and m[2] == "у обращения SUP-1 теперь статус resolved"' cat "$RIG/vera.json"
+}
+
 big_body_and_flood() {
     reset_state
     local rss_before rss_after
@@ -544,6 +574,7 @@ scenario prosody_restart_delivers_pending_once
 scenario unsendable_rows_given_up
 scenario long_reply_is_cut
 scenario service_discovery
+scenario russian_agent
 scenario big_body_and_flood
 scenario long_paste_told_once_per_ticket
 scenario store_failure_tells_customer

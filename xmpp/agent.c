@@ -9,7 +9,8 @@
 #include "tg_template.h"
 #include "xmpp.h"
 
-static const char help_text[] =
+/* Agents are answered in their [agent] lang, like their notices; the commands stay English. */
+static const char help_en[] =
     "Commands:\n"
     "  list              your open tickets, overdue first\n"
     "  show REF          a ticket with its messages\n"
@@ -18,22 +19,45 @@ static const char help_text[] =
     "  resolve REF       mark it resolved\n"
     "  close REF         close it\n"
     "  help              this text";
+static const char help_ru[] =
+    "Команды:\n"
+    "  list                ваши открытые обращения, просроченные первыми\n"
+    "  show НОМЕР          обращение с его сообщениями\n"
+    "  take НОМЕР          взять себе обращение, которое никому не назначено\n"
+    "  reply НОМЕР текст   ответить клиенту (в чат или по почте, как он писал)\n"
+    "  resolve НОМЕР       отметить решённым\n"
+    "  close НОМЕР         закрыть\n"
+    "  help                эта справка";
 
-static void answer(component *c, xmpp_stanza_t *st, const char *text)
+/* answer - text to the agent who sent st, tagged with the agent's language. */
+static void answer(component *c, const tg_agent *agent, xmpp_stanza_t *st, const char *text)
 {
     char *from = component_bare(xmpp_stanza_get_to(st));
     const char *type = xmpp_stanza_get_type(st);
     component_send(c, component_message(c, from, xmpp_stanza_get_from(st), type ? type : "chat",
-                                        NULL, text, NULL, NULL));
+                                        NULL, text, NULL, TG_SAID(agent->lang, "en", "ru")));
     g_free(from);
 }
 
-static char *format_time(const tg_config *cfg, int64_t t)
+/* store_down - the answer when the store cannot be reached; logged for the administrator. */
+static void store_down(component *c, const tg_agent *agent, xmpp_stanza_t *st, const char *what,
+                       const tg_err *err)
+{
+    answer(c, agent, st,
+           TG_SAID(agent->lang,
+                   "Sorry, the ticket store is not available now; nothing was done. Try again "
+                   "shortly.",
+                   "Извините, хранилище обращений сейчас недоступно; ничего не сделано. "
+                   "Попробуйте чуть позже."));
+    tg_error("agent %s: %s: %s", agent->id, what, err->msg);
+}
+
+static char *format_time(const tg_config *cfg, const tg_agent *agent, int64_t t)
 {
     GTimeZone *zone = g_time_zone_new_identifier(cfg->timezone);
     if (!zone)
         zone = g_time_zone_new_utc();
-    char *s = tg_format_due(t, zone, "en");
+    char *s = tg_format_due(t, zone, TG_SAID(agent->lang, "en", "ru"));
     g_time_zone_unref(zone);
     return s;
 }
@@ -44,36 +68,45 @@ static void cmd_list(component *c, const tg_agent *agent, xmpp_stanza_t *st)
     int64_t now = g_get_real_time() / G_USEC_PER_SEC;
     GPtrArray *list = tg_agent_open_tickets(c->st, agent, now, &err);
     if (!list) {
-        answer(c, st, "Sorry, the ticket store is not available now; try again shortly.");
-        tg_error("agent %s: list: %s", agent->id, err.msg);
+        store_down(c, agent, st, "list", &err);
         return;
     }
-    GString *out = g_string_new(list->len ? "Your open tickets:" : "You have no open tickets.");
+    const char *lang = agent->lang;
+    GString *out = g_string_new(
+        list->len ? TG_SAID(lang, "Your open tickets:", "Ваши открытые обращения:")
+                  : TG_SAID(lang, "You have no open tickets.", "У вас нет открытых обращений."));
     for (guint i = 0; i < list->len; i++) {
         const tg_ticket *t = list->pdata[i];
         int64_t due = t->first_response_at <= 0 ? t->first_response_due : t->resolution_due;
-        char *when = format_time(c->cfg, due);
-        g_string_append_printf(out, "\n%s%s [%s, %s] %s (due %s)", t->ref,
-                               due > 0 && due < now ? " OVERDUE" : "", t->status, t->priority,
-                               t->subject, when);
+        char *when = format_time(c->cfg, agent, due);
+        g_string_append_printf(
+            out, TG_SAID(lang, "\n%s%s [%s, %s] %s (due %s)", "\n%s%s [%s, %s] %s (до %s)"), t->ref,
+            due > 0 && due < now ? TG_SAID(lang, " OVERDUE", " ПРОСРОЧЕНО") : "", t->status,
+            t->priority, t->subject, when);
         g_free(when);
     }
-    answer(c, st, out->str);
+    answer(c, agent, st, out->str);
     g_string_free(out, TRUE);
     g_ptr_array_unref(list);
 }
 
+typedef struct shown {
+    GString *out;
+    const char *lang;
+} shown;
+
 static int show_message(const tg_message *m, void *ud)
 {
-    GString *out = ud;
+    shown *sh = ud;
     const char *body = m->body ? m->body : "";
     glong chars = g_utf8_strlen(body, -1);
     /* characters, not bytes: stays valid; and never past the end (GLib does not check) */
     char *text = g_utf8_substring(body, 0, MIN(chars, 300));
-    g_string_append_printf(out, "\n--- %s %s:\n%s%s",
-                           strcmp(m->direction, "in") == 0      ? "from"
-                           : strcmp(m->direction, "agent") == 0 ? "agent"
-                                                                : "to customer,",
+    g_string_append_printf(sh->out, "\n--- %s %s:\n%s%s",
+                           strcmp(m->direction, "in") == 0 ? TG_SAID(sh->lang, "from", "от")
+                           : strcmp(m->direction, "agent") == 0
+                               ? TG_SAID(sh->lang, "agent", "агент")
+                               : TG_SAID(sh->lang, "to customer,", "клиенту,"),
                            m->sender ? m->sender : "", text, chars > 300 ? " [...]" : "");
     g_free(text);
     return 0;
@@ -83,19 +116,28 @@ static void cmd_show(component *c, const tg_agent *agent, xmpp_stanza_t *st, con
 {
     tg_ticket t = {0};
     tg_err err = {0};
-    if (tg_ticket_for_agent(c->st, ref, agent, &t, &err) != TG_OK) {
-        answer(c, st, err.msg);
+    const char *lang = agent->lang;
+    int rc = tg_ticket_for_agent(c->st, ref, agent, lang, &t, &err);
+    if (rc == TG_ETEMP || rc == TG_ESTORE)
+        store_down(c, agent, st, "show", &err);
+    else if (rc != TG_OK)
+        answer(c, agent, st, err.msg); /* none, or another agent's */
+    if (rc != TG_OK)
         return;
-    }
-    char *due = format_time(c->cfg, t.first_response_due);
-    GString *out = g_string_new(NULL);
-    g_string_append_printf(out, "%s [%s] %s, %s, queue %s, from %s, first response due %s%s\n%s",
-                           t.ref, t.status, t.priority, t.channel, t.queue, t.requester, due,
-                           t.first_response_at > 0 ? " (answered)" : "", t.subject);
-    if (tg_store_list_messages(c->st, t.id, show_message, out, &err) != TG_OK)
-        g_string_append_printf(out, "\n(messages unavailable: %s)", err.msg);
-    answer(c, st, out->str);
-    g_string_free(out, TRUE);
+    char *due = format_time(c->cfg, agent, t.first_response_due);
+    shown sh = {g_string_new(NULL), lang};
+    g_string_append_printf(
+        sh.out,
+        TG_SAID(lang, "%s [%s] %s, %s, queue %s, from %s, first response due %s%s\n%s",
+                "%s [%s] %s, %s, очередь %s, от %s, первый ответ до %s%s\n%s"),
+        t.ref, t.status, t.priority, t.channel, t.queue, t.requester, due,
+        t.first_response_at > 0 ? TG_SAID(lang, " (answered)", " (ответ дан)") : "", t.subject);
+    if (tg_store_list_messages(c->st, t.id, show_message, &sh, &err) != TG_OK)
+        g_string_append_printf(
+            sh.out, TG_SAID(lang, "\n(messages unavailable: %s)", "\n(сообщения недоступны: %s)"),
+            err.msg);
+    answer(c, agent, st, sh.out->str);
+    g_string_free(sh.out, TRUE);
     g_free(due);
     tg_ticket_clear(&t);
 }
@@ -105,29 +147,30 @@ static void cmd_reply(component *c, const tg_agent *agent, xmpp_stanza_t *st, co
 {
     tg_err err = {0};
     tg_decision d = {0};
+    const char *lang = agent->lang;
     if (!*text) {
-        answer(c, st, "Usage: reply REF text");
+        answer(c, agent, st, TG_SAID(lang, "Usage: reply REF text", "Формат: reply НОМЕР текст"));
         return;
     }
     const char *id = xmpp_stanza_get_id(st);
     char *command = g_strconcat(ref, " ", text, NULL); /* another ticket, another reply */
     char *msg_id = component_message_id(st, id, command);
     g_free(command);
-    int rc = tg_agent_reply(c->cfg, c->st, agent, "xmpp", ref, text, msg_id,
+    int rc = tg_agent_reply(c->cfg, c->st, agent, lang, "xmpp", ref, text, msg_id,
                             g_get_real_time() / G_USEC_PER_SEC, &d, &err);
     if (rc == TG_ETEMP || rc == TG_ESTORE) {
-        answer(c, st,
-               "Sorry, the ticket store is not available now; your reply was not sent. "
-               "Try again shortly.");
-        tg_error("agent %s: reply %s: %s", agent->id, ref, err.msg);
+        store_down(c, agent, st, "reply", &err);
     } else if (rc != TG_OK) {
-        answer(c, st, err.msg); /* not theirs, closed, ... */
+        answer(c, agent, st, err.msg); /* not theirs, closed, ... */
     } else if (d.kind == TG_INTAKE_DUPLICATE) {
-        answer(c, st, "That reply was already sent.");
+        answer(c, agent, st,
+               TG_SAID(lang, "That reply was already sent.", "Этот ответ уже отправлен."));
     } else {
-        char *ok = g_strdup_printf("Reply to %s sent to the customer (%s is now %s).", d.ref, d.ref,
-                                   d.status);
-        answer(c, st, ok);
+        char *ok =
+            g_strdup_printf(TG_SAID(lang, "Reply to %s sent to the customer (%s is now %s).",
+                                    "Ответ по %s отправлен клиенту (у %s теперь статус %s)."),
+                            d.ref, d.ref, d.status);
+        answer(c, agent, st, ok);
         g_free(ok);
         tg_info("agent %s replied on %s", agent->id, d.ref);
         c->last_drain = 0;
@@ -141,10 +184,12 @@ static void cmd_act(component *c, const tg_agent *agent, xmpp_stanza_t *st, tg_a
 {
     tg_err err = {0};
     char *done = NULL;
-    int rc = tg_ticket_act(c->st, ref, agent, act, g_get_real_time() / G_USEC_PER_SEC, &done, &err);
-    answer(c, st, rc == TG_OK ? done : err.msg);
+    int rc = tg_ticket_act(c->st, ref, agent, agent->lang, act, g_get_real_time() / G_USEC_PER_SEC,
+                           &done, &err);
     if (rc == TG_ETEMP || rc == TG_ESTORE)
-        tg_error("agent %s: %s", agent->id, err.msg);
+        store_down(c, agent, st, ref, &err);
+    else
+        answer(c, agent, st, rc == TG_OK ? done : err.msg);
     g_free(done);
 }
 
@@ -193,7 +238,7 @@ void agent_command(component *c, const tg_agent *agent, xmpp_stanza_t *st, const
     } else if (ref && strcmp(cmd, "close") == 0) {
         cmd_act(c, agent, st, TG_ACT_CLOSE, ref);
     } else {
-        answer(c, st, help_text);
+        answer(c, agent, st, TG_SAID(agent->lang, help_en, help_ru));
     }
     g_free(word);
     g_free(cmd);

@@ -14,6 +14,8 @@ int ctl_exit_for(int rc);
 tg_store *ctl_open_store(const tg_config *cfg, int *status);
 /* ctl_open_view - the same, read-only: for commands that only look. */
 tg_store *ctl_open_view(const tg_config *cfg, int *status);
+/* ctl_time - "2026-11-24 16:00 MSK" in [general] timezone, or "-" for no time; caller
+ * g_free()s. */
 char *ctl_time(int64_t t);
 /* ctl_parse_options - parse a command's options with GOption, leaving its operands in argv[1..].
  * On an error prints "ticketgatectl COMMAND: message" and returns 0. */
@@ -22,8 +24,7 @@ int ctl_parse_options(const char *command, const char *operands, GOptionEntry *e
 /* ctl_usage_error - print "ticketgatectl COMMAND: message"; returns EX_USAGE. */
 int ctl_usage_error(const char *command, const char *message);
 /* ctl_decision_json - the decision as one JSON object. */
-void ctl_decision_json(GString *out,
-                       const tg_decision *d); /* "2026-11-24 13:00 UTC" or "-"; caller g_free()s */
+void ctl_decision_json(GString *out, const tg_decision *d);
 
 int cmd_ingest(tg_config *cfg, int argc, char **argv);
 int cmd_list(tg_config *cfg, int argc, char **argv);

@@ -105,13 +105,26 @@ int ctl_usage_error(const char *command, const char *message)
     return EX_USAGE;
 }
 
+/* The zone people read times in: [general] timezone, as the customers' due times and the
+ * report are written (the JSON outputs stay in UTC). */
+static GTimeZone *shown_zone;
+
+static void show_times_in(const char *timezone)
+{
+    if (shown_zone)
+        g_time_zone_unref(shown_zone);
+    shown_zone = timezone ? g_time_zone_new_identifier(timezone) : NULL;
+}
+
 char *ctl_time(int64_t t)
 {
     if (t <= 0)
         return g_strdup("-");
-    GDateTime *dt = g_date_time_new_from_unix_utc(t);
-    char *s = g_date_time_format(dt, "%Y-%m-%d %H:%M UTC");
+    GDateTime *utc = g_date_time_new_from_unix_utc(t);
+    GDateTime *dt = shown_zone ? g_date_time_to_timezone(utc, shown_zone) : g_date_time_ref(utc);
+    char *s = g_date_time_format(dt, "%Y-%m-%d %H:%M %Z");
     g_date_time_unref(dt);
+    g_date_time_unref(utc);
     return s;
 }
 
@@ -171,6 +184,7 @@ int main(int argc, char **argv)
             fprintf(stderr, "ticketgatectl: %s\n", err.msg);
             return EX_CONFIG;
         }
+        show_times_in(cfg->timezone);
     }
     int status = EX_USAGE;
     if (strcmp(command, "check-config") == 0 && !cfg) {
@@ -195,5 +209,6 @@ int main(int argc, char **argv)
     }
     if (cfg)
         tg_config_unref(cfg);
+    show_times_in(NULL);
     return status;
 }

@@ -60,6 +60,9 @@ ru = [x for x in t if x["subject"] == "Ошибка при оплате"][0]
 assert ru["lang"] == "ru" and ru["category"] == "technical" and ru["requester_name"] == "Пётр Иванов", ru
 '
 "$CTL" "${C[@]}" show SUP-1 | grep -q 'follow-up' || fail "show SUP-1"
+# times as the customers are told them: in [general] timezone (Europe/Moscow here)
+"$CTL" "${C[@]}" list | grep -Eq '^SUP-1 .* 20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} MSK ' ||
+    fail "list: $("$CTL" "${C[@]}" list | head -3)"
 "$CTL" "${C[@]}" show --json sup-1 | python3 -c 'import json,sys; t=json.load(sys.stdin); m = [x["direction"] for x in t["messages"]]; assert m == ["in", "out", "in"], m; assert t["outbox"][0]["kind"] == "autoreply" and t["outbox"][0]["message_id"] == t["messages"][1]["message_id"], t'
 # a reference as people copy it: from a subject, with '#', or followed by ':'
 for typed in "[sup-1]" "#SUP-1" "SUP-1:"; do

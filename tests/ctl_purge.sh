@@ -34,7 +34,7 @@ kept_before=$(rows "3, 4, 5")
 [[ $("$CTL" "${C[@]}" purge --older-than 30 --dry-run) == "would purge 3 resolved or closed tickets unchanged since "* ]] ||
     fail "dry run: $("$CTL" "${C[@]}" purge --older-than 30 --dry-run)"
 [ "$(q "SELECT count(*) FROM tickets")" = 6 ] || fail "the dry run deleted"
-[ "$("$CTL" "${C[@]}" purge --older-than 50)" = "purged 0 resolved or closed tickets unchanged since $(date -u -d @"$(days_ago 50)" '+%Y-%m-%d %H:%M UTC')" ] ||
+[ "$("$CTL" "${C[@]}" purge --older-than 50)" = "purged 0 resolved or closed tickets unchanged since $(TZ=Europe/Moscow date -d @"$(days_ago 50)" '+%Y-%m-%d %H:%M %Z')" ] ||
     fail "purge --older-than 50"
 [[ $("$CTL" "${C[@]}" purge --older-than 30) == "purged 3 resolved or closed tickets unchanged since "* ]] ||
     fail "purge"

@@ -6,6 +6,7 @@
 #include "testutil.h"
 #include "tg_config.h"
 #include "tg_rules.h"
+#include "tg_sla.h"
 
 static tg_inbound *message(const char *subject, const char *text, const char *from)
 {
@@ -254,6 +255,43 @@ START_TEST(test_config_defaults_and_lookups)
 }
 END_TEST
 
+/* The built-in standard policy on the built-in business calendar (Mon-Fri 09-18 in [general]
+ * timezone): chats are answered within 90 s whatever rule classified them, mail within 4 h (1 h
+ * urgent); the category sets the resolution. */
+static const struct standard_case {
+    const char *channel, *category, *priority;
+    int64_t fr, res; /* seconds after Tue 24 Nov 2026 10:00 MSK */
+} standard_cases[] = {
+    {"xmpp", "technical", "normal", 90, 24 * 3600},
+    {"xmpp", "consultation", "normal", 90, 2 * 24 * 3600},
+    {"xmpp", "general", "normal", 90, 3 * 24 * 3600},
+    {"xmpp", "technical", "urgent", 90, 4 * 3600},
+    {"email", "technical", "normal", 4 * 3600, 24 * 3600},
+    {"email", "complaint", "normal", 4 * 3600, 3 * 24 * 3600},
+    {"email", "general", "urgent", 3600, 4 * 3600},
+};
+
+START_TEST(test_standard_policy)
+{
+    const struct standard_case *c = &standard_cases[_i];
+    tu_write("rules.conf", "[rule default]\n");
+    char *path = tu_write("t.conf", "[general]\ntimezone = Europe/Moscow\n[queue support]\n");
+    tg_err err = {0};
+    tg_config *cfg = tg_config_load(path, &err);
+    ck_assert_msg(cfg != NULL, "%s", err.msg);
+    const int64_t created = 1795503600; /* Tue 24 Nov 2026 10:00 MSK */
+    tg_sla_due due;
+    tg_sla_compute(tg_config_policy(cfg, "standard"), c->channel, c->category, c->priority, created,
+                   &due);
+    ck_assert_msg(due.first_response - created == c->fr && due.resolution - created == c->res,
+                  "%s/%s/%s: first response +%llds, resolution +%llds; want +%llds, +%llds",
+                  c->channel, c->category, c->priority, (long long)(due.first_response - created),
+                  (long long)(due.resolution - created), (long long)c->fr, (long long)c->res);
+    tg_config_unref(cfg);
+    g_free(path);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("rules");
@@ -266,6 +304,7 @@ int main(void)
     tcase_add_loop_test(tc, test_shipped_rules, 0, G_N_ELEMENTS(shipped_cases));
     tcase_add_loop_test(tc, test_config_errors, 0, G_N_ELEMENTS(config_errors));
     tcase_add_test(tc, test_config_defaults_and_lookups);
+    tcase_add_loop_test(tc, test_standard_policy, 0, G_N_ELEMENTS(standard_cases));
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

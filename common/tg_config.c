@@ -549,10 +549,14 @@ static void add_builtins(tg_config *cfg)
 static void add_standard_policy(tg_config *cfg)
 {
     static const char *const lines[][2] = {
-        {"default", "4h 3d"},           {"channel:xmpp", "90s"},
-        {"priority:urgent", "1h 4h"},   {"channel:xmpp+priority:urgent", "90s"},
-        {"category:technical", "- 1d"}, {"category:consultation", "- 2d"},
-        {"category:complaint", "- 3d"}, {"category:thanks", "- 3d"},
+        {"default", "4h 3d"},                    /* answered in 4 h, resolved in 3 working days */
+        {"channel:xmpp", "90s"},                 /* but chats answered in 90 s */
+        {"priority:urgent", "1h 4h"},            /* urgent mail: 1 h, resolved in 4 h */
+        {"channel:xmpp+priority:urgent", "90s"}, /* urgent chat: still 90 s */
+        {"category:technical", "- 1d"},          /* resolution only, from here on */
+        {"category:consultation", "- 2d"},
+        {"category:complaint", "- 3d"},
+        {"category:thanks", "- 3d"},
     };
     if (tg_config_policy(cfg, "standard"))
         return;

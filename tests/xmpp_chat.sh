@@ -548,6 +548,54 @@ detached_logs_to_syslog() {
     rig_start_xmpp
 }
 
+# README step 4 as a sysadmin does it: contrib/prosody/ticketgate.cfg.lua dropped into Debian's
+# own prosody.cfg.lua, whose conf.d is included after VirtualHost "localhost". Prosody must take
+# the snippet's options (the component port, changed here) and the component must log in with
+# the snippet's secret for the snippet's domain. A Prosody of its own on two more ports, as user
+# prosody (Debian's configuration does not let it run as root), in a directory that user may
+# enter; stopped and removed whatever the outcome.
+contrib_prosody_snippet() {
+    local dir rc
+    dir=$(mktemp -d /var/tmp/tg-debian-prosody-XXXXXX)
+    (snippet_prosody "$dir")
+    rc=$?
+    stop_pid "$(cat "$dir/setpriv.pid" 2> /dev/null)" 10
+    rm -rf "$dir"
+    return $rc
+}
+
+snippet_prosody() {
+    local dir=$1 c2s=$((COMPONENT_PORT + 1)) port=$((COMPONENT_PORT + 2))
+    mkdir -p "$dir/conf.d" "$dir/data"
+    sed -e "s|^pidfile = .*|pidfile = \"$dir/prosody.pid\"; data_path = \"$dir/data\"|" \
+        -e "s|/var/log/prosody/|$dir/|g" -e "s|^Include \"conf.d/|Include \"$dir/conf.d/|" \
+        /etc/prosody/prosody.cfg.lua > "$dir/prosody.cfg.lua"
+    grep -q "^Include \"$dir/conf.d/" "$dir/prosody.cfg.lua" ||
+        fail "Debian's prosody.cfg.lua has no conf.d Include"
+    # loopback and this test's ports, in front of the Include like Debian's own settings
+    sed -i "/^Include \"${dir//\//\\/}/i c2s_ports = { $c2s }; c2s_interfaces = { \"127.0.0.1\" }; s2s_ports = { }; http_ports = { }; https_ports = { }; c2s_direct_tls_ports = { }" \
+        "$dir/prosody.cfg.lua"
+    sed -e "s/5347/$port/" -e 's|change-me: the content of /etc/ticketgate/xmpp.secret|s3cret|' \
+        "$srcdir/contrib/prosody/ticketgate.cfg.lua" > "$dir/conf.d/ticketgate.cfg.lua"
+    chown -R prosody: "$dir"
+    setpriv --reuid=prosody --regid=prosody --init-groups prosody -F --config "$dir/prosody.cfg.lua" \
+        > "$dir/console.log" 2>&1 &
+    echo $! > "$dir/setpriv.pid" # setpriv execs: this is Prosody
+    for _ in $(seq 100); do
+        (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null && break
+        sleep 0.1
+    done
+    (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null ||
+        fail "no component port $port from the snippet: $(tail -5 "$dir/console.log")"
+    sed -e "s/^port = .*/port = $port/" -e "s/^domain = .*/domain = help.example.org/" \
+        -e "s|^path = .*|path = $RIG/snippet.db|" "$CONF" > "$RIG/snippet.conf"
+    start_daemon snippet-xmpp 'connected to\|refused component' "$top_builddir/xmpp/ticketgate-xmpp" \
+        -c "$RIG/snippet.conf" -f -P "$RIG/snippet-xmpp.pid"
+    stop_daemon snippet-xmpp
+    grep -q "connected to 127.0.0.1:$port as help.example.org" "$RIG/snippet-xmpp.log" ||
+        fail "snippet: $(tail -3 "$RIG/snippet-xmpp.log")"
+}
+
 clean_stop() {
     rig_stop_xmpp TERM
     grep -q 'stopping' "$RIG/xmpp.log" || fail "no clean stop"
@@ -582,5 +630,6 @@ scenario reload_and_bad_secret
 scenario check_option
 scenario runs_as_user
 scenario detached_logs_to_syslog
+scenario contrib_prosody_snippet
 scenario clean_stop
 rig_summary

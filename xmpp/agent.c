@@ -95,6 +95,16 @@ typedef struct shown {
     const char *lang;
 } shown;
 
+/* direction_said - who a message of the ticket is from, as show puts it before the sender. */
+static const char *direction_said(const char *direction, const char *lang)
+{
+    if (strcmp(direction, "in") == 0)
+        return TG_SAID(lang, "from", "от");
+    if (strcmp(direction, "agent") == 0)
+        return TG_SAID(lang, "agent", "агент");
+    return TG_SAID(lang, "to customer,", "клиенту,");
+}
+
 static int show_message(const tg_message *m, void *ud)
 {
     shown *sh = ud;
@@ -102,11 +112,7 @@ static int show_message(const tg_message *m, void *ud)
     glong chars = g_utf8_strlen(body, -1);
     /* characters, not bytes: stays valid; and never past the end (GLib does not check) */
     char *text = g_utf8_substring(body, 0, MIN(chars, 300));
-    g_string_append_printf(sh->out, "\n--- %s %s:\n%s%s",
-                           strcmp(m->direction, "in") == 0 ? TG_SAID(sh->lang, "from", "от")
-                           : strcmp(m->direction, "agent") == 0
-                               ? TG_SAID(sh->lang, "agent", "агент")
-                               : TG_SAID(sh->lang, "to customer,", "клиенту,"),
+    g_string_append_printf(sh->out, "\n--- %s %s:\n%s%s", direction_said(m->direction, sh->lang),
                            m->sender ? m->sender : "", text, chars > 300 ? " [...]" : "");
     g_free(text);
     return 0;

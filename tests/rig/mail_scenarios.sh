@@ -1,5 +1,6 @@
 # mail_scenarios.sh - scenarios that every MTA must pass the same way, sourced by
-# tests/milter_mail.sh (Postfix) and tests/milter_sendmail.sh (Sendmail) after their rig is up.
+# tests/milter_mail.sh (Postfix), tests/milter_debian_postfix.sh (Debian's chrooted Postfix) and
+# tests/milter_sendmail.sh (Sendmail) after their rig is up.
 # NULL_RETURN_PATH: how the MTA's local delivery writes an empty envelope sender.
 DATA="$srcdir/tests/data/mail"
 export NULL_RETURN_PATH

@@ -9,7 +9,17 @@
 # sends that reply only after one real durable write (a 4 KB page and fdatasync, next to the
 # store) per batch: the least a component that answers only tickets on disk must wait for on
 # this machine's disk.
-# Run as root from a built tree: bench/xmpp.sh   (SESSIONS, CONCURRENCY, ROUNDS to change;
+# Two loads in every round. Round trips per second are measured with CONCURRENCY (200) round trips
+# in flight: enough that Prosody is busy all the time with every variant (its share of a core is
+# printed), so the rate is the most the server passes with that component, whatever the
+# component's reply latency. With 20 in flight ticketgate's latency would be measured a second
+# time as a rate: 20 customers who each wait for their answer before asking again make 20 /
+# latency round trips per second, and Prosody sat idle a sixth of the time (measured, issue #4).
+# The reply latency (p50, p99) is measured with LATENCY_CONCURRENCY (20; 0 skips it) in flight,
+# echo and ticketgate only, where the server has time to spare and a reply's latency is the
+# component's and the server's work, not the queue before them.
+# Run as root from a built tree: bench/xmpp.sh   (SESSIONS, CONCURRENCY, LATENCY_CONCURRENCY,
+# ROUNDS to change;
 # ECHO_BURN_US=N makes the echo component spend N µs of CPU per message, ECHO_COMMIT_US=N makes it
 # answer only after a simulated N µs durable commit (ECHO_COMMIT=block|overlap): see
 # echo-component.c, a model of what a given CPU cost and commit latency allow;
@@ -32,7 +42,8 @@ srcdir=. top_builddir=${top_builddir:-.}
 RIG_PORT=10050
 . tests/rig/rig.sh
 SESSIONS=${SESSIONS:-6000} # fewer last a second or less: too short to measure on a noisy VM
-CONCURRENCY=${CONCURRENCY:-20}
+CONCURRENCY=${CONCURRENCY:-200}
+LATENCY_CONCURRENCY=${LATENCY_CONCURRENCY:-20}
 ROUNDS=${ROUNDS:-3}
 ECHO="$top_builddir/bench/echo-component"
 ON_CPU1=()
@@ -87,9 +98,10 @@ start_echo() {
     fail "echo component did not connect: $(tail -n +1 "$RIG"/echo.*.log)"
 }
 
-# load NAME PID - the round trips, with the CPU that Prosody and the component NAME spent on them
+# load NAME PID - the round trips (in_flight of them at a time), with the CPU that Prosody and the
+# component NAME spent on them
 load() {
-    CPU_PIDS="prosody=$(cat "$RIG/prosody-pid") $1=$2" "${ON_CPU1[@]}" "$PY" bench/chat_load.py "$C2S_PORT" anon.localhost "support@$COMPONENT" "$SESSIONS" "$CONCURRENCY"
+    CPU_PIDS="prosody=$(cat "$RIG/prosody-pid") $1=$2" "${ON_CPU1[@]}" "$PY" bench/chat_load.py "$C2S_PORT" anon.localhost "support@$COMPONENT" "$SESSIONS" "$in_flight"
 }
 
 # ticketgate's English auto-reply in this configuration, with a reference of the bench's size
@@ -98,6 +110,8 @@ REPLY="Thank you. Your request is registered as SUP-4500; we will answer by Tue 
 : > "$RIG/reply.jsonl"
 : > "$RIG/durable.jsonl"
 : > "$RIG/tg.jsonl"
+: > "$RIG/echo-latency.jsonl"
+: > "$RIG/tg-latency.jsonl"
 IFS=';' read -r -a models <<< "${MODELS:-}"
 for model in "${models[@]}"; do
     [[ $model =~ ^[A-Za-z0-9_-]+:([A-Z_]+=[^ ]+( |$))+$ ]] ||
@@ -117,15 +131,8 @@ echo_round() {
     echo "$r" >> "$RIG/$name.jsonl"
     sleep 1
 }
-for round in $(seq "$ROUNDS"); do
-    echo_round echo
-    echo_round reply ECHO_REPLY="$REPLY"
-    echo_round durable ECHO_REPLY="$REPLY" ECHO_FSYNC="$RIG/store/durable-echo"
-    for model in "${models[@]}"; do
-        read -r -a vars <<< "${model#*:}"
-        echo_round "model-${model%%:*}" ECHO_REPLY="$REPLY" ECHO_FSYNC="$RIG/store/durable-echo" "${vars[@]}"
-    done
-
+# tg_round NAME - one round of ticketgate-xmpp, with an empty store
+tg_round() {
     sql "DELETE FROM outbox; DELETE FROM events; DELETE FROM messages; DELETE FROM tickets;
          DELETE FROM autoreply_log; DELETE FROM thread_addresses;" 2> /dev/null
     fresh_prosody
@@ -133,24 +140,40 @@ for round in $(seq "$ROUNDS"); do
     r=$(load ticketgate "$(xmpp_pid)")
     tickets=$(sql "SELECT count(*) FROM tickets")
     rig_stop_xmpp TERM
-    echo "round $round ticketgate  $r  tickets=$tickets"
+    printf 'round %s %-11s %s tickets=%s\n' "$round" "$1" "$r" "$tickets"
     [ "$tickets" = "$SESSIONS" ] || fail "$tickets tickets for $SESSIONS round trips"
-    echo "$r" >> "$RIG/tg.jsonl"
+    echo "$r" >> "$RIG/$1.jsonl"
+}
+for round in $(seq "$ROUNDS"); do
+    in_flight=$CONCURRENCY
+    echo_round echo
+    echo_round reply ECHO_REPLY="$REPLY"
+    echo_round durable ECHO_REPLY="$REPLY" ECHO_FSYNC="$RIG/store/durable-echo"
+    for model in "${models[@]}"; do
+        read -r -a vars <<< "${model#*:}"
+        echo_round "model-${model%%:*}" ECHO_REPLY="$REPLY" ECHO_FSYNC="$RIG/store/durable-echo" "${vars[@]}"
+    done
+    tg_round tg
+    [ "$LATENCY_CONCURRENCY" -gt 0 ] || continue
+    in_flight=$LATENCY_CONCURRENCY
+    echo_round echo-latency
+    tg_round tg-latency
 done
 # Medians over the rounds. CPU per round trip is the client's, Prosody's and the component's
 # together; "cores busy" is that CPU times the rate. When both variants keep the machine equally
 # busy, the rate ratio follows the CPU ratio: then only less CPU per ticket raises it. "Prosody
 # alone" is the share of one core Prosody (single-threaded) was busy: near 1 it is the limit,
 # lower it waited for the component or the client.
-"$PY" - "$RIG/echo.jsonl" "$RIG/reply.jsonl" "$RIG/durable.jsonl" "$RIG/tg.jsonl" "$RIG"/model-*.jsonl <<'EOF'
+echo "round trips per second, $CONCURRENCY in flight:"
+"$PY" - "$RIG/echo.jsonl" "$RIG/reply.jsonl" "$RIG/durable.jsonl" "$RIG/tg.jsonl" \
+    "$RIG/echo-latency.jsonl" "$RIG/tg-latency.jsonl" "$RIG"/model-*.jsonl "$LATENCY_CONCURRENCY" <<'EOF'
 import json, os, statistics, sys
-runs = [[json.loads(line) for line in open(f)] for f in sys.argv[1:5]]
+runs = [[json.loads(line) for line in open(f)] for f in sys.argv[1:7]]
 models = [(os.path.basename(f)[:-len(".jsonl")], [json.loads(line) for line in open(f)])
-          for f in sys.argv[5:] if os.path.exists(f)]
+          for f in sys.argv[7:-1] if os.path.exists(f)]
 med = lambda rs, key: statistics.median(r[key] for r in rs)
 cpu = lambda rs: statistics.median(sum(r["cpu_ms"].values()) / r["round_trips"] for r in rs)
-for name, rs in list(zip(("echo component", "reply echo", "durable echo", "ticketgate-xmpp"),
-                         runs)) + models:
+def show(name, rs):
     parts = ", ".join(f"{k} {statistics.median(r['cpu_ms'][k] / r['round_trips'] for r in rs):.3f}"
                       for k in rs[0]["cpu_ms"])
     sys_parts = ", ".join(f"{k} {statistics.median(r['sys_ms'][k] / r['round_trips'] for r in rs):.3f}"
@@ -161,7 +184,10 @@ for name, rs in list(zip(("echo component", "reply echo", "durable echo", "ticke
           f"CPU {cpu(rs):.3f} ms per round trip ({parts}; of it in the kernel: {sys_parts}), "
           f"cores busy {med(rs, 'per_second') * cpu(rs) / 1000:.2f}, Prosody alone "
           f"{statistics.median(r['cpu_ms']['prosody'] / (r['seconds'] * 1000) for r in rs):.2f}")
-echo, reply, durable, tg = runs
+for name, rs in list(zip(("echo component", "reply echo", "durable echo", "ticketgate-xmpp"),
+                         runs)) + models:
+    show(name, rs)
+echo, reply, durable, tg, echo_latency, tg_latency = runs
 # Each round's ratio compares runs a minute apart; this VM's speed drifts over longer spans.
 for name, num, den in (("ticketgate/echo", tg, echo), ("reply echo/echo", reply, echo),
                        ("durable echo/echo", durable, echo), ("ticketgate/reply echo", tg, reply),
@@ -171,4 +197,12 @@ for name, num, den in (("ticketgate/echo", tg, echo), ("reply echo/echo", reply,
     print(f"ratio {name}: {med(num, 'per_second') / med(den, 'per_second'):.2f}"
           f" (CPU per round trip {cpu(num):.3f} against {cpu(den):.3f} ms); per round"
           f" {[round(p, 2) for p in pairs]}, median {statistics.median(pairs):.2f}")
+if tg_latency:
+    print(f"reply latency, {sys.argv[-1]} in flight:")
+    show("echo component", echo_latency)
+    show("ticketgate-xmpp", tg_latency)
+    print(f"  p50 {med(tg_latency, 'p50_ms')} against {med(echo_latency, 'p50_ms')} ms, p99"
+          f" {med(tg_latency, 'p99_ms')} against {med(echo_latency, 'p99_ms')} ms; round trips/s"
+          f" {med(tg_latency, 'per_second') / med(echo_latency, 'per_second'):.2f} of the echo's"
+          f" (customers who wait for each answer: this rate is 1 / latency)")
 EOF

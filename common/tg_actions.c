@@ -61,9 +61,17 @@ static int finish(tg_store *st, int rc, char **done, tg_err *err)
 static int apply(tg_store *st, tg_ticket *t, const tg_agent *agent, const char *lang,
                  tg_action action, int64_t now, char **done, tg_err *err)
 {
-    static const char *const target[] = {NULL, "resolved", "closed"};
+    static const char *const target[] = {NULL, "resolved", "closed", "open"};
     int rc = TG_OK;
-    if (strcmp(t->status, "closed") == 0)
+    int finished = strcmp(t->status, "resolved") == 0 || strcmp(t->status, "closed") == 0;
+    if (action == TG_ACT_REOPEN && !finished) {
+        *done = g_strdup_printf(TG_SAID(lang, "%s is %s, not resolved or closed: nothing to reopen",
+                                        "у обращения %s статус %s, оно не решено и не закрыто: "
+                                        "открывать нечего"),
+                                t->ref, t->status);
+        return TG_OK;
+    }
+    if (action != TG_ACT_REOPEN && strcmp(t->status, "closed") == 0)
         return tg_err_set(err, TG_EINVAL, TG_SAID(lang, "%s is closed", "обращение %s закрыто"),
                           t->ref);
     if (action == TG_ACT_TAKE) {

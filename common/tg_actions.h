@@ -1,5 +1,5 @@
-/* tg_actions.h - what an agent does to a ticket besides answering it: take, resolve, close;
- * and what a supervisor does: assign.
+/* tg_actions.h - what an agent does to a ticket besides answering it: take, resolve, close,
+ * reopen; and what a supervisor does: assign.
  * Each action is one store transaction with its event. The chat component and ticketgatectl
  * call these, so the rules ("not yours", "already closed") are said in one place. */
 #ifndef TG_ACTIONS_H
@@ -12,7 +12,7 @@
 #include "tg_intake.h"
 #include "tg_store.h"
 
-typedef enum { TG_ACT_TAKE, TG_ACT_RESOLVE, TG_ACT_CLOSE } tg_action;
+typedef enum { TG_ACT_TAKE, TG_ACT_RESOLVE, TG_ACT_CLOSE, TG_ACT_REOPEN } tg_action;
 
 /* tg_ref_typed - the ticket reference in what a person typed, upper case: "sup-42", and also
  * "[SUP-42]" as in a mail subject, "#SUP-42", "SUP-42:" or "SUP-42," as in a sentence. Every
@@ -29,7 +29,8 @@ int tg_ticket_for_agent(tg_store *st, const char *ref, const tg_agent *agent, co
 
 /* tg_ticket_act - apply action to ticket ref for agent at now; *done describes the outcome
  * ("SUP-12 is now resolved"; caller g_free()s). Errors as tg_ticket_for_agent, and TG_EINVAL
- * for a closed ticket. */
+ * for a closed ticket, which only TG_ACT_REOPEN takes: it makes a resolved or closed ticket
+ * open again (a customer's next message joins it, as before it was resolved). */
 int tg_ticket_act(tg_store *st, const char *ref, const tg_agent *agent, const char *lang,
                   tg_action action, int64_t now, char **done, tg_err *err);
 

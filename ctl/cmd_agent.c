@@ -1,5 +1,5 @@
-/* cmd_agent.c - ticketgatectl reply/take/resolve/close: what an agent does from a shell, with
- * the same rules as from a chat client (common/tg_actions). --agent names the agent (the
+/* cmd_agent.c - ticketgatectl reply/take/resolve/close/reopen: what an agent does from a shell,
+ * with the same rules as from a chat client (common/tg_actions). --agent names the agent (the
  * section name of [agent ID]). And assign: a supervisor gives a ticket to an agent. */
 #include <stdio.h>
 #include <string.h>
@@ -116,6 +116,11 @@ int cmd_resolve(tg_config *cfg, int argc, char **argv)
 int cmd_close(tg_config *cfg, int argc, char **argv)
 {
     return act(cfg, "close", TG_ACT_CLOSE, argc, argv);
+}
+
+int cmd_reopen(tg_config *cfg, int argc, char **argv)
+{
+    return act(cfg, "reopen", TG_ACT_REOPEN, argc, argv);
 }
 
 int cmd_assign(tg_config *cfg, int argc, char **argv)

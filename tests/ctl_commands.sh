@@ -152,6 +152,20 @@ for bad in "SUP-3:65:SUP-3 is closed: it takes no more answers; nothing was sent
 done
 [ "$(sqlite3 "$work/t.db" "SELECT count(*) || ' ' || (SELECT count(*) FROM outbox) || ' ' ||
     (SELECT count(*) FROM messages) FROM tickets")" = "$before" ] || fail "a refused reply left rows"
+# a ticket closed by mistake is opened again, by its agent only; then it takes answers
+set +e; msg=$("$CTL" "${T[@]}" reopen --agent bob SUP-3 2>&1); rc=$?; set -e
+[ "$rc" = 77 ] && [ "$msg" = "ticketgatectl reopen: SUP-3 is assigned to ann, not to you" ] ||
+    fail "reopen by bob: exit $rc: $msg"
+[ "$("$CTL" "${C[@]}" reopen --agent ann sup-3)" = "SUP-3 is now open" ] || fail "reopen"
+[ "$("$CTL" "${C[@]}" reopen --agent ann SUP-3)" = \
+  "SUP-3 is open, not resolved or closed: nothing to reopen" ] || fail "reopen an open ticket"
+"$CTL" "${C[@]}" show --json SUP-3 | python3 -c '
+import json, sys
+t = json.load(sys.stdin)
+assert t["status"] == "open" and t["resolved_at"] is None, t
+assert [e["detail"] for e in t["events"] if e["kind"] == "status"][-1] == "closed -> open (by ann)", t["events"]
+'
+"$CTL" "${C[@]}" reply --agent ann SUP-3 "Here is the answer" > /dev/null || fail "reply after reopen"
 # a supervisor who may only read the store (while a daemon holds it open) sees the tickets; a
 # change is refused with the reason
 chmod 755 "$work"

@@ -280,6 +280,12 @@ agent_reply_on_email_ticket() {
         > "$RIG/ann-closed.json" || fail "ann: $(cat "$RIG/ann-closed.json")"
     [ "$(sql "SELECT count(*) FROM tickets")" = 1 ] || fail "tickets: $(sql "SELECT ref, requester FROM tickets")"
     kill -0 "$(cat "$RIG/xmpp-pid")" || fail "the component died"
+    # closed by mistake: reopened, it takes the answer
+    chat ann "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"reopen SUP-1\"}}, {\"until\": \"SUP-1 is now open\"},
+               {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"reply SUP-1 One more thing.\"}},
+               {\"until\": \"Reply to SUP-1 sent\"}]" > "$RIG/ann-reopen.json" || fail "ann: $(cat "$RIG/ann-reopen.json")"
+    check 'r = [o["body"] for o in d["outbox"] if o["kind"] == "relay"];
+        d["status"] != "closed" and len(r) == 2 and "One more thing." in r[1]' "$CTL" "${C[@]}" show --json SUP-1
 }
 
 prosody_restart_delivers_pending_once() {

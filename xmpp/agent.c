@@ -18,6 +18,7 @@ static const char help_en[] =
     "  reply REF text    answer the customer (by chat or e-mail, as they wrote)\n"
     "  resolve REF       mark it resolved\n"
     "  close REF         close it\n"
+    "  reopen REF        open a resolved or closed ticket again\n"
     "  help              this text";
 static const char help_ru[] =
     "Команды:\n"
@@ -27,6 +28,7 @@ static const char help_ru[] =
     "  reply НОМЕР текст   ответить клиенту (в чат или по почте, как он писал)\n"
     "  resolve НОМЕР       отметить решённым\n"
     "  close НОМЕР         закрыть\n"
+    "  reopen НОМЕР        снова открыть решённое или закрытое\n"
     "  help                эта справка";
 
 /* answer - text to the agent who sent st, tagged with the agent's language. */
@@ -243,6 +245,8 @@ void agent_command(component *c, const tg_agent *agent, xmpp_stanza_t *st, const
         cmd_act(c, agent, st, TG_ACT_RESOLVE, ref);
     } else if (ref && strcmp(cmd, "close") == 0) {
         cmd_act(c, agent, st, TG_ACT_CLOSE, ref);
+    } else if (ref && strcmp(cmd, "reopen") == 0) {
+        cmd_act(c, agent, st, TG_ACT_REOPEN, ref);
     } else {
         answer(c, agent, st, TG_SAID(agent->lang, help_en, help_ru));
     }

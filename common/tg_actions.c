@@ -195,10 +195,12 @@ int tg_agent_reply(const tg_config *cfg, tg_store *st, const tg_agent *agent, co
     /* What intake would not take as an answer, said plainly before anything is written. */
     if (strcmp(t.status, "closed") == 0)
         rc = tg_err_set(err, TG_EINVAL,
-                        TG_SAID(lang, "%s is closed: it takes no more answers; nothing was sent",
+                        TG_SAID(lang,
+                                "%s is closed: it takes no more answers; nothing was sent "
+                                "(reopen %s first to answer)",
                                 "обращение %s закрыто: ответы на него больше не принимаются; "
-                                "ничего не отправлено"),
-                        t.ref);
+                                "ничего не отправлено (чтобы ответить, сначала reopen %s)"),
+                        t.ref, t.ref);
     else if (g_ascii_strcasecmp(t.requester, from) == 0)
         rc = tg_err_set(err, TG_EINVAL,
                         TG_SAID(lang, "%s is your own request; nothing was sent",

@@ -150,23 +150,27 @@ static const struct builtin {
     /* to an agent whose mail answers a closed ticket (kept on it, not relayed) */
     {"closed_answer", "en", "",
      "{{ref}} is closed: your answer was not sent to {{requester}}. It is kept on the ticket; "
-     "a closed ticket takes no more answers."},
+     "a closed ticket takes no more answers. To answer, send \"reopen {{ref}}\", then your "
+     "answer again."},
     {"closed_answer", "ru", "",
      "Обращение {{ref}} закрыто: ваш ответ не отправлен {{requester}}. Он сохранён в "
-     "обращении; закрытое обращение больше не принимает ответов."},
+     "обращении; закрытое обращение больше не принимает ответов. Чтобы ответить, отправьте "
+     "\"reopen {{ref}}\", а затем ответ ещё раз."},
     {"closed_answer_mail", "en", "Not sent: {{ref}} {{subject}}",
      "Hello {{agent}},\n\n"
      "ticket {{ref}} is closed, so your answer was not sent to {{requester}}. It is kept on the "
      "ticket: ticketgatectl show {{ref}}\n\n"
-     "A closed ticket takes no more answers; if the customer needs one, write to them "
-     "directly.\n"
+     "A closed ticket takes no more answers. To answer, open it again "
+     "(ticketgatectl reopen --agent {{agent_id}} {{ref}}, or \"reopen {{ref}}\" by chat) and send "
+     "your answer again.\n"
      "Do not reply to this notice: it would not reach the customer."},
     {"closed_answer_mail", "ru", "Не отправлено: {{ref}} {{subject}}",
      "Здравствуйте, {{agent}}!\n\n"
      "Обращение {{ref}} закрыто, поэтому ваш ответ не отправлен {{requester}}. Он сохранён в "
      "обращении: ticketgatectl show {{ref}}\n\n"
-     "Закрытое обращение больше не принимает ответов; если клиенту нужен ответ, напишите ему "
-     "напрямую.\n"
+     "Закрытое обращение больше не принимает ответов. Чтобы ответить, откройте его снова "
+     "(ticketgatectl reopen --agent {{agent_id}} {{ref}} или \"reopen {{ref}}\" в чате) и "
+     "отправьте ответ ещё раз.\n"
      "Не отвечайте на это уведомление: клиент ответа не получит."},
     /* to a chat customer */
     {"chat_store_error", "en", "",

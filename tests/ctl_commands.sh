@@ -143,7 +143,7 @@ printf 'From: ann@example.org\nTo: support@example.org\nSubject: Toner for the 3
 own=$(sqlite3 "$work/t.db" "SELECT ref FROM tickets WHERE requester = 'ann@example.org'")
 before=$(sqlite3 "$work/t.db" "SELECT count(*) || ' ' || (SELECT count(*) FROM outbox) || ' ' ||
     (SELECT count(*) FROM messages) FROM tickets")
-for bad in "SUP-3:65:SUP-3 is closed: it takes no more answers; nothing was sent" \
+for bad in "SUP-3:65:SUP-3 is closed: it takes no more answers; nothing was sent (reopen SUP-3 first to answer)" \
            "$own:65:$own is your own request; nothing was sent"; do
     set +e; msg=$("$CTL" "${C[@]}" reply --agent ann "${bad%%:*}" "Here is the answer" 2>&1); rc=$?; set -e
     want=${bad#*:}

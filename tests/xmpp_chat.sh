@@ -275,7 +275,7 @@ agent_reply_on_email_ticket() {
     # whose auto-reply had no sender, and the component died at each attempt to send it)
     chat ann "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"close SUP-1\"}}, {\"until\": \"now closed\"},
                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"reply SUP-1 One more thing.\"}},
-               {\"until\": \"SUP-1 is closed: it takes no more answers; nothing was sent\"}, {\"quiet\": 2},
+               {\"until\": \"SUP-1 is closed: it takes no more answers; nothing was sent (reopen SUP-1 first to answer)\"}, {\"quiet\": 2},
                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"list\"}}, {\"until\": \"no open tickets\"}]" \
         > "$RIG/ann-closed.json" || fail "ann: $(cat "$RIG/ann-closed.json")"
     [ "$(sql "SELECT count(*) FROM tickets")" = 1 ] || fail "tickets: $(sql "SELECT ref, requester FROM tickets")"

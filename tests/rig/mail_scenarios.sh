@@ -87,7 +87,8 @@ agent_answer() {
     check 'len(d) == 2' mailbox customer@example.test
     check 'n = [m for m in d if m["headers"]["subject"] == ["Not sent: SUP-1 Reset my password"]];
         len(n) == 1 and "ticket SUP-1 is closed, so your answer was not sent to customer@example.test"
-            in n[0]["body"] and n[0]["headers"]["auto-submitted"] == ["auto-generated"]' \
+            in n[0]["body"] and "ticketgatectl reopen --agent ann SUP-1" in n[0]["body"]
+        and n[0]["headers"]["auto-submitted"] == ["auto-generated"]' \
         mailbox ann@example.org
     check 'len(d) == 1 and d[0]["status"] == "closed"' "$CTL" "${C[@]}" list --json
     check '"One more thing." in d["messages"][-1]["body"]

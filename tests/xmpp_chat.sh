@@ -554,12 +554,14 @@ detached_logs_to_syslog() {
     rig_start_xmpp
 }
 
-# README step 4 as a sysadmin does it: contrib/prosody/ticketgate.cfg.lua dropped into Debian's
-# own prosody.cfg.lua, whose conf.d is included after VirtualHost "localhost". Prosody must take
-# the snippet's options (the component port, changed here) and the component must log in with
-# the snippet's secret for the snippet's domain. A Prosody of its own on two more ports, as user
-# prosody (Debian's configuration does not let it run as root), in a directory that user may
-# enter; stopped and removed whatever the outcome.
+# README step 4 as a sysadmin does it: contrib/prosody/ticketgate.cfg.lua dropped into the conf.d
+# of Debian's own prosody.cfg.lua (included after VirtualHost "localhost") of a running Prosody,
+# then the snippet's commands: a reload, which alone starts no new component (Prosody 0.12), and
+# `prosodyctl shell host activate`. Prosody must take the snippet's options (the component port,
+# changed here) without a restart, and the component must log in with the snippet's secret for
+# the snippet's domain. A Prosody of its own on two more ports, as user prosody (Debian's
+# configuration does not let it run as root), in a directory that user may enter; stopped and
+# removed whatever the outcome.
 contrib_prosody_snippet() {
     local dir rc
     dir=$(mktemp -d /var/tmp/tg-debian-prosody-XXXXXX)
@@ -570,6 +572,24 @@ contrib_prosody_snippet() {
     return $rc
 }
 
+# wait_port PORT - until something listens on 127.0.0.1:PORT (10 s at most)
+wait_port() {
+    for _ in $(seq 100); do
+        (exec 3<> "/dev/tcp/127.0.0.1/$1") 2> /dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
+# wait_log FILE TEXT - until FILE has a line with TEXT (10 s at most)
+wait_log() {
+    for _ in $(seq 100); do
+        grep -qF "$2" "$1" 2> /dev/null && return 0
+        sleep 0.1
+    done
+    return 1
+}
+
 snippet_prosody() {
     local dir=$1 c2s=$((COMPONENT_PORT + 1)) port=$((COMPONENT_PORT + 2))
     mkdir -p "$dir/conf.d" "$dir/data"
@@ -578,21 +598,30 @@ snippet_prosody() {
         /etc/prosody/prosody.cfg.lua > "$dir/prosody.cfg.lua"
     grep -q "^Include \"$dir/conf.d/" "$dir/prosody.cfg.lua" ||
         fail "Debian's prosody.cfg.lua has no conf.d Include"
-    # loopback and this test's ports, in front of the Include like Debian's own settings
-    sed -i "/^Include \"${dir//\//\\/}/i c2s_ports = { $c2s }; c2s_interfaces = { \"127.0.0.1\" }; s2s_ports = { }; http_ports = { }; https_ports = { }; c2s_direct_tls_ports = { }" \
+    # loopback and this test's ports, in the server-wide section (before the first VirtualHost)
+    # like Debian's own settings
+    sed -i "0,/^VirtualHost /s//c2s_ports = { $c2s }; c2s_interfaces = { \"127.0.0.1\" }; s2s_ports = { }; http_ports = { }; https_ports = { }; c2s_direct_tls_ports = { }\n&/" \
         "$dir/prosody.cfg.lua"
-    sed -e "s/5347/$port/" -e 's|change-me: the content of /etc/ticketgate/xmpp.secret|s3cret|' \
-        "$srcdir/contrib/prosody/ticketgate.cfg.lua" > "$dir/conf.d/ticketgate.cfg.lua"
+    grep -q "^c2s_ports = { $c2s }" "$dir/prosody.cfg.lua" || fail "Debian's prosody.cfg.lua has no VirtualHost"
     chown -R prosody: "$dir"
     setpriv --reuid=prosody --regid=prosody --init-groups prosody -F --config "$dir/prosody.cfg.lua" \
         > "$dir/console.log" 2>&1 &
     echo $! > "$dir/setpriv.pid" # setpriv execs: this is Prosody
-    for _ in $(seq 100); do
-        (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null && break
-        sleep 0.1
-    done
-    (exec 3<> "/dev/tcp/127.0.0.1/$port") 2> /dev/null ||
-        fail "no component port $port from the snippet: $(tail -5 "$dir/console.log")"
+    wait_port "$c2s" && [ -s "$dir/prosody.pid" ] ||
+        fail "Prosody did not start: $(tail -5 "$dir/prosody.log")"
+    sed -e "s/5347/$port/" -e 's|change-me: the content of /etc/ticketgate/xmpp.secret|s3cret|' \
+        "$srcdir/contrib/prosody/ticketgate.cfg.lua" > "$dir/conf.d/ticketgate.cfg.lua"
+    chown prosody: "$dir/conf.d/ticketgate.cfg.lua"
+    # the snippet's two commands (systemctl reload is prosodyctl reload's signal)
+    local prosodyctl=(setpriv --reuid=prosody --regid=prosody --init-groups
+        prosodyctl --config "$dir/prosody.cfg.lua")
+    "${prosodyctl[@]}" reload > "$dir/reload.log" 2>&1 &&
+        wait_log "$dir/prosody.log" "Reloading configuration file" ||
+        fail "prosodyctl reload: $(cat "$dir/reload.log")"
+    "${prosodyctl[@]}" shell host activate help.example.org > "$dir/activate.log" 2>&1 ||
+        fail "prosodyctl shell host activate: $(cat "$dir/activate.log")"
+    wait_port "$port" ||
+        fail "no component port $port after the reload: $(tail -15 "$dir/prosody.log")"
     sed -e "s/^port = .*/port = $port/" -e "s/^domain = .*/domain = help.example.org/" \
         -e "s|^path = .*|path = $RIG/snippet.db|" "$CONF" > "$RIG/snippet.conf"
     start_daemon snippet-xmpp 'connected to\|refused component' "$top_builddir/xmpp/ticketgate-xmpp" \

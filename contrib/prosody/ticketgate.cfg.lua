@@ -1,4 +1,8 @@
--- Prosody: put in /etc/prosody/conf.d/ticketgate.cfg.lua, then `prosodyctl reload`.
+-- Prosody: put in /etc/prosody/conf.d/ticketgate.cfg.lua, then
+--   systemctl reload prosody
+--   prosodyctl shell host activate help.example.org
+-- (a reload alone starts no new component; `systemctl restart prosody` does both, and
+-- disconnects every user for a moment).
 -- ticketgate.conf: [xmpp] server = 127.0.0.1, port = 5347, domain = help.example.org,
 -- secret_file = /etc/ticketgate/xmpp.secret (the same secret as below).
 component_ports = { 5347 }

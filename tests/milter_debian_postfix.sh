@@ -70,14 +70,20 @@ socket_access() {
     [ "$(stat -c %U "/proc/$(milter_pid)")" = "$MILTER_USER" ] || fail "the milter runs as root"
 }
 
+# roots SERVICE - the root directory of each running SERVICE process of the rig's Postfix
+roots() {
+    local pid
+    for pid in $(pgrep -P "$POSTFIX_PID" -x "$1"); do
+        readlink "/proc/$pid/root"
+    done
+}
+
 # The mails above went through a chrooted smtpd and cleanup (they stay a while for the next).
 postfix_was_chrooted() {
-    local service pid
+    local service
     for service in smtpd cleanup; do
-        pid=$(pgrep -P "$POSTFIX_PID" -x "$service" | head -1)
-        [ -n "$pid" ] || fail "no $service running"
-        [ "$(readlink "/proc/$pid/root")" = "$SPOOL" ] ||
-            fail "$service runs in $(readlink "/proc/$pid/root"), not chrooted in $SPOOL"
+        [ "$(roots "$service" | sort -u)" = "$SPOOL" ] ||
+            fail "$service runs in '$(roots "$service")', not chrooted in $SPOOL"
     done
 }
 
@@ -102,10 +108,15 @@ without_chroot() {
     postconf -c "$RIG/postfix-conf" -F "127.0.0.1:$RIG_PORT/inet/chroot = n" \
         "pickup/unix/chroot = n" "cleanup/unix/chroot = n" || fail postconf
     kill -HUP "$POSTFIX_PID"
-    sleep 1 # master restarts its services
+    for _ in $(seq 100); do # the chrooted processes finish; new ones start unchrooted
+        [ -z "$(roots smtpd)$(roots cleanup)" ] && break
+        sleep 0.1
+    done
     send customer@example.test support@example.org --header "Subject: No chroot here" \
         --body "Hello" || fail "refused: $(tail -3 "$RIG/swaks.log")"
     wait_mail 2
+    [ "$(roots smtpd | sort -u) $(roots cleanup | sort -u)" = "/ /" ] ||
+        fail "smtpd in '$(roots smtpd)', cleanup in '$(roots cleanup)'"
     check 'len(d) == 1 and d[0]["subject"] == "No chroot here"' "$CTL" "${C[@]}" list --json
     check 'len(d) == 1 and "registered as SUP-1" in d[0]["body"]' mailbox customer@example.test
 }

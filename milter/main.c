@@ -255,8 +255,12 @@ int main(int argc, char **argv)
         goto out;
     }
     tg_info("ticketgate-milter %s listening on %s (config %s)", PACKAGE_VERSION, spec, config_path);
+    stop_watchdog_start(sock_path, pid_path);
     if (smfi_main() != MI_SUCCESS)
         status = EX_SOFTWARE;
+    if (!stop_watchdog_main_returned())
+        for (;;)
+            pause(); /* the watchdog is ending the process */
     tg_info("stopping");
     mailer_stop();
     if (sock_path)

@@ -28,6 +28,13 @@ int mailer_start(tg_err *err);
 void mailer_kick(void);
 void mailer_stop(void);
 
+/* stop_watchdog_start - from now on, a stop that libmilter does not finish within its grace
+ * time ends the process (the socket and pid file removed). stop_watchdog_main_returned -
+ * smfi_main has returned: 1 if main goes on to stop cleanly, 0 if the watchdog already ends the
+ * process (then main must do nothing more). */
+void stop_watchdog_start(const char *socket_path, const char *pid_path);
+int stop_watchdog_main_returned(void);
+
 /* The libmilter callbacks, registered by main. */
 extern struct smfiDesc milter_callbacks;
 

@@ -28,6 +28,20 @@ struct leftovers {
     char *socket_path, *pid_path; /* removed on the way out (may be NULL) */
 };
 
+static void leftovers_free(struct leftovers *left)
+{
+    g_free(left->socket_path);
+    g_free(left->pid_path);
+    g_free(left);
+}
+
+/* finished_by_main - smfi_main returned in time (or first): nothing left to watch. */
+static gpointer finished_by_main(struct leftovers *left)
+{
+    leftovers_free(left);
+    return NULL;
+}
+
 static gpointer watch(gpointer data)
 {
     struct leftovers *left = data;
@@ -35,11 +49,11 @@ static gpointer watch(gpointer data)
         g_usleep(LOOK_EVERY);
     for (int waited = 0; waited < STOP_GRACE * G_USEC_PER_SEC; waited += LOOK_EVERY) {
         if (g_atomic_int_get(&finisher) != RUNNING)
-            return NULL;
+            return finished_by_main(left);
         g_usleep(LOOK_EVERY);
     }
     if (!g_atomic_int_compare_and_exchange(&finisher, RUNNING, WATCHDOG_FINISHES))
-        return NULL;
+        return finished_by_main(left);
     tg_error("libmilter has not stopped %d s after it was told to (a deadlock of its own at "
              "stop); exiting without it: the MTA retries the sessions in progress",
              STOP_GRACE);

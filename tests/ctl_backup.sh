@@ -4,7 +4,7 @@
 # by ticketgate, private (0600), and named only when complete; a backup never replaces a file.
 # ticketgatectl restore: the store then has the backup's tickets, lists them and takes new mail
 # (with references never given before); what it replaced is kept in a backup; a file that is not
-# a store is refused, changing nothing.
+# a store is refused, changing nothing. contrib/cron's nightly job keeps two weeks of backups.
 . "${srcdir:-.}/tests/ctl_lib.sh" backup
 MAILS=4000
 
@@ -68,6 +68,24 @@ echo "$copies copies, $during while tickets were written, each whole"
 named=$(ls "$work"/backups/tickets-*.db)
 [[ $named =~ /tickets-[0-9]{8}-[0-9]{6}\.db$ ]] || fail "backup into a directory: $named"
 grep -qx "$named: $MAILS tickets, .* MB, checked" "$work/named.out" || fail "$(cat "$work/named.out")"
+
+# the nightly job of contrib/cron, run by sh as cron runs it (with this test's directory and
+# configuration): a new backup, and those older than two weeks deleted, whatever the store is
+# called (tickets.db here, not the shipped ticketgate.db)
+nightly=$(grep -m1 'ticketgatectl backup' "$srcdir/contrib/cron/ticketgate" | sed -E 's/^([^ ]+ +){6}//')
+nightly=${nightly//\/var\/backups\/ticketgate/$work/nightly}
+nightly=${nightly//ticketgatectl /$CTL -c $work/ticketgate.conf }
+mkdir -m 0700 "$work/nightly"
+"$CTL" "${C[@]}" backup "$work/nightly" > /dev/null
+"$CTL" "${C[@]}" backup "$work/nightly" > /dev/null
+old=($(ls "$work"/nightly/*.db))
+touch -d '15 days ago' "${old[0]}"
+touch -d '13 days ago' "${old[1]}"
+sh -c "$nightly" || fail "the nightly job failed: $nightly"
+left=$(ls "$work"/nightly)
+[ ! -e "${old[0]}" ] && [ -e "${old[1]}" ] && [ "$(echo "$left" | wc -l)" = 2 ] ||
+    fail "after the nightly job ($nightly): $left"
+echo "contrib/cron's nightly job: one backup made, the one older than two weeks deleted"
 
 cp "$named" "$work/full.db"
 [ -z "$(broken "$work/full.db")" ] || fail "full.db is not whole"

@@ -16,7 +16,12 @@ RIG_PORT=${TG_DEMO_PORT:-10525}
 srcdir=$here
 top_builddir=${TG_BUILDDIR:-$here}
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+# say TEXT - a heading, in bold on a terminal
+if [ -t 1 ]; then
+    say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+else
+    say() { printf '\n== %s\n' "$*"; }
+fi
 
 if [ "${1:-start}" = stop ]; then
     [ -d "$RIG" ] || { echo "no demo in $RIG"; exit 0; }
@@ -120,15 +125,22 @@ say "the reply the chat customer got"
     "$RIG/chat.json"
 
 say "try more"
+# tests/demo.sh runs every command below as printed: keep each one working
 cat <<EOF
-Mail:  swaks --server 127.0.0.1:$RIG_PORT --from you@example.test --to support@example.test \\
-         --header "Subject: Urgent: the site is down" --body "Nothing works"
-       (mail for *@example.test lands in $MAILDIR/new)
-Chat:  $PY $RIG_SRC/chat.py $C2S_PORT customer@localhost pw \\
-         '[{"send": {"to": "support@$COMPONENT", "body": "Hello again"}}, {"expect": 1}]'
-       (users customer@localhost and the agent ann@localhost, password "pw")
-Look:  $CTL -c $CONF list
-       $CTL -c $CONF show SUP-1
-Logs:  $RIG/milter.log  $RIG/xmpp.log  $RIG/postfix-log/maillog  $RIG/prosody/prosody.log
-Stop:  ${TG_DEMO_DIR:+TG_DEMO_DIR=$RIG }$here/demo.sh stop
+Users:     customer@localhost and the agent ann@localhost, password "pw", on 127.0.0.1:$C2S_PORT
+Mail:      swaks --server 127.0.0.1:$RIG_PORT --from you@example.test --to support@example.test \\
+             --header "Subject: Urgent: the site is down" --body "Nothing works"
+           (mail for *@example.test lands in $MAILDIR/new)
+Chat:      $PY $RIG_SRC/chat.py $C2S_PORT customer@localhost pw \\
+             '[{"send": {"to": "support@$COMPONENT", "body": "Hello again"}}, {"quiet": 3}]'
+           (it joins SUP-2, the customer's open ticket: no second auto-reply)
+Agent:     $PY $RIG_SRC/chat.py $C2S_PORT ann@localhost pw \\
+             '[{"send": {"to": "support@$COMPONENT", "body": "reply SUP-2 Please restart the VPN client."}}, {"until": "Reply to SUP-2"}]'
+           (ann gets the notifications of her new tickets first; "help" lists her commands)
+Customer:  $PY $RIG_SRC/chat.py $C2S_PORT customer@localhost pw '[{"until": "VPN client"}]'
+           (the agent's answer, kept by Prosody until the customer comes back)
+Look:      $CTL -c $CONF list
+           $CTL -c $CONF show SUP-2
+Logs:      $RIG/milter.log  $RIG/xmpp.log  $RIG/postfix-log/maillog  $RIG/prosody/prosody.log
+Stop:      ${TG_DEMO_DIR:+TG_DEMO_DIR=$RIG }$here/demo.sh stop
 EOF

@@ -17,6 +17,39 @@ grep -q '^SUP-2 .*Не подключается VPN' "$dir/out" || fail "no chat
 grep -q '^Auto-Submitted: auto-replied' "$dir/out" || fail "no mail auto-reply"
 grep -q 'Your request has been registered as SUP-1' "$dir/out" || fail "auto-reply text"
 grep -q 'support@support.localhost: .*зарегистрировано под номером SUP-2' "$dir/out" || fail "chat reply"
+grep -q $'\033' "$dir/out" && fail "terminal escapes in output that is not a terminal"
+
+# "try more": every command it prints, run as printed (continued lines joined), in order; each
+# must succeed without a word on stderr
+python3 - "$dir/out" > "$dir/tries" <<'EOF' || fail "no commands under 'try more'"
+import re, sys
+lines = open(sys.argv[1]).read().split("== try more\n", 1)[1].splitlines()
+label, command = None, ""
+for line in lines:
+    m = re.match(r"([A-Z][a-z]+):\s+(.*)", line)
+    label, text = (m.group(1), m.group(2)) if m else (label, line.strip())
+    if label in ("Users", "Logs", "Stop") or (not command and text.startswith("(")):
+        continue  # who there is, paths to look at, the stop run below; what a command does
+    command += text
+    if command.endswith("\\"):
+        command = command[:-1]
+    else:
+        sys.stdout.write(command + "\0")
+        command = ""
+EOF
+tried=0
+while IFS= read -r -d '' command; do
+    tried=$((tried + 1))
+    bash -c "$command" > "$dir/try.$tried.out" 2> "$dir/try.$tried.err" ||
+        fail "try-more command failed: $command: $(cat "$dir/try.$tried.out" "$dir/try.$tried.err")"
+    [ ! -s "$dir/try.$tried.err" ] || fail "try-more command wrote on stderr: $command: $(cat "$dir/try.$tried.err")"
+done < "$dir/tries"
+[ "$tried" = 6 ] || fail "$tried try-more commands, not 6: $(tr '\0' '\n' < "$dir/tries")"
+grep -q '^SUP-3 .*urgent .*Urgent: the site is down' "$dir/try.5.out" || fail "the tried mail: $(cat "$dir/try.5.out")"
+grep -q 'Please restart the VPN client' "$dir/try.4.out" || fail "the customer's answer: $(cat "$dir/try.4.out")"
+grep -q '^Hello again' "$dir/try.6.out" && grep -q 'Please restart the VPN client' "$dir/try.6.out" ||
+    fail "show SUP-2: $(cat "$dir/try.6.out")"
+echo "the $tried commands under 'try more' work as printed"
 "$srcdir/demo.sh" stop || fail "demo.sh stop"
 left=$(pgrep -f "$dir" || true)
 [ -z "$left" ] || fail "processes left: $(ps -o pid,args -p "$left")"

@@ -105,6 +105,26 @@ async def main():
     c = Client()
     c.connect(address=("127.0.0.1", port), force_starttls=False, disable_starttls=True)
     try:
+        return await run_steps(c)
+    finally:
+        await close(c)
+
+
+async def close(c):
+    """Close the stream, then end slixmpp's tasks, which would otherwise outlive the event loop
+    and print tracebacks at exit ("Event loop is closed")."""
+    try:
+        await asyncio.wait_for(c.disconnect(), 3)
+    except asyncio.TimeoutError:
+        c.abort()
+    rest = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for t in rest:
+        t.cancel()
+    await asyncio.gather(*rest, return_exceptions=True)
+
+
+async def run_steps(c):
+    try:
         await asyncio.wait_for(c.ready.wait(), 20)
     except asyncio.TimeoutError:
         out["errors"].append("no session")
@@ -158,8 +178,6 @@ async def main():
         else:
             kind = next(iter(step))
             out["iq"].append({"kind": kind, **(await iq(c, kind, step[kind]))})
-    c.disconnect()
-    await asyncio.sleep(0.2)
     return status
 
 

@@ -307,6 +307,36 @@ static void lower_all(char **items)
     }
 }
 
+/* queue_claiming - the queue before q whose addresses (or, with xmpp, local parts) name name. */
+static const tg_queue *queue_claiming(const tg_config *cfg, const tg_queue *q, int xmpp,
+                                      const char *name)
+{
+    for (guint i = 0; i < cfg->queues->len; i++) {
+        const tg_queue *other = g_ptr_array_index(cfg->queues, i);
+        char **names = xmpp ? other->xmpp : other->addresses;
+        if (other == q)
+            return NULL;
+        if (names && g_strv_contains((const char *const *)names, name))
+            return other;
+    }
+    return NULL;
+}
+
+/* claim_once - refuse an address or chat name that an earlier queue has: mail to it would go to
+ * that queue only, and this one would silently never see it. */
+static int claim_once(const tg_config *cfg, tg_keyfile *kf, const char *group, const tg_queue *q,
+                      int xmpp, tg_err *err)
+{
+    for (char **n = xmpp ? q->xmpp : q->addresses; n && *n; n++) {
+        const tg_queue *owner = queue_claiming(cfg, q, xmpp, *n);
+        if (owner)
+            return tg_keyfile_fail(kf, err, group, xmpp ? "xmpp" : "addresses",
+                                   "%s is already in [queue %s]: each belongs to one queue", *n,
+                                   owner->name);
+    }
+    return TG_OK;
+}
+
 static int load_queue(tg_config *cfg, tg_keyfile *kf, const char *group, const char *name,
                       tg_err *err)
 {
@@ -318,6 +348,9 @@ static int load_queue(tg_config *cfg, tg_keyfile *kf, const char *group, const c
         return rc;
     lower_all(q->addresses);
     lower_all(q->xmpp);
+    if ((rc = claim_once(cfg, kf, group, q, 0, err)) != TG_OK ||
+        (rc = claim_once(cfg, kf, group, q, 1, err)) != TG_OK)
+        return rc;
     if (!q->prefix)
         q->prefix = g_ascii_strup(name, MIN(strlen(name), 3));
     for (const char *p = q->prefix; *p; p++)

@@ -16,6 +16,17 @@ printf '[store]\nsynchronous = sometimes\n' > "$work/bad.conf"
 set +e; msg=$("$CTL" -c "$work/bad.conf" check-config 2>&1); rc=$?; set -e
 [ $rc = 78 ] || fail "bad config exit $rc"
 echo "$msg" | grep -q "bad.conf:2: \[store\] synchronous" || fail "bad config message: $msg"
+# an address or a chat name in two queues: the second would never see it
+printf '[store]\npath = %s\n[queue support]\naddresses = help@example.org\n[queue billing]\naddresses = billing@example.org, Help@Example.org\n' \
+    "$work/t.db" > "$work/dup-address.conf"
+printf '[store]\npath = %s\n[queue support]\nxmpp = support\n[queue billing]\naddresses = billing@example.org\nxmpp = support\n' \
+    "$work/t.db" > "$work/dup-xmpp.conf"
+for dup in "dup-address:6:addresses: help@example.org" "dup-xmpp:7:xmpp: support"; do
+    IFS=: read -r conf line what <<< "$dup"
+    set +e; msg=$("$CTL" -c "$work/$conf.conf" check-config 2>&1); rc=$?; set -e
+    [ $rc = 78 ] && [ "$msg" = "ticketgatectl: $work/$conf.conf:$line: [queue billing] $what is already in [queue support]: each belongs to one queue" ] ||
+        fail "$what in two queues: exit $rc: $msg"
+done
 
 # explain writes nothing, and tells the rule, the due time and the reply
 "$CTL" "${C[@]}" explain "$data/03-cp1251-body-koi8-subject.eml" > "$work/explain"

@@ -362,6 +362,28 @@ static int load_queue(tg_config *cfg, tg_keyfile *kf, const char *group, const c
     return TG_OK;
 }
 
+/* agent_unique - refuse an address or login by which an earlier agent is found already: the
+ * lookups take the first agent, so this one's mail, chat or login would count as that one's. */
+static int agent_unique(const tg_config *cfg, tg_keyfile *kf, const char *group, const tg_agent *a,
+                        tg_err *err)
+{
+    const char *keys[] = {"email", "jid"};
+    const char *addresses[] = {a->email, a->jid};
+    for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+        const tg_agent *other = addresses[i] ? tg_config_agent_for(cfg, addresses[i]) : a;
+        if (other != a)
+            return tg_keyfile_fail(kf, err, group, keys[i], "%s is already [agent %s]'s",
+                                   addresses[i], other->id);
+    }
+    for (char **l = a->logins; l && *l; l++) {
+        const tg_agent *other = tg_config_agent_by_login(cfg, *l);
+        if (other != a)
+            return tg_keyfile_fail(kf, err, group, "login", "%s is already [agent %s]'s", *l,
+                                   other->id);
+    }
+    return TG_OK;
+}
+
 static int load_agent(tg_config *cfg, tg_keyfile *kf, const char *group, const char *id,
                       tg_err *err)
 {
@@ -381,7 +403,7 @@ static int load_agent(tg_config *cfg, tg_keyfile *kf, const char *group, const c
     lower = a->jid ? g_ascii_strdown(a->jid, -1) : NULL;
     g_free(a->jid);
     a->jid = lower;
-    return TG_OK;
+    return agent_unique(cfg, kf, group, a, err);
 }
 
 static const char *const weekday_keys[] = {NULL, "mon", "tue", "wed", "thu", "fri", "sat", "sun"};

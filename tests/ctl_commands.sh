@@ -28,6 +28,18 @@ for dup in "dup-address:6:addresses: help@example.org" "dup-xmpp:7:xmpp: support
         fail "$what in two queues: exit $rc: $msg"
 done
 
+# an address or login of two agents: the second's mail, chat or login would count as the first's
+for dup in "jid = bob@chat.example.org:email = ANN@example.org:email: ann@example.org" \
+    "email = bob@example.org:jid = Ann@Example.org:jid: ann@example.org" \
+    "email = bob@example.org:login = ann:login: ann"; do
+    IFS=: read -r first second what <<< "$dup"
+    printf '[store]\npath = %s\n[queue support]\naddresses = help@example.org\n[agent ann]\nemail = ann@example.org\n[agent bob]\n%s\n%s\n' \
+        "$work/t.db" "$first" "$second" > "$work/dup-agent.conf"
+    set +e; msg=$("$CTL" -c "$work/dup-agent.conf" check-config 2>&1); rc=$?; set -e
+    [ $rc = 78 ] && [ "$msg" = "ticketgatectl: $work/dup-agent.conf:9: [agent bob] $what is already [agent ann]'s" ] ||
+        fail "$what of two agents: exit $rc: $msg"
+done
+
 # explain writes nothing, and tells the rule, the due time and the reply
 "$CTL" "${C[@]}" explain "$data/03-cp1251-body-koi8-subject.eml" > "$work/explain"
 grep -q 'rule       technical' "$work/explain" || fail "explain rule: $(cat "$work/explain")"

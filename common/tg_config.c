@@ -8,6 +8,7 @@
 
 #include "tg_config.h"
 #include "tg_keyfile.h"
+#include "tg_log.h"
 #include "tg_template.h"
 
 typedef enum { T_STRING, T_PATH, T_LIST, T_INT, T_SIZE, T_DURATION, T_BOOL, T_ENUM, T_MODE } dtype;
@@ -621,6 +622,41 @@ static void add_standard_policy(tg_config *cfg)
     g_ptr_array_add(cfg->policies, pol);
 }
 
+/* group_has_agent - whether an agent's groups name group (active or not: that changes). */
+static int group_has_agent(const tg_config *cfg, const char *group)
+{
+    for (guint i = 0; i < cfg->agents->len; i++) {
+        const tg_agent *a = g_ptr_array_index(cfg->agents, i);
+        if (a->groups && g_strv_contains((const char *const *)a->groups, group))
+            return 1;
+    }
+    return 0;
+}
+
+/* warn_empty_groups - a queue or rule that routes to a group no agent is in: its tickets stay
+ * unassigned and its escalations reach nobody. A typo, most often; a team not set up yet, else. */
+static void warn_empty_groups(tg_config *cfg, tg_keyfile *kf)
+{
+    static const char why[] = "no agent is in it, so its tickets stay unassigned";
+    for (guint i = 0; i < cfg->queues->len; i++) {
+        const tg_queue *q = g_ptr_array_index(cfg->queues, i);
+        if (!q->group || group_has_agent(cfg, q->group))
+            continue;
+        char *section = g_strdup_printf("queue %s", q->name);
+        g_ptr_array_add(cfg->warnings, g_strdup_printf("%s:%d: [%s] group %s: %s", cfg->path,
+                                                       tg_keyfile_line(kf, section, "group"),
+                                                       section, q->group, why));
+        g_free(section);
+    }
+    for (size_t i = 0; i < tg_rules_count(cfg->rules); i++) {
+        const tg_rule_action *a = tg_rules_action(cfg->rules, i);
+        if (a->group && !group_has_agent(cfg, a->group))
+            g_ptr_array_add(cfg->warnings, g_strdup_printf("%s:%d: [rule %s] group %s: %s",
+                                                           tg_rules_path(cfg->rules), a->line,
+                                                           a->rule, a->group, why));
+    }
+}
+
 static int check_references(tg_config *cfg, tg_keyfile *kf, tg_err *err)
 {
     for (guint i = 0; i < cfg->queues->len; i++) {
@@ -654,6 +690,7 @@ static int check_references(tg_config *cfg, tg_keyfile *kf, tg_err *err)
             return tg_err_set(err, TG_EINVAL, "%s:%d: [rule %s]: no %s \"%s\" in %s",
                               tg_rules_path(cfg->rules), a->line, a->rule, what, value, cfg->path);
     }
+    warn_empty_groups(cfg, kf);
     return TG_OK;
 }
 
@@ -719,6 +756,7 @@ tg_config *tg_config_load(const char *path, tg_err *err)
     cfg->calendars = g_ptr_array_new_with_free_func((GDestroyNotify)tg_calendar_free);
     cfg->policies = g_ptr_array_new_with_free_func((GDestroyNotify)tg_sla_policy_free);
     cfg->templates = g_ptr_array_new_with_free_func(template_free);
+    cfg->warnings = g_ptr_array_new_with_free_func(g_free);
 
     if ((rc = check_groups(kf, err)) != TG_OK)
         goto out;
@@ -781,6 +819,12 @@ out:
     return cfg;
 }
 
+void tg_config_log_warnings(const tg_config *cfg)
+{
+    for (guint i = 0; i < cfg->warnings->len; i++)
+        tg_warn("%s", (const char *)g_ptr_array_index(cfg->warnings, i));
+}
+
 tg_config *tg_config_ref(tg_config *cfg)
 {
     g_atomic_int_inc(&cfg->refs);
@@ -814,6 +858,7 @@ void tg_config_unref(tg_config *cfg)
     g_ptr_array_free(cfg->policies, TRUE); /* before the calendars they borrow */
     g_ptr_array_free(cfg->calendars, TRUE);
     g_ptr_array_free(cfg->templates, TRUE);
+    g_ptr_array_free(cfg->warnings, TRUE);
     tg_rules_free(cfg->rules);
     g_free(cfg->path);
     g_free(cfg);

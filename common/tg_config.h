@@ -78,10 +78,16 @@ typedef struct tg_config {
 
     GPtrArray *queues, *agents, *calendars, *policies, *templates;
     tg_rules *rules;
+    /* "file:line: ..." for what loads but is likely a mistake (a group nobody is in): shown by
+     * check-config and logged by the daemons when they load the file, never refused */
+    GPtrArray *warnings;
 } tg_config;
 
 /* tg_config_load - read path and the rule file it names; NULL with err ("file:line: ..."). */
 tg_config *tg_config_load(const char *path, tg_err *err);
+
+/* tg_config_log_warnings - each of cfg->warnings as a warning in the daemon's log. */
+void tg_config_log_warnings(const tg_config *cfg);
 tg_config *tg_config_ref(tg_config *cfg);
 void tg_config_unref(tg_config *cfg); /* NULL-safe; frees on the last reference */
 

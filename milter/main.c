@@ -49,6 +49,7 @@ static void reload(void)
         tg_error("reload failed, keeping the running configuration: %s", err.msg);
         return;
     }
+    tg_config_log_warnings(cfg);
     pool_give(cfg, st, 1);
     if (g_strcmp0(cfg->milter_socket, current->milter_socket) != 0 ||
         g_strcmp0(cfg->milter_user, current->milter_user) != 0 ||
@@ -195,6 +196,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ticketgate-milter: %s\n", err.msg);
         return EX_CONFIG;
     }
+    tg_config_log_warnings(current);
     if (o.check_only) {
         printf("%s: OK\n", config_path);
         return EX_OK;

@@ -7,9 +7,10 @@ C=(-c "$work/ticketgate.conf")
 
 "$CTL" "${C[@]}" check-config | grep -q 'ok: 1 queue(s), 1 agent(s), 6 rule(s)' || fail check-config
 
-# the shipped example config is valid
-"$CTL" -c "$(cd "$srcdir" && pwd)/contrib/ticketgate.conf" check-config | grep -q 'ok: 2 queue(s), 2 agent(s)' \
-  || fail "contrib/ticketgate.conf"
+# the shipped example config is valid, without a warning
+"$CTL" -c "$(cd "$srcdir" && pwd)/contrib/ticketgate.conf" check-config 2> "$work/warnings" |
+    grep -q 'ok: 2 queue(s), 2 agent(s)' || fail "contrib/ticketgate.conf"
+[ ! -s "$work/warnings" ] || fail "contrib/ticketgate.conf: $(cat "$work/warnings")"
 
 # a broken config names file and line, exit 78 (EX_CONFIG)
 printf '[store]\nsynchronous = sometimes\n' > "$work/bad.conf"
@@ -38,6 +39,19 @@ for dup in "jid = bob@chat.example.org:email = ANN@example.org:email: ann@exampl
     set +e; msg=$("$CTL" -c "$work/dup-agent.conf" check-config 2>&1); rc=$?; set -e
     [ $rc = 78 ] && [ "$msg" = "ticketgatectl: $work/dup-agent.conf:9: [agent bob] $what is already [agent ann]'s" ] ||
         fail "$what of two agents: exit $rc: $msg"
+done
+
+# a queue or a rule routing to a group no agent is in: valid (a team not set up yet), but said,
+# by check-config and by each daemon when it loads the file
+printf '[rule vip]\nif = from ~ "@vip\\.example"\ngroup = vip\n' > "$work/group-rules.conf"
+printf '[store]\npath = %s\n[rules]\nfile = group-rules.conf\n[queue support]\naddresses = help@example.org\nxmpp = support\ngroup = L1\n[agent ann]\nemail = ann@example.org\ngroups = l1\n[xmpp]\ndomain = help.example.org\nsecret = s\n' \
+    "$work/t.db" > "$work/group.conf"
+want="$work/group.conf:8: [queue support] group L1: no agent is in it, so its tickets stay unassigned
+$work/group-rules.conf:1: [rule vip] group vip: no agent is in it, so its tickets stay unassigned"
+for program in "$CTL -c $work/group.conf check-config" "$top_builddir/milter/ticketgate-milter -n -c $work/group.conf" \
+    "$top_builddir/xmpp/ticketgate-xmpp -n -c $work/group.conf"; do
+    $program > /dev/null 2> "$work/warnings" || fail "$program: exit $?: $(cat "$work/warnings")"
+    [ "$(sed 's/^[a-z-]*: warning: //' "$work/warnings")" = "$want" ] || fail "$program warned: $(cat "$work/warnings")"
 done
 
 # explain writes nothing, and tells the rule, the due time and the reply

@@ -58,6 +58,7 @@ static tg_config *load_config(const char *path, char **secret, tg_err *err)
                    "help.example.org)",
                    path);
     } else if ((*secret = read_secret(cfg, err))) {
+        tg_config_log_warnings(cfg);
         return cfg;
     }
     tg_config_unref(cfg);

@@ -4,7 +4,7 @@
 # by ticketgate, private (0600), and named only when complete; a backup never replaces a file.
 # ticketgatectl restore: the store then has the backup's tickets, lists them and takes new mail
 # (with references never given before); what it replaced is kept in a backup; a file that is not
-# a store is refused, changing nothing. contrib/cron's nightly job keeps two weeks of backups.
+# a store is refused, changing nothing. contrib/cron's jobs: two weeks of backups, a health check.
 . "${srcdir:-.}/tests/ctl_lib.sh" backup
 MAILS=4000
 
@@ -108,6 +108,15 @@ set +e; msg=$("$CTL" -c "$work/none.conf" backup "$work/none.db" 2>&1); rc=$?; s
 [ $rc = 70 ] && [[ $msg == "ticketgatectl: store $work/nowhere.db does not exist"* ]] ||
     fail "backup without a store: exit $rc: $msg"
 [ ! -e "$work/none.db" ] && [ ! -e "$work/nowhere.db" ] || fail "backup without a store made a file"
+
+# contrib/cron's hourly job: says nothing while all is well (cron mails nothing), and what is
+# wrong once when something is
+hourly=$(grep -m1 'ticketgatectl status' "$srcdir/contrib/cron/ticketgate" | sed -E 's/^([^ ]+ +){6}//')
+out=$(sh -c "${hourly//ticketgatectl /$CTL -c $work/ticketgate.conf }" 2>&1) || fail "hourly job: $out"
+[ -z "$out" ] || fail "the hourly job spoke while all is well: $out"
+out=$(sh -c "${hourly//ticketgatectl /$CTL -c $work/none.conf }" 2>&1) && fail "the hourly job without a store: exit 0"
+[ "$out" = "ticketgatectl: store $work/nowhere.db does not exist (a daemon makes it at its first start)" ] ||
+    fail "the hourly job without a store said: $out"
 
 # read permission is enough: a backup user who may only read the store
 chmod 755 "$work" && chmod 755 "$work/store" && chmod 644 "$work"/store/*

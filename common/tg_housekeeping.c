@@ -20,8 +20,8 @@ static void forget_old_autoreplies(tg_housekeeping *hk, const tg_config *cfg, tg
         TG_OK)
         tg_warn("%s", err.msg);
     if (n)
-        tg_info("forgot %lld auto-reply records older than %llds", (long long)n,
-                (long long)cfg->autoreply_window);
+        tg_info("auto-reply records older than %llds forgotten: %lld",
+                (long long)cfg->autoreply_window, (long long)n);
 }
 
 /* escalate - one batch; the timer restarts only when the batch was not full. */

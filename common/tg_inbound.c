@@ -29,6 +29,7 @@ void tg_inbound_free(tg_inbound *in)
     g_free(in->recipient);
     g_strfreev(in->recipients);
     g_free(in->sender);
+    g_free(in->author);
     g_free(in->reply_address);
     g_free(in->sender_name);
     g_free(in->envelope_sender);

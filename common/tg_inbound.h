@@ -16,7 +16,10 @@ typedef struct tg_inbound {
     char *channel;         /* "email" or "xmpp" */
     char *recipient;       /* the address or JID that selects the queue; NULL: default queue */
     char **recipients;     /* every To/Cc address (NULL-terminated), for thread entitlement */
-    char *sender;          /* From address or bare JID, lower-cased domain; "" if unusable */
+    char *sender;          /* whom we answer: the Reply-To (when it differs from From) or From
+                            * address, or the bare JID; lower-cased domain; "" if unusable */
+    char *author;          /* email with such a Reply-To: the From address ("" if unusable),
+                            * by which agents and our own addresses are known; else NULL */
     char *reply_address;   /* where the auto-reply goes when not to sender: the full JID that
                             * wrote (RFC 6121 5.1: answer the resource in the conversation) */
     char *sender_name;     /* display name or NULL */

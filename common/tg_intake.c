@@ -187,10 +187,11 @@ static const char *answered_notice(const tg_inbound *in)
     return NULL;
 }
 
-/* sender_agent - the agent who sent in: by address, or by an authenticated login. */
+/* sender_agent - the agent who sent in: by address (From, whatever Reply-To says), or by an
+ * authenticated login. */
 static const tg_agent *sender_agent(run *r)
 {
-    const tg_agent *a = tg_config_agent_for(r->cfg, r->in->sender);
+    const tg_agent *a = tg_config_agent_for(r->cfg, r->in->author ? r->in->author : r->in->sender);
     if (!a && r->in->auth_user)
         a = tg_config_agent_by_login(r->cfg, r->in->auth_user);
     return a;
@@ -428,6 +429,8 @@ static int no_reply_reason(run *r, const tg_rule_action *action, char **why)
         *why = g_strdup("no usable sender address");
     else if (tg_config_is_support_address(r->cfg, in->sender))
         *why = g_strdup_printf("sender %s is our own support address", in->sender);
+    else if (in->author && tg_config_is_support_address(r->cfg, in->author))
+        *why = g_strdup_printf("author %s is our own support address", in->author);
     else if (r->cfg->autoreply_limit == 0)
         *why = g_strdup("auto-replies are off ([limits] autoreply_limit = 0)");
     else if (counts_autoreplies(in)) {

@@ -454,6 +454,69 @@ static char *machine_reasons(const tg_inbound *in, GMimeMessage *msg)
     return why->len ? g_string_free(why, FALSE) : (g_string_free(why, TRUE), NULL);
 }
 
+/* header_mailbox - the first usable mailbox of the address field name (From, Reply-To), read
+ * again after merge_b_words when GMime would lose encoded words of its display name. *again is
+ * a list for the caller to unref, or NULL. */
+static InternetAddressMailbox *header_mailbox(GMimeMessage *msg, GMimeParserOptions *po,
+                                              const char *name, InternetAddressList **again)
+{
+    InternetAddressList *list =
+        strcmp(name, "From") == 0 ? g_mime_message_get_from(msg) : g_mime_message_get_reply_to(msg);
+    const char *raw = raw_header(msg, name);
+    char *fixed = raw ? merge_b_words(raw) : NULL;
+    *again = fixed ? internet_address_list_parse(po, fixed) : NULL;
+    g_free(fixed);
+    return first_mailbox(*again ? *again : list);
+}
+
+/* mailbox_address - the mailbox's address, domain lower-cased; "" when it holds control
+ * characters (a broken field: no address to answer or to recognize). Caller g_free()s. */
+static char *mailbox_address(InternetAddressMailbox *mb)
+{
+    char *a = tg_address_lower(internet_address_mailbox_get_addr(mb));
+    for (const char *c = a; *c; c++)
+        if ((unsigned char)*c < ' ' || *c == 0x7f) {
+            g_free(a);
+            return g_strdup("");
+        }
+    return a;
+}
+
+/* read_sender - whom the request is from and whom we answer: Reply-To when it names another
+ * address than From (a web form sends From: noreply@ with the visitor in Reply-To; RFC 5322
+ * 3.6.2: replies go there), else From, else the envelope sender. The From address is then kept
+ * as the author: agents and our own addresses are known by it, whatever Reply-To says. */
+static void read_sender(GMimeMessage *msg, GMimeParserOptions *po, const tg_mail_opts *o,
+                        tg_inbound *in)
+{
+    InternetAddressList *from_again, *reply_again;
+    InternetAddressMailbox *from = header_mailbox(msg, po, "From", &from_again);
+    InternetAddressMailbox *reply_to = header_mailbox(msg, po, "Reply-To", &reply_again);
+    char *from_address = from ? mailbox_address(from) : NULL;
+    char *reply_address = reply_to ? mailbox_address(reply_to) : NULL;
+    InternetAddressMailbox *answered = from;
+    if (reply_address && *reply_address &&
+        (!from_address || g_ascii_strcasecmp(reply_address, from_address) != 0)) {
+        answered = reply_to;
+        in->author = from_address ? from_address : g_strdup("");
+        tg_inbound_take(&in->sender, reply_address);
+    } else if (from_address) {
+        tg_inbound_take(&in->sender, from_address);
+        g_free(reply_address);
+    } else {
+        g_free(reply_address);
+        if (o->envelope_sender && strchr(o->envelope_sender, '@'))
+            tg_inbound_take(&in->sender, tg_address_lower(o->envelope_sender));
+    }
+    const char *name = answered ? internet_address_get_name(INTERNET_ADDRESS(answered)) : NULL;
+    if (name && *name)
+        in->sender_name = clean_value(name, o);
+    if (from_again)
+        g_object_unref(from_again);
+    if (reply_again)
+        g_object_unref(reply_again);
+}
+
 /* synthetic_id - a stable id for a message without Message-ID, so a retry still dedups. */
 static char *synthetic_id(const tg_inbound *in, const char *date)
 {
@@ -528,32 +591,7 @@ int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inb
         in->headers[i].value = clean_value(value ? value : "", o);
     }
 
-    InternetAddressList *from_list = g_mime_message_get_from(msg);
-    InternetAddressList *reparsed = NULL;
-    const char *raw_from = raw_header(msg, "From");
-    char *fixed = raw_from ? merge_b_words(raw_from) : NULL;
-    if (fixed && (reparsed = internet_address_list_parse(po, fixed)))
-        from_list = reparsed;
-    g_free(fixed);
-    InternetAddressMailbox *from = first_mailbox(from_list);
-    g_free(in->sender);
-    if (from) {
-        in->sender = tg_address_lower(internet_address_mailbox_get_addr(from));
-        const char *name = internet_address_get_name(INTERNET_ADDRESS(from));
-        if (name && *name)
-            in->sender_name = clean_value(name, o);
-    } else if (o->envelope_sender && strchr(o->envelope_sender, '@')) {
-        in->sender = tg_address_lower(o->envelope_sender);
-    } else {
-        in->sender = g_strdup("");
-    }
-    if (reparsed)
-        g_object_unref(reparsed);
-    for (const char *c = in->sender; *c; c++)
-        if ((unsigned char)*c < ' ' || *c == 0x7f) { /* a broken From: no address to answer */
-            tg_inbound_take(&in->sender, g_strdup(""));
-            break;
-        }
+    read_sender(msg, po, o, in);
 
     GPtrArray *rcpts = g_ptr_array_new();
     add_addresses(rcpts, g_mime_message_get_addresses(msg, GMIME_ADDRESS_TYPE_TO));

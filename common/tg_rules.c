@@ -307,7 +307,8 @@ static int eval_test(eval_ctx *cx, const node *n)
         break;
     case F_FROM: {
         hit = test_value(cx, n, in->sender) ||
-              (in->sender_name && test_value(cx, n, in->sender_name));
+              (in->sender_name && test_value(cx, n, in->sender_name)) ||
+              (in->author && test_value(cx, n, in->author)); /* From, when Reply-To differs */
         break;
     }
     case F_TO:

@@ -16,6 +16,7 @@ static void inbound_json(GString *out, const tg_inbound *in)
     json_kv_str(out, &first, "recipient", in->recipient);
     json_kv_str(out, &first, "sender", in->sender);
     json_kv_str(out, &first, "sender_name", in->sender_name);
+    json_kv_str(out, &first, "author", in->author);
     json_kv_str(out, &first, "subject", in->subject);
     json_kv_str(out, &first, "lang", in->lang);
     json_kv_str(out, &first, "message_id", in->message_id);
@@ -53,6 +54,8 @@ static void print_text(const tg_inbound *in, const tg_decision *d)
            in->in_reply_to ? in->in_reply_to : "-", in->subject_tag ? in->subject_tag : "-",
            in->machine ? in->machine_reason : "no", strlen(in->text),
            in->text_truncated ? " (cut at the limit)" : "");
+    if (in->author) /* Reply-To named whom to answer */
+        printf("  author     %s (From; answered at Reply-To)\n", *in->author ? in->author : "-");
     printf("decision     %s%s%s\n", tg_intake_kind_name(d->kind), d->ref ? " " : "",
            d->ref ? d->ref : "");
     if (!d->ref) { /* not a ticket */

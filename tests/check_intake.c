@@ -317,6 +317,55 @@ START_TEST(test_agent_answer)
 }
 END_TEST
 
+/* claimed_recipient - the recipient of the next email row of the outbox (claimed). */
+static char *claimed_recipient(void)
+{
+    tg_outbox row;
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_claim_outbox(st, "email", NOW, NOW + 90, &row, &err), 1);
+    char *recipient = g_strdup(row.recipient);
+    tg_outbox_clear(&row);
+    return recipient;
+}
+
+/* A web form's mail: From the shop's noreply address, Reply-To the visitor. The visitor is the
+ * requester and gets the auto-reply and the answers; an agent whose client sets Reply-To to the
+ * support address is still known by From. */
+START_TEST(test_reply_to_is_answered)
+{
+    tg_decision d;
+    ck_assert_int_eq(ingest("Shop <noreply@shop.example>", "Order 1042", "f1@c",
+                            "Reply-To: Ivan <Ivan@Customer.ru>\n", &d),
+                     0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
+    ck_assert_int_eq(d.reply_queued, 1);
+    char *ref = g_strdup(d.ref), *subject = g_strdup_printf("Re: [%s] Order 1042", d.ref);
+    tg_decision_clear(&d);
+    tg_ticket t = {0};
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_ticket_by_ref(st, ref, &t, &err), 1);
+    ck_assert_str_eq(t.requester, "ivan@customer.ru");
+    ck_assert_str_eq(t.requester_name, "Ivan");
+    tg_ticket_clear(&t);
+    char *to = claimed_recipient();
+    ck_assert_str_eq(to, "ivan@customer.ru");
+    g_free(to);
+
+    ck_assert_int_eq(ingest("ivan@customer.ru", subject, "f2@c", NULL, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_FOLLOWUP);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(
+        ingest("Bob <bob@example.org>", subject, "f3@c", "Reply-To: support@example.org\n", &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_AGENT_REPLY);
+    tg_decision_clear(&d);
+    to = claimed_recipient();
+    ck_assert_str_eq(to, "ivan@customer.ru");
+    g_free(to);
+    g_free(ref);
+    g_free(subject);
+}
+END_TEST
+
 /* An agent answering a notice (which they are asked not to do) makes no ticket: the answer
  * names the notice's id, and a new ticket would be the agent's own request, auto-replied and
  * counted in the reports. The same from a customer is an ordinary new ticket. */
@@ -470,6 +519,10 @@ static const struct no_reply_case {
     {"x@customer.ru", "OOF", "X-Auto-Response-Suppress: OOF, AutoReply\n", "Suppress"},
     {"noreply@customer.ru", "Notification", NULL, "robot"},
     {"support@example.org", "Loop", NULL, "our own support address"},
+    {"x@customer.ru", "Answer us", "Reply-To: support@example.org\n",
+     "sender support@example.org is our own support address"},
+    {"support@example.org", "Loop", "Reply-To: x@customer.ru\n",
+     "author support@example.org is our own support address"},
     {"x@customer.ru", "noreply-rule", NULL, "auto_reply = false"},
 };
 
@@ -1305,6 +1358,7 @@ int main(void)
     tcase_add_test(tc, test_followups_and_entitlement);
     tcase_add_test(tc, test_closed_ticket);
     tcase_add_test(tc, test_agent_answer);
+    tcase_add_test(tc, test_reply_to_is_answered);
     tcase_add_test(tc, test_agent_by_smtp_login);
     tcase_add_test(tc, test_own_reply_threads_and_never_makes_tickets);
     tcase_add_test(tc, test_outbox_claim_and_retry);

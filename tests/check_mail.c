@@ -19,13 +19,14 @@ static char *render(const tg_inbound *in)
     char *refs = in->references ? g_strjoinv(" ", in->references) : g_strdup("");
     g_string_append_printf(
         out,
-        "sender: %s\nsender_name: %s\nrecipients: %s\nsubject: %s\nlang: %s\n"
+        "sender: %s\nauthor: %s\nsender_name: %s\nrecipients: %s\nsubject: %s\nlang: %s\n"
         "message_id: %s%s\nin_reply_to: %s\nreferences: %s\nsubject_tag: %s\n"
         "machine: %s\ntruncated: %d\ntext:\n%s\n",
-        in->sender, in->sender_name ? in->sender_name : "-", recipients, in->subject, in->lang,
-        in->message_id, in->message_id_synthetic ? " (synthetic)" : "",
-        in->in_reply_to ? in->in_reply_to : "-", refs, in->subject_tag ? in->subject_tag : "-",
-        in->machine ? in->machine_reason : "no", in->text_truncated, in->text);
+        in->sender, in->author ? in->author : "-", in->sender_name ? in->sender_name : "-",
+        recipients, in->subject, in->lang, in->message_id,
+        in->message_id_synthetic ? " (synthetic)" : "", in->in_reply_to ? in->in_reply_to : "-",
+        refs, in->subject_tag ? in->subject_tag : "-", in->machine ? in->machine_reason : "no",
+        in->text_truncated, in->text);
     g_free(recipients);
     g_free(refs);
     return g_string_free(out, FALSE);

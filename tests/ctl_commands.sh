@@ -75,10 +75,13 @@ python3 - "$work/ingest.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
 kinds = [x["decision"] for x in d]
-assert len(d) == 14, d
+assert len(d) == 17, d
 replied = {x["ref"] for x in d if x["reply_queued"]}
 silent = [x["no_reply_reason"] for x in d if not x["reply_queued"] and x["decision"] == "new"]
-assert len(silent) == 4, silent   # out-of-office, mailing list, bounce, and no header block
+# out-of-office, mailing list, bounce, no header block, and a robot in Reply-To
+assert len(silent) == 5, silent
+# a web form's mail (From noreply@, the visitor in Reply-To) is answered
+assert [x["reply_queued"] for x in d if x["reply_subject"] and "1042" in x["reply_subject"]] == [1], d
 assert any("Auto-Submitted" in s for s in silent), silent
 follow = [x for x in d if x["decision"] == "follow-up"]
 assert len(follow) == 1 and follow[0]["ref"] == "SUP-1", follow   # the reply with [sup-1]
@@ -92,7 +95,7 @@ PY
 "$CTL" "${C[@]}" list --json | python3 -c '
 import json, sys
 t = json.load(sys.stdin)
-assert len(t) == 13, len(t)
+assert len(t) == 16, len(t)
 ru = [x for x in t if x["subject"] == "Ошибка при оплате"][0]
 assert ru["lang"] == "ru" and ru["category"] == "technical" and ru["requester_name"] == "Пётр Иванов", ru
 '
@@ -213,11 +216,11 @@ time.sleep(30)' "$work/t.db" &
 holder=$!
 for _ in $(seq 50); do [ -e "$work/t.db-shm" ] && break; sleep 0.1; done
 runuser -u nobody -- "$CTL" "${C[@]}" list --json | python3 -c '
-import json, sys; assert len(json.load(sys.stdin)) == 15' || fail "list as a reader"
+import json, sys; assert len(json.load(sys.stdin)) == 18' || fail "list as a reader"
 set +e; msg=$(runuser -u nobody -- "$CTL" "${C[@]}" resolve --agent ann SUP-2 2>&1); rc=$?; set -e
 kill $holder; wait $holder 2> /dev/null || true
 [ $rc != 0 ] && echo "$msg" | grep -q "readonly" || fail "resolve as a reader: exit $rc: $msg"
 # and with no program holding it (the kept -wal and -shm files are readable like the database)
 runuser -u nobody -- "$CTL" "${C[@]}" list --json | python3 -c '
-import json, sys; assert len(json.load(sys.stdin)) == 15' || fail "list as a reader, store closed"
+import json, sys; assert len(json.load(sys.stdin)) == 18' || fail "list as a reader, store closed"
 echo "1 passed, 0 failed"

@@ -87,18 +87,20 @@ postfix_was_chrooted() {
     done
 }
 
-# A web form's mail, handed to sendmail(1): pickup and cleanup, chrooted, pass it to the milter
-# (non_smtpd_milters), which makes a ticket of it.
+# A web form's mail, handed to sendmail(1) as a PHP form sends it: from the site's own noreply
+# address, the visitor in Reply-To. pickup and cleanup, chrooted, pass it to the milter
+# (non_smtpd_milters); the visitor is the ticket's requester and gets the auto-reply.
 mail_from_sendmail() {
     reset_state
-    printf 'From: Web Form <form@customer.example>\nTo: support@example.org\nSubject: Callback\n\nCall me back, please.\n' |
+    printf 'From: Web Form <noreply@example.org>\nReply-To: Visitor <visitor@customer.example>\nTo: support@example.org\nSubject: Callback\n\nCall me back, please.\n' |
         as_postfix_default setpriv --reuid=www-data --regid=www-data --clear-groups \
-            /usr/sbin/sendmail -f form@customer.example support@example.org ||
+            /usr/sbin/sendmail -f noreply@example.org support@example.org ||
         fail "sendmail(1) refused the mail"
     wait_mail 2
     check 'len(d) == 1 and d[0]["headers"]["x-ticket-id"] == ["SUP-1"]' mailbox support@example.org
-    check 'len(d) == 1 and d[0]["subject"] == "Callback" and d[0]["requester"] == "form@customer.example"' \
+    check 'len(d) == 1 and d[0]["subject"] == "Callback" and d[0]["requester"] == "visitor@customer.example"' \
         "$CTL" "${C[@]}" list --json
+    check 'len(d) == 1 and "registered as SUP-1" in d[0]["body"]' mailbox visitor@customer.example
 }
 
 # A site that runs smtpd and cleanup without the chroot: the same main.cf line finds the socket

@@ -120,10 +120,10 @@ old_reply_records_forgotten() {
          ('new@example.test', strftime('%s', 'now') - 60)"
     rig_start_milter
     for _ in $(seq 50); do
-        grep -q 'forgot 1 auto-reply records older than 3600s' "$RIG/milter.log" && break
+        grep -q 'auto-reply records older than 3600s forgotten: 1' "$RIG/milter.log" && break
         sleep 0.1
     done
-    grep -q 'forgot 1 auto-reply records older than 3600s' "$RIG/milter.log" || fail "not logged"
+    grep -q 'auto-reply records older than 3600s forgotten: 1' "$RIG/milter.log" || fail "not logged"
     [ "$(sql "SELECT group_concat(address) FROM autoreply_log")" = new@example.test ] ||
         fail "left: $(sql "SELECT address FROM autoreply_log")"
 }

@@ -66,10 +66,10 @@ rig_start_xmpp
 # The component, like the milter, deletes the records the reply limit no longer looks at.
 old_reply_records_forgotten() {
     for _ in $(seq 50); do
-        grep -q 'forgot 1 auto-reply' "$RIG/xmpp.log" && break
+        grep -q 'auto-reply records older than 3600s forgotten: 1' "$RIG/xmpp.log" && break
         sleep 0.1
     done
-    grep -q 'forgot 1 auto-reply records older than 3600s' "$RIG/xmpp.log" || fail "not logged"
+    grep -q 'auto-reply records older than 3600s forgotten: 1' "$RIG/xmpp.log" || fail "not logged"
     [ "$(sql "SELECT count(*) FROM autoreply_log WHERE address = 'old@localhost'")" = 0 ] ||
         fail "old record kept"
 }

@@ -150,10 +150,13 @@ static void log_decision(const char *qid, const milter_message *m, const tg_inbo
                   : d->no_reply_reason ? g_strdup_printf("none (%s)", d->no_reply_reason)
                   : d->kind == TG_INTAKE_AGENT_REPLY ? g_strdup("relayed")
                                                      : g_strdup("none");
-    tg_info("%s: from=<%s> to=<%s> ticket=%s rule=%s decision=%s reply=%s elapsed=%.1fms%s%s", qid,
-            in->sender, m->support_rcpt, d->ref ? d->ref : "-", d->rule ? d->rule : "-",
-            tg_intake_kind_name(d->kind), reply, ms, d->note ? " note=" : "",
-            d->note ? d->note : "");
+    /* from= is the From address, as a reader of the MTA's log knows the mail by; requester= the
+     * Reply-To address that is answered instead, when there is one */
+    tg_info("%s: from=<%s>%s%s%s to=<%s> ticket=%s rule=%s decision=%s reply=%s elapsed=%.1fms%s%s",
+            qid, in->author ? in->author : in->sender, in->author ? " requester=<" : "",
+            in->author ? in->sender : "", in->author ? ">" : "", m->support_rcpt,
+            d->ref ? d->ref : "-", d->rule ? d->rule : "-", tg_intake_kind_name(d->kind), reply, ms,
+            d->note ? " note=" : "", d->note ? d->note : "");
     g_free(reply);
 }
 

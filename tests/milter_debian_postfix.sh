@@ -101,6 +101,8 @@ mail_from_sendmail() {
     check 'len(d) == 1 and d[0]["subject"] == "Callback" and d[0]["requester"] == "visitor@customer.example"' \
         "$CTL" "${C[@]}" list --json
     check 'len(d) == 1 and "registered as SUP-1" in d[0]["body"]' mailbox visitor@customer.example
+    grep -q ': from=<noreply@example.org> requester=<visitor@customer.example> to=<support@example.org> ticket=SUP-1 ' \
+        "$RIG/milter.log" || fail "log line: $(grep 'ticket=SUP-1' "$RIG/milter.log")"
 }
 
 # A site that runs smtpd and cleanup without the chroot: the same main.cf line finds the socket

@@ -115,6 +115,21 @@ mail_and_stop() {
     sleep 2 # the last delivery
     sql "SELECT requester, ref FROM tickets" > "$RIG/refs.txt"
     mailbox > "$RIG/mailbox.json"
+    # more copies of a mail than mails (seen once): whose were they? Same queue ids in the copies'
+    # Received fields: Postfix delivered one queued mail twice; different ones: it was sent twice
+    "$PY" - "$RIG/mailbox.json" <<'PYEOF'
+import collections, json, re, sys
+copies = collections.defaultdict(list)
+for m in json.load(open(sys.argv[1])):
+    if m["headers"].get("delivered-to") == ["support@example.org"]:
+        ids = [x.group(1) for r in m["raw_headers"].get("received", []) for x in [re.search(r"\bid (\w+)", r)] if x]
+        copies[m["headers"].get("message-id", ["?"])[0]].append(ids)
+doubled = [(mid, ids) for mid, ids in copies.items() if len(ids) > 1]
+for mid, ids in doubled[:5]:
+    print(f"{mid}: {len(ids)} copies, queue ids in their Received fields: {ids}")
+if doubled:
+    print(f"{len(doubled)} mails delivered more than once")
+PYEOF
     # replies: per customer, the references each mail to them names
     check 'mine = dict(line.strip().split("|") for line in open(os.environ["RIG"] + "/refs.txt"));
         support = [m for m in d if m["headers"].get("delivered-to") == ["support@example.org"]];

@@ -192,9 +192,7 @@ int main(int argc, char **argv)
         printf("Usage:\n  check-config\n\nValidate the configuration and the rules.\n");
         status = EX_OK;
     } else if (strcmp(command, "check-config") == 0) {
-        for (guint w = 0; w < cfg->warnings->len; w++)
-            fprintf(stderr, "ticketgatectl: warning: %s\n",
-                    (const char *)g_ptr_array_index(cfg->warnings, w));
+        tg_config_log_warnings(cfg); /* on stderr: "ticketgatectl: warning: ..." */
         printf("%s: ok: %u queue(s), %u agent(s), %zu rule(s) from %s\n", config_path,
                cfg->queues->len, cfg->agents->len, tg_rules_count(cfg->rules),
                tg_rules_path(cfg->rules));

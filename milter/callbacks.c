@@ -152,11 +152,12 @@ static void log_decision(const char *qid, const milter_message *m, const tg_inbo
                                                      : g_strdup("none");
     /* from= is the From address, as a reader of the MTA's log knows the mail by; requester= the
      * Reply-To address that is answered instead, when there is one */
-    tg_info("%s: from=<%s>%s%s%s to=<%s> ticket=%s rule=%s decision=%s reply=%s elapsed=%.1fms%s%s",
-            qid, in->author ? in->author : in->sender, in->author ? " requester=<" : "",
-            in->author ? in->sender : "", in->author ? ">" : "", m->support_rcpt,
+    char *requester = in->author ? g_strdup_printf(" requester=<%s>", in->sender) : g_strdup("");
+    tg_info("%s: from=<%s>%s to=<%s> ticket=%s rule=%s decision=%s reply=%s elapsed=%.1fms%s%s",
+            qid, in->author ? in->author : in->sender, requester, m->support_rcpt,
             d->ref ? d->ref : "-", d->rule ? d->rule : "-", tg_intake_kind_name(d->kind), reply, ms,
             d->note ? " note=" : "", d->note ? d->note : "");
+    g_free(requester);
     g_free(reply);
 }
 

@@ -110,6 +110,26 @@ char *tg_find_subject_tag(const char *subject)
     return NULL;
 }
 
+const char *tg_subject_without_reply_prefixes(const char *subject)
+{
+    static GRegex *prefixes_re;
+    static gsize once;
+    if (g_once_init_enter(&once)) {
+        /* as English, German and Russian mail clients write them, with counts ("Re[2]:",
+         * "Re^2:", "Re(2):"); subjects are valid UTF-8 (tg_inbound), so CASELESS folds Cyrillic */
+        prefixes_re = g_regex_new("(?:\\s*(?:re|fwd?|aw|wg|отв|ответ|пересл)\\s*"
+                                  "(?:\\[\\d+\\]|\\(\\d+\\)|\\^\\d+)?\\s*:)+\\s*",
+                                  G_REGEX_CASELESS | G_REGEX_ANCHORED, 0, NULL);
+        g_once_init_leave(&once, 1);
+    }
+    GMatchInfo *mi = NULL;
+    gint end = 0;
+    if (g_regex_match(prefixes_re, subject, 0, &mi))
+        g_match_info_fetch_pos(mi, 0, NULL, &end);
+    g_match_info_free(mi);
+    return subject + end;
+}
+
 const char *tg_address_domain(const char *address)
 {
     const char *at = address ? strrchr(address, '@') : NULL;

@@ -64,6 +64,10 @@ char *tg_language_of_tag(const char *tag);
 
 /* tg_find_subject_tag - the first "[PREFIX-123]" in subject; caller g_free()s; NULL if none. */
 char *tg_find_subject_tag(const char *subject);
+/* tg_subject_without_reply_prefixes - subject after its leading reply and forward prefixes
+ * ("Re:", "RE[2]:", "Fwd:", "AW:", "Отв:", "Пересл:", ...) and the blanks after them: a
+ * ticket's subject, which our replies prefix again. Points into subject. */
+const char *tg_subject_without_reply_prefixes(const char *subject);
 
 /* tg_address_domain - the part after the last '@', or "" (borrowed). */
 const char *tg_address_domain(const char *address);

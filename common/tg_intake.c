@@ -522,7 +522,9 @@ static int new_ticket(run *r, const tg_queue *queue, const char *refused)
     t.requester = g_strdup(in->sender);
     t.requester_name = g_strdup(in->sender_name);
     t.lang = g_strdup(in->lang);
-    t.subject = g_strdup(*in->subject ? in->subject : "(no subject)");
+    /* without the customer's "Re:"/"Fwd:": our replies add their own before the tag */
+    const char *subject = tg_subject_without_reply_prefixes(in->subject);
+    t.subject = g_strdup(*subject ? subject : "(no subject)");
     t.status = g_strdup("new");
     t.sla_policy = g_strdup(tg_sla_policy_name(policy));
     t.tags = action->tags ? g_strjoinv(",", (char **)action->tags) : NULL;

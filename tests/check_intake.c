@@ -22,7 +22,8 @@ static void setup(void)
     tu_write("rules.conf", "[rule urgent]\nif = subject ~ 'срочно|urgent'\npriority = urgent\n"
                            "category = urgent\n[rule quiet]\nif = subject ~ 'noreply-rule'\n"
                            "auto_reply = false\n[rule vip]\nif = subject ~ 'vip-rule'\n"
-                           "group = l2\n[rule default]\n");
+                           "group = l2\n[rule forwarded]\nif = subject ~ '^fwd:'\n"
+                           "category = forwarded\n[rule default]\n");
     char *text = g_strdup_printf(
         "[general]\ntimezone = Europe/Moscow\ninternal_domains = "
         "example.org\n[store]\npath = %s\nsynchronous = normal\n"
@@ -573,6 +574,37 @@ START_TEST(test_no_auto_reply)
     ck_assert_msg(strstr(d.no_reply_reason, c->want), "%s", d.no_reply_reason);
     tg_decision_clear(&d);
     ck_assert_int_eq(outbox_count(), 0);
+}
+END_TEST
+
+/* A new ticket's subject leaves out the customer's reply and forward prefixes, which our
+ * replies would put behind their own; rules still see the subject as it came. */
+static const struct {
+    const char *subject, *ticket_subject, *category;
+} prefixed_subjects[] = {
+    {"Fwd: Счёт 17", "Счёт 17", "forwarded"},
+    {"RE: Re[2]:  FW:Printer", "Printer", "general"},
+    {"Отв: ОТВЕТ: Пересл: Заказ 5", "Заказ 5", "general"},
+    {"AW: WG: Re^3: Re(2) : Bestellung", "Bestellung", "general"},
+    {"Re: [SUP-9999] Re: Old case", "[SUP-9999] Re: Old case", "general"},
+    {"Reply needed: login", "Reply needed: login", "general"},
+    {"Re:", "(no subject)", "general"},
+};
+
+START_TEST(test_reply_prefixes_left_out)
+{
+    tg_decision d;
+    ck_assert_int_eq(ingest("maria@customer.ru", prefixed_subjects[_i].subject, "p1@c", NULL, &d),
+                     0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
+    ck_assert_str_eq(d.category, prefixed_subjects[_i].category);
+    char *want = g_strdup_printf("Re: [%s] %s", d.ref, prefixed_subjects[_i].ticket_subject);
+    ck_assert_str_eq(d.reply_subject, want);
+    char *stored = sql_text("SELECT subject FROM tickets");
+    ck_assert_str_eq(stored, prefixed_subjects[_i].ticket_subject);
+    g_free(stored);
+    g_free(want);
+    tg_decision_clear(&d);
 }
 END_TEST
 
@@ -1363,6 +1395,7 @@ int main(void)
     tcase_add_test(tc, test_own_reply_threads_and_never_makes_tickets);
     tcase_add_test(tc, test_outbox_claim_and_retry);
     tcase_add_loop_test(tc, test_no_auto_reply, 0, G_N_ELEMENTS(no_reply_cases));
+    tcase_add_loop_test(tc, test_reply_prefixes_left_out, 0, G_N_ELEMENTS(prefixed_subjects));
     tcase_add_test(tc, test_rate_limit);
     tcase_add_test(tc, test_chat_replies_not_limited);
     tcase_add_test(tc, test_deferred_checkpoint);

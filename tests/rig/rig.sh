@@ -3,7 +3,8 @@
 # a temporary directory, started and stopped by PID. Needs root (the MTAs' daemons), what
 # .ci/install-deps installs (and the Sendmail it unpacks), and RIG_PORT set to a base port no
 # other test uses (the test uses RIG_PORT and RIG_PORT + 1000, + 1001).
-# Scenarios: `scenario NAME` runs the shell function NAME in a subshell and counts the result;
+# Scenarios: `scenario NAME` runs the shell function NAME in a subshell and counts the result
+# (after a failure, the servers the test started are started again if they are down);
 # `rig_summary` prints "N passed, M failed" (the line .ci/run sums) and sets the exit status.
 
 top_builddir=$(cd "${top_builddir:-.}" && pwd)
@@ -16,6 +17,9 @@ PY=/usr/bin/python3 # the Debian python, which has the test modules
 RIG_PASSED=0
 RIG_FAILED=0
 POSTFIX_PID=
+# how to start again each server the test itself started (rig_recover), in the order started
+declare -A RIG_RESTART=()
+RIG_RESTART_ORDER=()
 
 fail() {
     echo "FAIL: $*" >&2
@@ -143,6 +147,7 @@ rig_start_postfix() {
 start_daemon() {
     local name=$1 ready=$2 before
     shift 2
+    rig_remember_start "$name" start_daemon "$name" "$ready" "$@"
     before=$(grep -c "$ready" "$RIG/$name.log" 2>/dev/null)
     "$@" >> "$RIG/$name.log" 2>&1 &
     echo $! > "$RIG/$name-pid"
@@ -152,6 +157,31 @@ start_daemon() {
         sleep 0.1
     done
     fail "$name did not start: $(tail -5 "$RIG/$name.log")"
+}
+
+# rig_remember_start NAME COMMAND... - how rig_recover starts NAME again. Only the test's own
+# starts count, not a scenario's (scenarios run in subshells, and may start a server with
+# options of their own).
+rig_remember_start() {
+    [ "$BASH_SUBSHELL" = 0 ] || return 0
+    [ -n "${RIG_RESTART[$1]:-}" ] || RIG_RESTART_ORDER+=("$1")
+    RIG_RESTART[$1]=$(printf '%q ' "${@:2}")
+}
+
+# rig_alive NAME - the server whose PID is kept in $RIG/NAME-pid is running.
+rig_alive() {
+    kill -0 "$(cat "$RIG/$1-pid" 2>/dev/null)" 2>/dev/null
+}
+
+# rig_recover - start again each server the test started that is no longer running. A scenario
+# that stopped one and failed before starting it again would otherwise fail every later one.
+rig_recover() {
+    local name
+    for name in "${RIG_RESTART_ORDER[@]}"; do
+        rig_alive "$name" && continue
+        log "starting $name again"
+        eval "${RIG_RESTART[$name]}"
+    done
 }
 
 # stop_pid PID SECONDS - TERM to a server of the rig, KILL if it is still there after SECONDS.
@@ -449,6 +479,7 @@ scenario() {
     else
         RIG_FAILED=$((RIG_FAILED + 1))
         echo "FAIL: $1"
+        (rig_recover) || log "the servers could not be started again after $1"
     fi
 }
 
@@ -526,6 +557,7 @@ rig_init_prosody() {
 }
 
 rig_start_prosody() {
+    rig_remember_start prosody rig_start_prosody
     prosody -F --config "$RIG/prosody/prosody.cfg.lua" > "$RIG/prosody/console.log" 2>&1 &
     echo $! > "$RIG/prosody-pid"
     for _ in $(seq 100); do

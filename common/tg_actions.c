@@ -118,12 +118,19 @@ int tg_ticket_act(tg_store *st, const char *ref, const tg_agent *agent, const ch
     return rc;
 }
 
+typedef struct first_message {
+    char *text;
+    char **attachments;
+} first_message;
+
 /* first_words - the customer's first message, for the new assignee's notice. */
 static int first_words(const tg_message *m, void *ud)
 {
+    first_message *first = ud;
     if (strcmp(m->direction, "in") != 0)
         return 0;
-    *(char **)ud = g_strdup(m->body);
+    first->text = g_strdup(m->body);
+    first->attachments = m->attachments ? g_strsplit(m->attachments, "\n", -1) : NULL;
     return 1;
 }
 
@@ -146,15 +153,16 @@ static int reassign(const tg_config *cfg, tg_store *st, tg_ticket *t, const tg_a
     if (rc == TG_OK)
         rc = tg_store_add_event(st, t->id, now, to ? "assigned" : "unassigned", detail, err);
     g_free(detail);
-    char *text = NULL;
+    first_message first = {0};
     if (rc == TG_OK && to)
-        rc = tg_store_list_messages(st, t->id, first_words, &text, err);
+        rc = tg_store_list_messages(st, t->id, first_words, &first, err);
     if (rc == TG_OK && to) {
         g_free(t->assignee);
         t->assignee = g_strdup(to);
-        rc = tg_notice_assignee(cfg, st, t, text, now, err);
+        rc = tg_notice_assignee(cfg, st, t, first.text, first.attachments, now, err);
     }
-    g_free(text);
+    g_free(first.text);
+    g_strfreev(first.attachments);
     *done = to ? g_strdup_printf("%s is now assigned to %s", t->ref, to)
                : g_strdup_printf("%s is now unassigned", t->ref);
     return rc;

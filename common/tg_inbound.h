@@ -29,6 +29,7 @@ typedef struct tg_inbound {
     int text_truncated;    /* text was cut at the configured limit */
     size_t original_size;  /* bytes of the message as received */
     int read_cut;          /* only the first part of the message was read (channel limit) */
+    char **attachments;    /* "name (type, size)" of each attachment (NULL-terminated), or NULL */
     char *message_id;      /* without <>; synthesized from the content when absent */
     int message_id_synthetic;
     char *in_reply_to;    /* without <> or NULL */

@@ -107,6 +107,7 @@ static void fill_from_ticket(tg_decision *d, const tg_ticket *t)
 
 static int store_inbound(run *r, int64_t ticket, const char *direction)
 {
+    char *attachments = r->in->attachments ? g_strjoinv("\n", r->in->attachments) : NULL;
     tg_message m = {.ticket_id = ticket,
                     .direction = direction,
                     .channel = r->in->channel,
@@ -115,8 +116,10 @@ static int store_inbound(run *r, int64_t ticket, const char *direction)
                     .subject = r->in->subject,
                     .body = r->in->text,
                     .created_at = r->now,
-                    .truncated = r->in->text_truncated};
+                    .truncated = r->in->text_truncated,
+                    .attachments = attachments};
     int rc = tg_store_add_message(r->st, &m, r->err);
+    g_free(attachments);
     if (rc == TG_OK && r->in->text_truncated)
         rc = eventf(r, ticket, "truncated", "message %s: text cut at %zu bytes of a %zu-byte %s",
                     r->in->message_id, strlen(r->in->text), r->in->original_size,
@@ -561,7 +564,7 @@ static int new_ticket(run *r, const tg_queue *queue, const char *refused)
     if (rc == TG_OK)
         rc = assign(r, &t, action, queue);
     if (rc == TG_OK)
-        rc = tg_notice_assignee(r->cfg, r->st, &t, in->text, r->now, r->err);
+        rc = tg_notice_assignee(r->cfg, r->st, &t, in->text, in->attachments, r->now, r->err);
     if (rc == TG_OK)
         rc = no_reply_reason(r, action, &r->dec->no_reply_reason);
     if (rc == TG_OK && r->dec->no_reply_reason)

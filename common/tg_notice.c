@@ -27,6 +27,16 @@ static char *excerpt(const char *text)
     return g_string_free(out, FALSE);
 }
 
+/* attachment_lines - "\n[attached: NAME]" for each of attachments (NULL: none), in lang: the
+ * {{attachments}} of a notification, which follows the excerpt. */
+static char *attachment_lines(char *const *attachments, const char *lang)
+{
+    GString *out = g_string_new(NULL);
+    for (char *const *n = attachments; n && *n; n++)
+        g_string_append_printf(out, TG_SAID(lang, "\n[attached: %s]", "\n[вложение: %s]"), *n);
+    return g_string_free(out, FALSE);
+}
+
 /* mail_sender - the address a notice about t is mailed from: its queue's, else the first
  * address of any queue (an agent's answer to it reaches ticketgate); NULL when none has one. */
 static const char *mail_sender(const tg_config *cfg, const tg_ticket *t)
@@ -105,10 +115,11 @@ const char *tg_notice_reachable(const tg_config *cfg, const tg_ticket *t, const 
 }
 
 /* notice_about - a notice about t to a (reference, priority, the target's due time, subject,
- * the first lines of text), from template name; a row of this kind. */
+ * the first lines of text and what was attached), from template name; a row of this kind. */
 static int notice_about(const tg_config *cfg, tg_store *st, const tg_ticket *t, const tg_agent *a,
                         const char *kind, const char *name, tg_sla_target target, const char *text,
-                        int by_mail, int64_t now, const char **told_by, tg_err *err)
+                        char *const *attachments, int by_mail, int64_t now, const char **told_by,
+                        tg_err *err)
 {
     const char *how = tg_notice_reachable(cfg, t, a, by_mail);
     *told_by = NULL;
@@ -116,6 +127,7 @@ static int notice_about(const tg_config *cfg, tg_store *st, const tg_ticket *t, 
         return TG_OK;
     char *due = due_text(cfg, t, target, agent_lang(a));
     char *lines = excerpt(text ? text : "");
+    char *attached = attachment_lines(attachments, agent_lang(a));
     tg_template_var vars[] = {{"ref", t->ref},
                               {"subject", t->subject},
                               {"priority", t->priority},
@@ -123,6 +135,7 @@ static int notice_about(const tg_config *cfg, tg_store *st, const tg_ticket *t, 
                               {"due", due},
                               {"requester", t->requester},
                               {"excerpt", lines},
+                              {"attachments", attached},
                               {"agent", a->name ? a->name : a->id},
                               {"agent_id", a->id},
                               {"company", cfg->company}};
@@ -130,6 +143,7 @@ static int notice_about(const tg_config *cfg, tg_store *st, const tg_ticket *t, 
         queue_notice(cfg, st, t->id, t, a, how, kind, name, vars, G_N_ELEMENTS(vars), now, err);
     if (rc == TG_OK)
         *told_by = how;
+    g_free(attached);
     g_free(lines);
     g_free(due);
     return rc;
@@ -191,23 +205,23 @@ int tg_notice_overdue(const tg_config *cfg, tg_store *st, const tg_agent *a, tg_
     if (n == 0)
         return TG_OK;
     if (n == 1)
-        return notice_about(cfg, st, tickets[0], a, "escalation", name, target, NULL, 1, now,
+        return notice_about(cfg, st, tickets[0], a, "escalation", name, target, NULL, NULL, 1, now,
                             told_by, err);
     return digest(cfg, st, a, name, target, tickets, n, now, told_by, err);
 }
 
 int tg_notice_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t, const char *text,
-                       int64_t now, tg_err *err)
+                       char *const *attachments, int64_t now, tg_err *err)
 {
     const tg_agent *a = t->assignee ? tg_config_agent(cfg, t->assignee) : NULL;
     const char *told_by;
-    return notice_about(cfg, st, t, a, "notify", "notify", TG_TARGET_FIRST_RESPONSE, text, 0, now,
-                        &told_by, err);
+    return notice_about(cfg, st, t, a, "notify", "notify", TG_TARGET_FIRST_RESPONSE, text,
+                        attachments, 0, now, &told_by, err);
 }
 
 int tg_notice_closed_answer(const tg_config *cfg, tg_store *st, const tg_ticket *t,
                             const tg_agent *a, int64_t now, const char **told_by, tg_err *err)
 {
-    return notice_about(cfg, st, t, a, "notice", "closed_answer", TG_TARGET_FIRST_RESPONSE, NULL, 1,
-                        now, told_by, err);
+    return notice_about(cfg, st, t, a, "notice", "closed_answer", TG_TARGET_FIRST_RESPONSE, NULL,
+                        NULL, 1, now, told_by, err);
 }

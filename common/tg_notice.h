@@ -30,10 +30,12 @@ int tg_notice_overdue(const tg_config *cfg, tg_store *st, const tg_agent *a, tg_
                       tg_err *err);
 
 /* tg_notice_assignee - a notice about t from the "notify" template (reference, priority, first
- * response due time, subject, the first lines of text) to the ticket's assignee, if any, by
- * chat only (a mail per new ticket would double the mail an agent gets). */
+ * response due time, subject, the first lines of text, the names of what was attached, a
+ * NULL-terminated list or NULL)
+ * to the ticket's assignee, if any, by chat only (a mail per new ticket would double the mail
+ * an agent gets). */
 int tg_notice_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t, const char *text,
-                       int64_t now, tg_err *err);
+                       char *const *attachments, int64_t now, tg_err *err);
 
 /* tg_notice_closed_answer - tell agent a, by chat or else by mail (templates closed_answer and
  * closed_answer_mail), that their mail on the closed ticket t was kept on it but not sent to

@@ -84,6 +84,10 @@ static const char *const migrations[] = {
     "CREATE TABLE ticket_id_floor (id INTEGER NOT NULL);"
     "INSERT INTO ticket_id_floor VALUES ((SELECT coalesce(max(id), 0) FROM tickets));"
     "PRAGMA user_version = 6;",
+    /* 7: what was attached to a received message (a line "name (type, size)" each), for agents
+     * who read the ticket rather than the mail. */
+    "ALTER TABLE messages ADD COLUMN attachments TEXT;"
+    "PRAGMA user_version = 7;",
 };
 
 /* A checkpoint reads back and writes into the database every page the WAL holds: with
@@ -207,8 +211,8 @@ static const char *const sql[S_COUNT] = {
                                "                 AND kind = 'escalated-resolution')"
                                " ORDER BY resolution_due, id LIMIT ?3",
     [S_INSERT_MESSAGE] = "INSERT INTO messages (ticket_id, direction, channel, msg_id, sender,"
-                         " subject, body, truncated, created_at)"
-                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                         " subject, body, truncated, created_at, attachments)"
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [S_FIND_INBOUND] = "SELECT ticket_id FROM messages WHERE channel = ?1 AND msg_id = ?2"
                        " AND direction IN ('in', 'agent')",
     /* received ones by messages_received, ours by messages_sent: the first of either */
@@ -220,7 +224,8 @@ static const char *const sql[S_COUNT] = {
     [S_FIND_OWN_MESSAGE] = "SELECT ticket_id FROM messages WHERE msg_id = ?2 AND channel = ?1"
                            " AND direction = 'out' LIMIT 1",
     [S_LIST_MESSAGES] = "SELECT id, ticket_id, direction, channel, msg_id, sender, subject, body,"
-                        " created_at, truncated FROM messages WHERE ticket_id = ?1 ORDER BY id",
+                        " created_at, truncated, attachments FROM messages WHERE ticket_id = ?1"
+                        " ORDER BY id",
     [S_ADD_THREAD_ADDRESS] = "INSERT OR IGNORE INTO thread_addresses (ticket_id, address)"
                              " VALUES (?1, lower(?2))",
     [S_IS_THREAD_ADDRESS] = "SELECT 1 FROM thread_addresses WHERE ticket_id = ?1"
@@ -1018,6 +1023,7 @@ int tg_store_add_message(tg_store *st, tg_message *m, tg_err *err)
     bind_text(s, 7, m->body);
     sqlite3_bind_int(s, 8, m->truncated);
     sqlite3_bind_int64(s, 9, m->created_at);
+    bind_text(s, 10, m->attachments);
     int rc = run(st, s, err, "insert message");
     if (rc == TG_OK)
         m->id = sqlite3_last_insert_rowid(st->db);
@@ -1081,6 +1087,7 @@ int tg_store_list_messages(tg_store *st, int64_t ticket_id, tg_message_cb cb, vo
             .body = (const char *)sqlite3_column_text(s, 7),
             .created_at = sqlite3_column_int64(s, 8),
             .truncated = sqlite3_column_int(s, 9),
+            .attachments = (const char *)sqlite3_column_text(s, 10),
         };
         if (cb(&m, ud))
             break;

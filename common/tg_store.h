@@ -34,6 +34,7 @@ typedef struct tg_message {
     const char *channel, *msg_id, *sender, *subject, *body;
     int64_t created_at;
     int truncated;
+    const char *attachments; /* received mail: "name (type, size)" per line; else NULL */
 } tg_message;
 
 typedef struct tg_event {

@@ -7,7 +7,8 @@
 const char *const tg_template_var_names[] = {
     "ref",      "subject", "due",       "due_resolution", "queue",   "priority",
     "category", "company", "requester", "requester_name", "text",    "agent",
-    "agent_id", "excerpt", "limit",     "count",          "tickets", NULL,
+    "agent_id", "excerpt", "limit",     "count",          "tickets", "attachments",
+    NULL,
 };
 
 const char *const tg_template_names[] = {"autoreply",
@@ -56,12 +57,12 @@ static const struct builtin {
     {"notify", "en", "",
      "New ticket {{ref}} for you: {{subject}}\n"
      "Priority {{priority}}, queue {{queue}}, first response due {{due}}.\n"
-     "From {{requester}}:\n{{excerpt}}\n\n"
+     "From {{requester}}:\n{{excerpt}}{{attachments}}\n\n"
      "Answer with: reply {{ref}} <text>"},
     {"notify", "ru", "",
      "Вам назначено обращение {{ref}}: {{subject}}\n"
      "Приоритет {{priority}}, очередь {{queue}}, ответить до {{due}}.\n"
-     "От {{requester}}:\n{{excerpt}}\n\n"
+     "От {{requester}}:\n{{excerpt}}{{attachments}}\n\n"
      "Ответ: reply {{ref}} <текст>"},
     /* to agents' chat clients when a ticket's first answer is overdue (tg_escalate.c) */
     {"escalation", "en", "",

@@ -27,19 +27,10 @@ static void inbound_json(GString *out, const tg_inbound *in)
     json_kv_str(out, &first, "machine_reason", in->machine_reason);
     json_kv_int(out, &first, "text_truncated", in->text_truncated);
     json_kv_str(out, &first, "text", in->text);
-    g_string_append(out, ",\"recipients\":[");
-    for (char **r = in->recipients; r && *r; r++) {
-        if (r != in->recipients)
-            g_string_append_c(out, ',');
-        json_str(out, *r);
-    }
-    g_string_append(out, "],\"references\":[");
-    for (char **r = in->references; r && *r; r++) {
-        if (r != in->references)
-            g_string_append_c(out, ',');
-        json_str(out, *r);
-    }
-    g_string_append(out, "]}");
+    json_kv_strv(out, &first, "recipients", in->recipients);
+    json_kv_strv(out, &first, "references", in->references);
+    json_kv_strv(out, &first, "attachments", in->attachments);
+    g_string_append_c(out, '}');
 }
 
 static void print_text(const tg_inbound *in, const tg_decision *d)
@@ -54,6 +45,8 @@ static void print_text(const tg_inbound *in, const tg_decision *d)
            in->in_reply_to ? in->in_reply_to : "-", in->subject_tag ? in->subject_tag : "-",
            in->machine ? in->machine_reason : "no", strlen(in->text),
            in->text_truncated ? " (cut at the limit)" : "");
+    for (char **a = in->attachments; a && *a; a++)
+        printf("  attached   %s\n", *a);
     if (in->author) /* Reply-To named whom to answer */
         printf("  author     %s (From; answered at Reply-To)\n", *in->author ? in->author : "-");
     printf("decision     %s%s%s\n", tg_intake_kind_name(d->kind), d->ref ? " " : "",

@@ -118,6 +118,7 @@ static void separator(show_state *ss)
 static int show_message(const tg_message *m, void *ud)
 {
     show_state *ss = ud;
+    char **attachments = g_strsplit(m->attachments ? m->attachments : "", "\n", -1);
     separator(ss);
     if (ss->as_json) {
         int first = 1;
@@ -130,14 +131,18 @@ static int show_message(const tg_message *m, void *ud)
         json_kv_str(ss->out, &first, "body", m->body);
         json_kv_int(ss->out, &first, "truncated", m->truncated);
         json_kv_time(ss->out, &first, "at", m->created_at);
+        json_kv_strv(ss->out, &first, "attachments", attachments);
         g_string_append_c(ss->out, '}');
     } else {
         char *at = ctl_time(m->created_at);
         g_string_append_printf(ss->out, "\n--- %s %s from %s (%s)%s\n%s\n", at, m->direction,
                                m->sender ? m->sender : "-", m->channel,
                                m->truncated ? " [text cut]" : "", m->body ? m->body : "");
+        for (char **a = attachments; *a; a++)
+            g_string_append_printf(ss->out, "[attached: %s]\n", *a);
         g_free(at);
     }
+    g_strfreev(attachments);
     return 0;
 }
 

@@ -50,6 +50,18 @@ void json_kv_str(GString *out, int *first, const char *k, const char *value)
     json_str(out, value);
 }
 
+void json_kv_strv(GString *out, int *first, const char *k, char *const *values)
+{
+    json_key(out, first, k);
+    g_string_append_c(out, '[');
+    for (char *const *v = values; v && *v; v++) {
+        if (v != values)
+            g_string_append_c(out, ',');
+        json_str(out, *v);
+    }
+    g_string_append_c(out, ']');
+}
+
 void json_kv_int(GString *out, int *first, const char *k, int64_t value)
 {
     json_key(out, first, k);

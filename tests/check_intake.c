@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "testutil.h"
+#include "tg_actions.h"
 #include "tg_escalate.h"
 #include "tg_intake.h"
 #include "tg_mail.h"
@@ -940,8 +941,8 @@ START_TEST(test_newer_schema_refused)
 END_TEST
 
 /* A store written by the first release (schema 1: no outbox.stanza_type, outbox_pending over
- * every row, no tickets.agent_group) is upgraded in place and keeps its tickets and pending
- * replies. */
+ * every row, no tickets.agent_group, no messages.attachments) is upgraded in place and keeps its
+ * tickets and pending replies. */
 START_TEST(test_schema_1_upgraded)
 {
     tg_decision d;
@@ -962,6 +963,7 @@ START_TEST(test_schema_1_upgraded)
                                   "CREATE INDEX outbox_pending"
                                   " ON outbox(channel, status, next_attempt_at);"
                                   "DROP TABLE ticket_id_floor;"
+                                  "ALTER TABLE messages DROP COLUMN attachments;"
                                   "PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -989,6 +991,9 @@ START_TEST(test_schema_1_upgraded)
     ck_assert_int_eq(sql_count("SELECT id FROM ticket_id_floor"), 1); /* the ticket there was */
     ck_assert_int_eq(sql_count("SELECT count(*) FROM tickets WHERE agent_group IS NULL AND id = 1"
                                " OR agent_group = 'l1' AND id = 2"),
+                     2);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM messages WHERE direction = 'in'"
+                               " AND attachments IS NULL"),
                      2);
 }
 END_TEST
@@ -1356,6 +1361,61 @@ START_TEST(test_rule_group_kept)
 }
 END_TEST
 
+/* first_attachments - the attachments of a ticket's first message (callback). */
+static int first_attachments(const tg_message *m, void *ud)
+{
+    *(char **)ud = g_strdup(m->attachments);
+    return 1;
+}
+
+/* What a mail had attached is kept with its message and named in the assignee's notice, when
+ * the ticket is new and when a supervisor gives it to another agent. */
+START_TEST(test_attachments_kept_and_told)
+{
+    tg_config *chat_cfg =
+        store_config("attach.conf", "[xmpp]\ndomain = support.example.org\nsecret = x\n"
+                                    "[queue support]\naddresses = support@example.org\ngroup = l1\n"
+                                    "[agent ann]\njid = ann@example.org\ngroups = l1\n"
+                                    "[agent carol]\njid = carol@example.org\nlang = ru\n");
+    const char *mail =
+        "From: maria@customer.ru\nTo: support@example.org\nSubject: Invoice\n"
+        "Message-ID: <att@c>\nContent-Type: multipart/mixed; boundary=m\n\n"
+        "--m\nContent-Type: text/plain; charset=utf-8\n\nThe invoice is wrong.\n"
+        "--m\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n"
+        "Content-Disposition: attachment; filename*=utf-8''%D0%A1%D1%87%D0%B5%D1%82.pdf"
+        "\n\nQUFB\n--m--\n";
+    tg_inbound *in = NULL;
+    tg_mail_opts opts = {.recipient = "support@example.org"};
+    ck_assert_int_eq(tg_mail_parse(mail, strlen(mail), &opts, &in, NULL), 0);
+    tg_decision d;
+    tg_err err = {0};
+    ck_assert_int_eq(tg_intake_process(chat_cfg, st, in, NOW, &d, &err), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
+    ck_assert_str_eq(d.assignee, "ann");
+    char *kept = NULL;
+    ck_assert_int_eq(tg_store_list_messages(st, d.ticket_id, first_attachments, &kept, &err), 0);
+    ck_assert_str_eq(kept, "Счет.pdf (application/pdf, 3 bytes)");
+    char *notice = sql_text("SELECT body FROM outbox WHERE kind = 'notify'");
+    ck_assert_msg(strstr(notice, "The invoice is wrong.\n[attached: Счет.pdf (application/pdf, 3 "
+                                 "bytes)]\n\nAnswer with:"),
+                  "%s", notice);
+    g_free(notice);
+
+    char *done = NULL;
+    ck_assert_int_eq(tg_ticket_assign(chat_cfg, st, d.ref, tg_config_agent(chat_cfg, "carol"),
+                                      "ticketgatectl", NOW + 60, &done, &err),
+                     0);
+    notice = sql_text("SELECT body FROM outbox WHERE kind = 'notify' AND recipient LIKE 'carol%'");
+    ck_assert_msg(strstr(notice, "[вложение: Счет.pdf (application/pdf, 3 bytes)]"), "%s", notice);
+    g_free(notice);
+    g_free(done);
+    g_free(kept);
+    tg_decision_clear(&d);
+    tg_inbound_free(in);
+    tg_config_unref(chat_cfg);
+}
+END_TEST
+
 /* The records of auto-replies older than [limits] autoreply_window are forgotten, in chunks; the
  * ones the limit still counts stay. */
 START_TEST(test_forget_autoreplies)
@@ -1417,6 +1477,7 @@ int main(void)
     tcase_add_test(tc, test_answer_to_notice);
     tcase_add_test(tc, test_rule_group_kept);
     tcase_add_test(tc, test_forget_autoreplies);
+    tcase_add_test(tc, test_attachments_kept_and_told);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -17,16 +17,18 @@ static char *render(const tg_inbound *in)
     GString *out = g_string_new(NULL);
     char *recipients = in->recipients ? g_strjoinv(", ", in->recipients) : g_strdup("");
     char *refs = in->references ? g_strjoinv(" ", in->references) : g_strdup("");
+    char *attachments = in->attachments ? g_strjoinv("; ", in->attachments) : g_strdup("-");
     g_string_append_printf(
         out,
         "sender: %s\nauthor: %s\nsender_name: %s\nrecipients: %s\nsubject: %s\nlang: %s\n"
         "message_id: %s%s\nin_reply_to: %s\nreferences: %s\nsubject_tag: %s\n"
-        "machine: %s\ntruncated: %d\ntext:\n%s\n",
+        "machine: %s\ntruncated: %d\nattachments: %s\ntext:\n%s\n",
         in->sender, in->author ? in->author : "-", in->sender_name ? in->sender_name : "-",
         recipients, in->subject, in->lang, in->message_id,
         in->message_id_synthetic ? " (synthetic)" : "", in->in_reply_to ? in->in_reply_to : "-",
         refs, in->subject_tag ? in->subject_tag : "-", in->machine ? in->machine_reason : "no",
-        in->text_truncated, in->text);
+        in->text_truncated, attachments, in->text);
+    g_free(attachments);
     g_free(recipients);
     g_free(refs);
     return g_string_free(out, FALSE);
@@ -102,6 +104,83 @@ START_TEST(test_recipients_are_capped)
     ck_assert_str_eq(in->recipients[0], "support@example.org");
     tg_inbound_free(in);
     g_string_free(mail, TRUE);
+}
+END_TEST
+
+/* Attachments are named with their type and size; the body's own parts and signatures are
+ * not attachments; names are one clean line. */
+START_TEST(test_attachments_listed)
+{
+    GString *pdf = g_string_new(NULL);
+    for (int i = 0; i < 1000; i++) /* 3,000 bytes decoded */
+        g_string_append(pdf, i % 19 == 18 ? "QUFB\n" : "QUFB");
+    char *mail = g_strdup_printf(
+        "From: a@b.example\nSubject: files\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/signed; protocol=\"application/pkcs7-signature\"; boundary=s\n\n"
+        "--s\nContent-Type: multipart/mixed; boundary=m\n\n"
+        "--m\nContent-Type: multipart/alternative; boundary=a\n\n"
+        "--a\nContent-Type: text/plain; charset=utf-8\n\nSee the files.\n"
+        "--a\nContent-Type: text/html; charset=utf-8\n\n<p>See the files.</p>\n--a--\n"
+        "--m\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n"
+        "Content-Disposition: attachment; filename*=windows-1251''%%D1%%F7%%E5%%F2.pdf\n\n%s\n"
+        "--m\nContent-Type: image/png; name=logo.png\nContent-Transfer-Encoding: base64\n"
+        "Content-Disposition: inline; filename=logo.png\n\niVBO\n"
+        "--m\nContent-Type: text/plain; charset=utf-8\n"
+        "Content-Disposition: attachment; filename=\"=?utf-8?Q?a=0D=0AX-Injected:_1.txt?=\"\n\n"
+        "log\n"
+        "--m\nContent-Type: message/rfc822\n\n"
+        "From: c@d.example\nSubject: =?utf-8?B?0JfQsNC60LDQtyA1?=\n\nforwarded\n"
+        "--m--\n"
+        "--s\nContent-Type: application/pkcs7-signature; name=smime.p7s\n\nsig\n--s--\n",
+        pdf->str);
+    tg_inbound *in = NULL;
+    ck_assert_int_eq(tg_mail_parse(mail, strlen(mail), NULL, &in, NULL), 0);
+    ck_assert_str_eq(in->text, "See the files.");
+    ck_assert_ptr_nonnull(in->attachments);
+    ck_assert_int_eq(g_strv_length(in->attachments), 4);
+    ck_assert_str_eq(in->attachments[0], "Счет.pdf (application/pdf, 3.0 kB)");
+    ck_assert_str_eq(in->attachments[1], "logo.png (image/png, 3 bytes)");
+    ck_assert_str_eq(in->attachments[2], "a  X-Injected: 1.txt (text/plain, 3 bytes)");
+    ck_assert_msg(g_str_has_prefix(in->attachments[3], "Заказ 5 (message/rfc822, "), "%s",
+                  in->attachments[3]);
+    tg_inbound_free(in);
+    g_free(mail);
+
+    /* a plain mail has none; a mail that is only a file has that one, without text */
+    in = NULL;
+    const char *plain = "From: a@b.example\nSubject: hi\n\nhello\n";
+    ck_assert_int_eq(tg_mail_parse(plain, strlen(plain), NULL, &in, NULL), 0);
+    ck_assert_ptr_null(in->attachments);
+    tg_inbound_free(in);
+    const char *only_file = "From: a@b.example\nSubject: scan\nContent-Type: image/jpeg\n\nxyz\n";
+    ck_assert_int_eq(tg_mail_parse(only_file, strlen(only_file), NULL, &in, NULL), 0);
+    ck_assert_str_eq(in->text, "");
+    ck_assert_str_eq(in->attachments[0], "(no name) (image/jpeg, 4 bytes)");
+    ck_assert_ptr_null(in->attachments[1]);
+    tg_inbound_free(in);
+
+    /* at most 20 named, then how many more; long names cut */
+    GString *many = g_string_new("From: a@b.example\nSubject: many\n"
+                                 "Content-Type: multipart/mixed; boundary=m\n\n");
+    for (int i = 0; i < 25; i++) {
+        g_string_append(many, "--m\nContent-Type: application/octet-stream\n"
+                              "Content-Disposition: attachment; filename=");
+        for (int j = 0; j < 30; j++)
+            g_string_append_printf(many, "f%02d_", i);
+        g_string_append(many, "\n\nx\n");
+    }
+    g_string_append(many, "--m--\n");
+    ck_assert_int_eq(tg_mail_parse(many->str, many->len, NULL, &in, NULL), 0);
+    ck_assert_int_eq(g_strv_length(in->attachments), 21);
+    ck_assert_str_eq(in->attachments[20], "... and 5 more");
+    ck_assert(g_str_has_prefix(in->attachments[0], "f00_f00_"));
+    ck_assert_msg(strstr(in->attachments[0], "f00_... (application/octet-stream, 1 byte)"), "%s",
+                  in->attachments[0]);
+    ck_assert_int_eq(g_utf8_strlen(in->attachments[0], -1),
+                     100 + strlen("... (application/octet-stream, 1 byte)"));
+    tg_inbound_free(in);
+    g_string_free(many, TRUE);
+    g_string_free(pdf, TRUE);
 }
 END_TEST
 
@@ -311,6 +390,7 @@ int main(void)
     tcase_add_test(tc, test_text_cap_on_character_boundary);
     tcase_add_test(tc, test_recipients_are_capped);
     tcase_add_test(tc, test_empty_input);
+    tcase_add_test(tc, test_attachments_listed);
     tcase_add_test(tc, test_build_reply);
     tcase_add_test(tc, test_reply_subject_with_encoded_word_lookalike);
     tcase_add_test(tc, test_guess_lang);

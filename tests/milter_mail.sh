@@ -154,6 +154,21 @@ reload_keeps_old_on_error() {
     cp "$RIG/good.conf" "$CONF"
 }
 
+# A file attached to a mail is named on its ticket, for agents who read the ticket in
+# ticketgatectl or their chat client rather than the mail.
+attachment_named() {
+    reset_state
+    head -c 5000 /dev/urandom > "$RIG/screen.png"
+    send customer@example.test support@example.org --header "Subject: Error on screen" \
+        --body "See the screenshot." --attach-type image/png --attach-name screen.png \
+        --attach @"$RIG/screen.png" || fail swaks
+    wait_mail 2
+    check 'm = d["messages"][0]; m["body"] == "See the screenshot."
+        and m["attachments"] == ["screen.png (image/png, 5.0 kB)"]' "$CTL" "${C[@]}" show --json SUP-1
+    "$CTL" "${C[@]}" show SUP-1 | grep -qx '\[attached: screen.png (image/png, 5.0 kB)\]' ||
+        fail "show: $("$CTL" "${C[@]}" show SUP-1)"
+}
+
 big_mail() {
     reset_state
     # ~600 KB, over the rig's read_limit of 256K: the ticket keeps the start, the copy is whole
@@ -306,6 +321,7 @@ scenario agent_answer
 scenario agent_by_smtp_login
 scenario own_reply_never_a_ticket
 scenario reload_keeps_old_on_error
+scenario attachment_named
 scenario big_mail
 scenario deeply_nested_mail
 scenario overdue_ticket_escalated_by_mail

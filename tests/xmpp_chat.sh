@@ -412,10 +412,11 @@ service_discovery() {
     fi
 }
 
-# An agent with lang = ru is answered in Russian (the commands stay English).
+# An agent with lang = ru is answered in Russian (the commands stay English). The ticket is a
+# mail with a file attached: the notice and show name it.
 russian_agent() {
     reset_state
-    "$CTL" "${C[@]}" ingest "$srcdir/tests/data/mail/01-multipart-alternative.eml" > /dev/null ||
+    "$CTL" "${C[@]}" ingest "$srcdir/tests/data/mail/10-invalid-utf8-rfc2231.eml" > /dev/null ||
         fail "ingest"
     chat vera "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"list\"}}, {\"until\": \"обращений\"},
                 {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"show SUP-1\"}}, {\"until\": \"не вам\"},
@@ -429,11 +430,14 @@ russian_agent() {
     "$CTL" "${C[@]}" assign SUP-1 vera > /dev/null || fail "assign"
     chat vera "[{\"until\": \"Вам назначено обращение SUP-1\", \"timeout\": 20},
                 {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"list\"}}, {\"until\": \"Ваши открытые\"},
+                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"show SUP-1\"}}, {\"until\": \"Broken bytes\"},
                 {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"resolve [sup-1]\"}}, {\"until\": \"статус\"}]" \
         > "$RIG/vera.json" || fail "vera: $(cat "$RIG/vera.json")"
     check 'm = [x["body"] for x in d["messages"]]; m = m[[i for i, x in enumerate(m) if "Вам назначено" in x][0]:];
-        m[1].startswith("Ваши открытые обращения:\nSUP-1 [new, normal] ") and " (до " in m[1] and " MSK)" in m[1]
-        and m[2] == "у обращения SUP-1 теперь статус resolved"' cat "$RIG/vera.json"
+        m[0].endswith("Broken bytes: \ufffd( and \ufffd\ufffd end.\n[вложение: лог.txt (text/plain, 31 bytes)]\n\nОтвет: reply SUP-1 <текст>")
+        and m[1].startswith("Ваши открытые обращения:\nSUP-1 [new, normal] ") and " (до " in m[1] and " MSK)" in m[1]
+        and "end.\n[вложение: лог.txt (text/plain, 31 bytes)]\n--- клиенту" in m[2]
+        and m[3] == "у обращения SUP-1 теперь статус resolved"' cat "$RIG/vera.json"
 }
 
 big_body_and_flood() {

@@ -116,6 +116,11 @@ static int show_message(const tg_message *m, void *ud)
     char *text = g_utf8_substring(body, 0, MIN(chars, 300));
     g_string_append_printf(sh->out, "\n--- %s %s:\n%s%s", direction_said(m->direction, sh->lang),
                            m->sender ? m->sender : "", text, chars > 300 ? " [...]" : "");
+    char **attachments = g_strsplit(m->attachments ? m->attachments : "", "\n", -1);
+    for (char **a = attachments; *a; a++)
+        g_string_append_printf(sh->out, TG_SAID(sh->lang, "\n[attached: %s]", "\n[вложение: %s]"),
+                               *a);
+    g_strfreev(attachments);
     g_free(text);
     return 0;
 }

@@ -29,6 +29,7 @@ void tg_inbound_free(tg_inbound *in)
     g_free(in->recipient);
     g_strfreev(in->recipients);
     g_strfreev(in->attachments);
+    g_free(in->attachments_mime);
     g_free(in->sender);
     g_free(in->author);
     g_free(in->reply_address);

@@ -13,24 +13,26 @@ typedef struct tg_header {
 } tg_header;
 
 typedef struct tg_inbound {
-    char *channel;         /* "email" or "xmpp" */
-    char *recipient;       /* the address or JID that selects the queue; NULL: default queue */
-    char **recipients;     /* every To/Cc address (NULL-terminated), for thread entitlement */
-    char *sender;          /* whom we answer: the Reply-To (when it differs from From) or From
-                            * address, or the bare JID; lower-cased domain; "" if unusable */
-    char *author;          /* email with such a Reply-To: the From address ("" if unusable),
-                            * by which agents and our own addresses are known; else NULL */
-    char *reply_address;   /* where the auto-reply goes when not to sender: the full JID that
-                            * wrote (RFC 6121 5.1: answer the resource in the conversation) */
-    char *sender_name;     /* display name or NULL */
-    char *envelope_sender; /* SMTP MAIL FROM: NULL unknown, "" the null sender */
-    char *subject;         /* never NULL */
-    char *text;            /* plain text body, never NULL */
-    int text_truncated;    /* text was cut at the configured limit */
-    size_t original_size;  /* bytes of the message as received */
-    int read_cut;          /* only the first part of the message was read (channel limit) */
-    char **attachments;    /* "name (type, size)" of each attachment (NULL-terminated), or NULL */
-    char *message_id;      /* without <>; synthesized from the content when absent */
+    char *channel;          /* "email" or "xmpp" */
+    char *recipient;        /* the address or JID that selects the queue; NULL: default queue */
+    char **recipients;      /* every To/Cc address (NULL-terminated), for thread entitlement */
+    char *sender;           /* whom we answer: the Reply-To (when it differs from From) or From
+                             * address, or the bare JID; lower-cased domain; "" if unusable */
+    char *author;           /* email with such a Reply-To: the From address ("" if unusable),
+                             * by which agents and our own addresses are known; else NULL */
+    char *reply_address;    /* where the auto-reply goes when not to sender: the full JID that
+                             * wrote (RFC 6121 5.1: answer the resource in the conversation) */
+    char *sender_name;      /* display name or NULL */
+    char *envelope_sender;  /* SMTP MAIL FROM: NULL unknown, "" the null sender */
+    char *subject;          /* never NULL */
+    char *text;             /* plain text body, never NULL */
+    int text_truncated;     /* text was cut at the configured limit */
+    size_t original_size;   /* bytes of the message as received */
+    int read_cut;           /* only the first part of the message was read (channel limit) */
+    char **attachments;     /* "name (type, size)" of each attachment (NULL-terminated), or NULL */
+    char *attachments_mime; /* the attached files as one MIME entity, or NULL: an agent's are
+                             * relayed with the answer */
+    char *message_id;       /* without <>; synthesized from the content when absent */
     int message_id_synthetic;
     char *in_reply_to;    /* without <> or NULL */
     char **references;    /* NULL-terminated, without <>, or NULL */

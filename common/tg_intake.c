@@ -262,6 +262,23 @@ static char *join_references(const tg_inbound *in)
     return g_string_free(refs, FALSE);
 }
 
+/* files_kept_back - an agent's answer with files, relayed without them (by chat, or its mail
+ * was read only in part): the event, the agent told, the note for the log. */
+static int files_kept_back(run *r, const tg_ticket *t, const tg_agent *agent,
+                           tg_files_kept_back why)
+{
+    const char *told_by = NULL;
+    const char *said = why == TG_FILES_BY_CHAT ? "a chat ticket" : "the mail was read only in part";
+    int rc = tg_notice_files_not_sent(r->cfg, r->st, t, agent, r->in->attachments, why, r->now,
+                                      &told_by, r->err);
+    if (rc == TG_OK)
+        rc = eventf(r, t->id, "files-not-relayed", "agent %s, message %s: %s%s%s", agent->id,
+                    r->in->message_id, said, told_by ? "; told by " : "", told_by ? told_by : "");
+    r->dec->note =
+        g_strdup_printf("agent %s's files not relayed on %s: %s", agent->id, t->ref, said);
+    return rc;
+}
+
 /* closed_answer - an agent's mail on a closed ticket: kept on it (so that the same mail again is
  * a duplicate) but not relayed, and the agent told so; a ticket of the agent's, as any other
  * sender's message on a closed ticket makes, would have the answer reach nobody. */
@@ -316,21 +333,26 @@ static int agent_answer(run *r, tg_ticket *t, const tg_agent *agent)
     char *body = tg_template_render(body_t, vars, G_N_ELEMENTS(vars));
     char *refs = join_references(r->in);
     char *jid = tg_config_queue_jid(r->cfg, queue);
+    int by_mail = strcmp(t->channel, "email") == 0;
+    /* files go with a mail, if they were read whole */
+    int with_files = by_mail && !r->in->read_cut;
     tg_outbox row = {.ticket_id = t->id,
                      .channel = t->channel,
                      .kind = "relay",
                      .recipient = t->requester,
                      .recipient_name = t->requester_name,
-                     .sender =
-                         strcmp(t->channel, "email") == 0 ? tg_config_queue_address(queue) : jid,
+                     .sender = by_mail ? tg_config_queue_address(queue) : jid,
                      .sender_name = queue && queue->from_name ? queue->from_name : r->cfg->company,
                      .subject = subject,
                      .body = body,
                      .in_reply_to = r->in->in_reply_to,
                      .references = refs,
                      .lang = lang,
+                     .attachments_mime = with_files ? r->in->attachments_mime : NULL,
                      .created_at = r->now};
     rc = queue_outgoing(r, &row, 1);
+    if (rc == TG_OK && r->in->attachments && !with_files)
+        rc = files_kept_back(r, t, agent, by_mail ? TG_FILES_CUT : TG_FILES_BY_CHAT);
     g_free(jid);
     g_free(subject);
     g_free(body);

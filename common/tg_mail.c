@@ -5,6 +5,7 @@
 #include <gmime/gmime.h>
 #include <string.h>
 
+#include "tg_attachments.h"
 #include "tg_html.h"
 #include "tg_mail.h"
 
@@ -529,128 +530,6 @@ static char *synthetic_id(const tg_inbound *in, const char *date)
     return id;
 }
 
-/* ---- attachments ---- */
-
-/* At most this many attachments are named; a line says how many more there were. */
-#define MAX_ATTACHMENTS_LISTED 20
-/* characters of an attachment's name kept */
-#define MAX_ATTACHMENT_NAME 100
-
-typedef struct attachment_search {
-    const body_search *body;
-    const tg_mail_opts *o;
-    GPtrArray *lines; /* "name (type, size)" */
-    int more;
-} attachment_search;
-
-/* signature_type - a part that signs the message (S/MIME, OpenPGP): no attachment to a reader. */
-static int signature_type(GMimeContentType *ct)
-{
-    return g_mime_content_type_is_type(ct, "application", "pkcs7-signature") ||
-           g_mime_content_type_is_type(ct, "application", "x-pkcs7-signature") ||
-           g_mime_content_type_is_type(ct, "application", "pgp-signature");
-}
-
-/* attachment_name - what the sender called the part: its file name, for a forwarded message
- * its subject; "" if nothing. One line of valid UTF-8, cut at MAX_ATTACHMENT_NAME characters. */
-static char *attachment_name(GMimeObject *part, const tg_mail_opts *o)
-{
-    const char *name = NULL;
-    if (GMIME_IS_PART(part))
-        name = g_mime_part_get_filename(GMIME_PART(part));
-    else if (GMIME_IS_MESSAGE_PART(part)) {
-        name = g_mime_object_get_content_disposition_parameter(part, "filename");
-        GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(part));
-        if (!name && inner)
-            name = g_mime_message_get_subject(inner);
-    }
-    char *clean = clean_value(name ? name : "", o);
-    if (g_utf8_strlen(clean, -1) > MAX_ATTACHMENT_NAME) {
-        char *cut = g_utf8_substring(clean, 0, MAX_ATTACHMENT_NAME);
-        g_free(clean);
-        clean = g_strconcat(cut, "...", NULL);
-        g_free(cut);
-    }
-    return clean;
-}
-
-/* attachment_size - bytes of the part's content as the reader gets it (transfer encoding
- * undone; a forwarded message whole). */
-static gint64 attachment_size(GMimeObject *part)
-{
-    GMimeStream *counter = g_mime_stream_null_new();
-    if (GMIME_IS_PART(part)) {
-        GMimeDataWrapper *content = g_mime_part_get_content(GMIME_PART(part));
-        if (content)
-            g_mime_data_wrapper_write_to_stream(content, counter);
-    } else {
-        g_mime_object_write_to_stream(part, NULL, counter);
-    }
-    gint64 size = (gint64)GMIME_STREAM_NULL(counter)->written;
-    g_object_unref(counter);
-    return size;
-}
-
-static void find_attachment(GMimeObject *parent, GMimeObject *part, gpointer data)
-{
-    attachment_search *as = data;
-    if (!GMIME_IS_PART(part) && !GMIME_IS_MESSAGE_PART(part))
-        return; /* a multipart: foreach visits its parts */
-    if (part == GMIME_OBJECT(as->body->plain) || part == GMIME_OBJECT(as->body->html))
-        return;
-    GMimeContentType *ct = g_mime_object_get_content_type(part);
-    if (signature_type(ct))
-        return;
-    /* unnamed inline text is the body in another form (the HTML of an alternative) or a
-     * piece of it, which a mail client shows as text, not as an attachment */
-    if (GMIME_IS_PART(part) && g_mime_content_type_is_type(ct, "text", "*") &&
-        !g_mime_part_is_attachment(GMIME_PART(part)) && !g_mime_part_get_filename(GMIME_PART(part)))
-        return;
-    if (as->lines->len >= MAX_ATTACHMENTS_LISTED) {
-        as->more++;
-        return;
-    }
-    char *name = attachment_name(part, as->o);
-    char *type = g_mime_content_type_get_mime_type(ct);
-    char *size = g_format_size((guint64)attachment_size(part));
-    /* GLib puts a no-break space (2 bytes) before the unit: a plain one reads the same, and
-     * greps */
-    char *nbsp = strstr(size, "\u00a0");
-    if (nbsp) {
-        *nbsp = ' ';
-        memmove(nbsp + 1, nbsp + 2, strlen(nbsp + 2) + 1);
-    }
-    char *clean_type = clean_value(type, as->o);
-    g_ptr_array_add(as->lines,
-                    g_strdup_printf("%s (%s, %s)", *name ? name : "(no name)", clean_type, size));
-    g_free(clean_type);
-    g_free(size);
-    g_free(type);
-    g_free(name);
-}
-
-/* attachments - a line for each part of msg that is not its body and not a signature, or NULL
- * if there is none. */
-static char **attachments(GMimeMessage *msg, const body_search *bs, const tg_mail_opts *o)
-{
-    GMimeObject *top = g_mime_message_get_mime_part(msg);
-    if (!top)
-        return NULL;
-    attachment_search as = {bs, o, g_ptr_array_new(), 0};
-    if (GMIME_IS_MULTIPART(top))
-        g_mime_multipart_foreach(GMIME_MULTIPART(top), find_attachment, &as);
-    else
-        find_attachment(NULL, top, &as);
-    if (as.more)
-        g_ptr_array_add(as.lines, g_strdup_printf("... and %d more", as.more));
-    if (as.lines->len == 0) {
-        g_ptr_array_free(as.lines, TRUE);
-        return NULL;
-    }
-    g_ptr_array_add(as.lines, NULL);
-    return (char **)g_ptr_array_free(as.lines, FALSE);
-}
-
 int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inbound **out,
                   tg_err *err)
 {
@@ -732,7 +611,10 @@ int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inb
     g_free(in->text);
     body_search bs = {0};
     in->text = body_text(msg, o, &bs);
-    in->attachments = attachments(msg, &bs, o);
+    GPtrArray *files = tg_attachments_find(msg, GMIME_OBJECT(bs.plain), GMIME_OBJECT(bs.html));
+    in->attachments = tg_attachments_names(files);
+    in->attachments_mime = tg_attachments_mime(files);
+    g_ptr_array_unref(files);
     in->text_truncated = cap_utf8(in->text, max_text);
 
     const char *mid = g_mime_message_get_message_id(msg);
@@ -891,7 +773,7 @@ int tg_mail_build(const tg_mail_reply *r, GByteArray **out, tg_err *err)
     g_mime_part_set_content_encoding(GMIME_PART(part), GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
     if (r->lang)
         g_mime_object_set_header(GMIME_OBJECT(part), "Content-Language", r->lang, NULL);
-    g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
+    tg_attachments_attach(msg, GMIME_OBJECT(part), r->attachments_mime);
     g_object_unref(wrapper);
     g_object_unref(content);
     g_object_unref(part);

@@ -37,6 +37,7 @@ typedef struct tg_mail_reply {
     const char *auto_submitted;        /* "auto-replied" for RFC 3834 replies, or NULL */
     const char *ticket_ref;            /* X-Ticket-ID, or NULL */
     const char *lang;                  /* Content-Language, or NULL */
+    const char *attachments_mime;      /* files to attach (tg_inbound.attachments_mime), or NULL */
     int64_t date;                      /* Unix time */
 } tg_mail_reply;
 

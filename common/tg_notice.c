@@ -114,20 +114,28 @@ const char *tg_notice_reachable(const tg_config *cfg, const tg_ticket *t, const 
     return NULL;
 }
 
-/* notice_about - a notice about t to a (reference, priority, the target's due time, subject,
- * the first lines of text and what was attached), from template name; a row of this kind. */
+/* What a notice about one ticket says besides the ticket's own fields. */
+typedef struct notice_what {
+    const char *kind, *name;  /* outbox row kind; template (NAME_mail by mail) */
+    tg_sla_target target;     /* whose due time {{due}} is */
+    const char *text;         /* {{excerpt}}: its first lines, or NULL */
+    char *const *attachments; /* {{attachments}}, or NULL */
+    const char *reason;       /* {{reason}}, in the agent's language, or NULL */
+    int by_mail;              /* mail when chat cannot reach the agent */
+} notice_what;
+
+/* notice_about - a notice about t to a (reference, priority, due time, subject, and what w
+ * says); *told_by as for tg_notice_overdue. */
 static int notice_about(const tg_config *cfg, tg_store *st, const tg_ticket *t, const tg_agent *a,
-                        const char *kind, const char *name, tg_sla_target target, const char *text,
-                        char *const *attachments, int by_mail, int64_t now, const char **told_by,
-                        tg_err *err)
+                        const notice_what *w, int64_t now, const char **told_by, tg_err *err)
 {
-    const char *how = tg_notice_reachable(cfg, t, a, by_mail);
+    const char *how = tg_notice_reachable(cfg, t, a, w->by_mail);
     *told_by = NULL;
     if (!how)
         return TG_OK;
-    char *due = due_text(cfg, t, target, agent_lang(a));
-    char *lines = excerpt(text ? text : "");
-    char *attached = attachment_lines(attachments, agent_lang(a));
+    char *due = due_text(cfg, t, w->target, agent_lang(a));
+    char *lines = excerpt(w->text ? w->text : "");
+    char *attached = attachment_lines(w->attachments, agent_lang(a));
     tg_template_var vars[] = {{"ref", t->ref},
                               {"subject", t->subject},
                               {"priority", t->priority},
@@ -138,9 +146,10 @@ static int notice_about(const tg_config *cfg, tg_store *st, const tg_ticket *t, 
                               {"attachments", attached},
                               {"agent", a->name ? a->name : a->id},
                               {"agent_id", a->id},
-                              {"company", cfg->company}};
-    int rc =
-        queue_notice(cfg, st, t->id, t, a, how, kind, name, vars, G_N_ELEMENTS(vars), now, err);
+                              {"company", cfg->company},
+                              {"reason", w->reason ? w->reason : ""}};
+    int rc = queue_notice(cfg, st, t->id, t, a, how, w->kind, w->name, vars, G_N_ELEMENTS(vars),
+                          now, err);
     if (rc == TG_OK)
         *told_by = how;
     g_free(attached);
@@ -205,8 +214,10 @@ int tg_notice_overdue(const tg_config *cfg, tg_store *st, const tg_agent *a, tg_
     if (n == 0)
         return TG_OK;
     if (n == 1)
-        return notice_about(cfg, st, tickets[0], a, "escalation", name, target, NULL, NULL, 1, now,
-                            told_by, err);
+        return notice_about(
+            cfg, st, tickets[0], a,
+            &(notice_what){.kind = "escalation", .name = name, .target = target, .by_mail = 1}, now,
+            told_by, err);
     return digest(cfg, st, a, name, target, tickets, n, now, told_by, err);
 }
 
@@ -215,13 +226,42 @@ int tg_notice_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t, c
 {
     const tg_agent *a = t->assignee ? tg_config_agent(cfg, t->assignee) : NULL;
     const char *told_by;
-    return notice_about(cfg, st, t, a, "notify", "notify", TG_TARGET_FIRST_RESPONSE, text,
-                        attachments, 0, now, &told_by, err);
+    notice_what w = {.kind = "notify",
+                     .name = "notify",
+                     .target = TG_TARGET_FIRST_RESPONSE,
+                     .text = text,
+                     .attachments = attachments};
+    return notice_about(cfg, st, t, a, &w, now, &told_by, err);
 }
 
 int tg_notice_closed_answer(const tg_config *cfg, tg_store *st, const tg_ticket *t,
                             const tg_agent *a, int64_t now, const char **told_by, tg_err *err)
 {
-    return notice_about(cfg, st, t, a, "notice", "closed_answer", TG_TARGET_FIRST_RESPONSE, NULL,
-                        NULL, 1, now, told_by, err);
+    notice_what w = {.kind = "notice",
+                     .name = "closed_answer",
+                     .target = TG_TARGET_FIRST_RESPONSE,
+                     .by_mail = 1};
+    return notice_about(cfg, st, t, a, &w, now, told_by, err);
+}
+
+int tg_notice_files_not_sent(const tg_config *cfg, tg_store *st, const tg_ticket *t,
+                             const tg_agent *a, char *const *attachments, tg_files_kept_back why,
+                             int64_t now, const char **told_by, tg_err *err)
+{
+    const char *lang = agent_lang(a);
+    notice_what w = {.kind = "notice",
+                     .name = "files_not_sent",
+                     .target = TG_TARGET_FIRST_RESPONSE,
+                     .attachments = attachments,
+                     .reason =
+                         why == TG_FILES_BY_CHAT
+                             ? TG_SAID(lang, "the customer wrote by chat, which takes no files",
+                                       "клиент писал в чат, файлы туда не передаются")
+                             : TG_SAID(lang,
+                                       "the mail is bigger than [milter] read_limit: only "
+                                       "its beginning was read",
+                                       "письмо больше [milter] read_limit: прочитано "
+                                       "только его начало"),
+                     .by_mail = 1};
+    return notice_about(cfg, st, t, a, &w, now, told_by, err);
 }

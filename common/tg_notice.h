@@ -43,4 +43,17 @@ int tg_notice_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t, c
 int tg_notice_closed_answer(const tg_config *cfg, tg_store *st, const tg_ticket *t,
                             const tg_agent *a, int64_t now, const char **told_by, tg_err *err);
 
+/* Why the files of an agent's answer by mail did not go to the customer with it. */
+typedef enum {
+    TG_FILES_BY_CHAT, /* the ticket is a chat */
+    TG_FILES_CUT,     /* only the first part of the mail was read ([milter] read_limit) */
+} tg_files_kept_back;
+
+/* tg_notice_files_not_sent - tell agent a, by chat or else by mail (templates files_not_sent
+ * and files_not_sent_mail), that their answer on t was relayed without its attachments (their
+ * names) and why. *told_by as for tg_notice_overdue. */
+int tg_notice_files_not_sent(const tg_config *cfg, tg_store *st, const tg_ticket *t,
+                             const tg_agent *a, char *const *attachments, tg_files_kept_back why,
+                             int64_t now, const char **told_by, tg_err *err);
+
 #endif

@@ -12,7 +12,7 @@
 #define OUTBOX_COLS                                                                                \
     "id, ticket_id, channel, kind, recipient, recipient_name, sender, sender_name, subject,"       \
     " body, in_reply_to, refs, thread, lang, status, attempts, created_at, msg_id, last_error,"    \
-    " stanza_type"
+    " stanza_type, attachments_mime"
 
 /* Each migration brings the schema from version i to i + 1 and sets user_version itself. */
 static const char *const migrations[] = {
@@ -85,8 +85,9 @@ static const char *const migrations[] = {
     "INSERT INTO ticket_id_floor VALUES ((SELECT coalesce(max(id), 0) FROM tickets));"
     "PRAGMA user_version = 6;",
     /* 7: what was attached to a received message (a line "name (type, size)" each), for agents
-     * who read the ticket rather than the mail. */
+     * who read the ticket rather than the mail; the files an agent's answer relays, until sent. */
     "ALTER TABLE messages ADD COLUMN attachments TEXT;"
+    "ALTER TABLE outbox ADD COLUMN attachments_mime TEXT;"
     "PRAGMA user_version = 7;",
 };
 
@@ -240,8 +241,9 @@ static const char *const sql[S_COUNT] = {
     [S_ADD_OUTBOX] =
         "INSERT INTO outbox (ticket_id, channel, kind, recipient, recipient_name,"
         " sender, sender_name, subject, body, in_reply_to, refs, thread, lang,"
-        " msg_id, stanza_type, created_at, next_attempt_at)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        " msg_id, stanza_type, created_at, next_attempt_at, attachments_mime)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+        " ?18)",
     [S_LIST_OUTBOX] = "SELECT " OUTBOX_COLS " FROM outbox WHERE ticket_id = ?1 ORDER BY id",
     [S_COUNT_OUTBOX] = "SELECT count(*) FROM outbox WHERE ?1 IS NULL OR status = ?1",
     /* One statement, so two senders never claim the same row; the lease (next_attempt_at in
@@ -250,8 +252,9 @@ static const char *const sql[S_COUNT] = {
                        "  SELECT id FROM outbox WHERE channel = ?1 AND status = 'pending'"
                        "  AND next_attempt_at <= ?2 ORDER BY next_attempt_at, id LIMIT ?4)"
                        " RETURNING " OUTBOX_COLS,
+    /* the files went with it: the names stay on the message */
     [S_OUTBOX_SENT] = "UPDATE outbox SET status = 'sent', sent_at = ?2, attempts = attempts + 1,"
-                      " last_error = NULL WHERE id = ?1",
+                      " last_error = NULL, attachments_mime = NULL WHERE id = ?1",
     [S_OUTBOX_RETRY] = "UPDATE outbox SET attempts = attempts + 1, last_error = ?2,"
                        " next_attempt_at = ?3,"
                        " status = CASE WHEN ?4 THEN 'failed' ELSE 'pending' END WHERE id = ?1",
@@ -1183,6 +1186,7 @@ int tg_store_add_outbox(tg_store *st, tg_outbox *row, tg_err *err)
         bind_text(s, (int)i + 2, texts[i]);
     sqlite3_bind_int64(s, 16, row->created_at);
     sqlite3_bind_int64(s, 17, row->next_attempt_at ? row->next_attempt_at : row->created_at);
+    bind_text(s, 18, row->attachments_mime);
     int rc = run(st, s, err, "queue reply");
     if (rc == TG_OK)
         row->id = sqlite3_last_insert_rowid(st->db);
@@ -1214,6 +1218,7 @@ static void read_outbox(sqlite3_stmt *s, tg_outbox *row)
         .msg_id = T(17),
         .last_error = T(18),
         .stanza_type = T(19),
+        .attachments_mime = T(20),
     };
 #undef T
 }
@@ -1282,20 +1287,23 @@ void tg_outbox_copy(tg_outbox *dst, const tg_outbox *src)
 {
     *dst = *src;
     const char **strs[] = {
-        &dst->channel,     &dst->kind,        &dst->recipient,  &dst->recipient_name,
-        &dst->sender,      &dst->sender_name, &dst->subject,    &dst->body,
-        &dst->in_reply_to, &dst->references,  &dst->thread,     &dst->lang,
-        &dst->status,      &dst->msg_id,      &dst->last_error, &dst->stanza_type};
+        &dst->channel,         &dst->kind,        &dst->recipient,  &dst->recipient_name,
+        &dst->sender,          &dst->sender_name, &dst->subject,    &dst->body,
+        &dst->in_reply_to,     &dst->references,  &dst->thread,     &dst->lang,
+        &dst->status,          &dst->msg_id,      &dst->last_error, &dst->stanza_type,
+        &dst->attachments_mime};
     for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
         *strs[i] = g_strdup(*strs[i]);
 }
 
 void tg_outbox_clear(tg_outbox *row)
 {
-    const char *strs[] = {row->channel,     row->kind,        row->recipient,  row->recipient_name,
-                          row->sender,      row->sender_name, row->subject,    row->body,
-                          row->in_reply_to, row->references,  row->thread,     row->lang,
-                          row->status,      row->msg_id,      row->last_error, row->stanza_type};
+    const char *strs[] = {
+        row->channel,         row->kind,        row->recipient,  row->recipient_name,
+        row->sender,          row->sender_name, row->subject,    row->body,
+        row->in_reply_to,     row->references,  row->thread,     row->lang,
+        row->status,          row->msg_id,      row->last_error, row->stanza_type,
+        row->attachments_mime};
     for (size_t i = 0; i < G_N_ELEMENTS(strs); i++)
         g_free((char *)strs[i]);
     memset(row, 0, sizeof *row);

@@ -48,9 +48,10 @@ typedef struct tg_outbox {
     const char *kind;    /* "autoreply", "relay", "notify", "escalation" */
     const char *recipient, *recipient_name, *sender, *sender_name;
     const char *subject, *body, *in_reply_to, *references, *thread, *lang;
-    const char *msg_id;      /* Message-ID (email, without <>) or stanza id */
-    const char *stanza_type; /* xmpp: "chat" or "normal", as the message answered */
-    const char *status;      /* "pending", "sent", "failed" */
+    const char *msg_id;           /* Message-ID (email, without <>) or stanza id */
+    const char *stanza_type;      /* xmpp: "chat" or "normal", as the message answered */
+    const char *attachments_mime; /* email relay: the agent's files (tg_inbound), until sent */
+    const char *status;           /* "pending", "sent", "failed" */
     const char *last_error;
     int64_t attempts, created_at;
     int64_t next_attempt_at; /* when a sender may take it: 0 at once; later, it is leased to

@@ -5,10 +5,10 @@
 #include "tg_template.h"
 
 const char *const tg_template_var_names[] = {
-    "ref",      "subject", "due",       "due_resolution", "queue",   "priority",
-    "category", "company", "requester", "requester_name", "text",    "agent",
-    "agent_id", "excerpt", "limit",     "count",          "tickets", "attachments",
-    NULL,
+    "ref",      "subject",  "due",         "due_resolution", "queue",
+    "priority", "category", "company",     "requester",      "requester_name",
+    "text",     "agent",    "agent_id",    "excerpt",        "limit",
+    "count",    "tickets",  "attachments", "reason",         NULL,
 };
 
 const char *const tg_template_names[] = {"autoreply",
@@ -25,6 +25,8 @@ const char *const tg_template_names[] = {"autoreply",
                                          "resolution_escalation_digest_mail",
                                          "closed_answer",
                                          "closed_answer_mail",
+                                         "files_not_sent",
+                                         "files_not_sent_mail",
                                          "chat_store_error",
                                          "chat_too_long",
                                          "chat_rate_limit",
@@ -173,6 +175,21 @@ static const struct builtin {
      "(ticketgatectl reopen --agent {{agent_id}} {{ref}} или \"reopen {{ref}}\" в чате) и "
      "отправьте ответ ещё раз.\n"
      "Не отвечайте на это уведомление: клиент ответа не получит."},
+    /* to an agent whose answer by mail went to the customer without its files */
+    {"files_not_sent", "en", "",
+     "{{ref}}: your answer went to {{requester}} without its files ({{reason}}):{{attachments}}"},
+    {"files_not_sent", "ru", "",
+     "{{ref}}: ваш ответ отправлен {{requester}} без файлов ({{reason}}):{{attachments}}"},
+    {"files_not_sent_mail", "en", "Files not sent: {{ref}} {{subject}}",
+     "Hello {{agent}},\n\n"
+     "your answer on {{ref}} went to {{requester}} without the files attached to it "
+     "({{reason}}):{{attachments}}\n\n"
+     "Do not reply to this notice: it would not reach the customer."},
+    {"files_not_sent_mail", "ru", "Файлы не отправлены: {{ref}} {{subject}}",
+     "Здравствуйте, {{agent}}!\n\n"
+     "ваш ответ по {{ref}} отправлен {{requester}} без приложенных к нему файлов "
+     "({{reason}}):{{attachments}}\n\n"
+     "Не отвечайте на это уведомление: клиент его не получит."},
     /* to a chat customer */
     {"chat_store_error", "en", "",
      "Sorry, we could not register your request just now. Please try again in a few minutes."},

@@ -162,6 +162,7 @@ static char *deliver(const tg_config *cfg, tg_store *st, const tg_outbox *row, i
                                                    : NULL,
                        .ticket_ref = t.ref,
                        .lang = row->lang,
+                       .attachments_mime = row->attachments_mime,
                        .date = now};
     if (tg_mail_build(&r, &mail, &err) != TG_OK) {
         why = g_strdup(err.msg);

@@ -941,7 +941,7 @@ START_TEST(test_newer_schema_refused)
 END_TEST
 
 /* A store written by the first release (schema 1: no outbox.stanza_type, outbox_pending over
- * every row, no tickets.agent_group, no messages.attachments) is upgraded in place and keeps its
+ * every row, no tickets.agent_group, no attachments) is upgraded in place and keeps its
  * tickets and pending replies. */
 START_TEST(test_schema_1_upgraded)
 {
@@ -964,6 +964,7 @@ START_TEST(test_schema_1_upgraded)
                                   " ON outbox(channel, status, next_attempt_at);"
                                   "DROP TABLE ticket_id_floor;"
                                   "ALTER TABLE messages DROP COLUMN attachments;"
+                                  "ALTER TABLE outbox DROP COLUMN attachments_mime;"
                                   "PRAGMA user_version = 1;",
                                   NULL, NULL, NULL),
                      SQLITE_OK);
@@ -1416,6 +1417,90 @@ START_TEST(test_attachments_kept_and_told)
 }
 END_TEST
 
+/* agent_mail - ann's answer with a file attached, through the real parser; read only in part
+ * when cut. */
+static int agent_mail(const char *subject, const char *id, int cut, tg_decision *d)
+{
+    char *mail = g_strdup_printf(
+        "From: ann@example.org\nTo: support@example.org\nSubject: %s\nMessage-ID: <%s>\n"
+        "Content-Type: multipart/mixed; boundary=m\n\n"
+        "--m\nContent-Type: text/plain; charset=utf-8\n\nThe manual is attached.\n"
+        "--m\nContent-Type: application/pdf; name=manual.pdf\nContent-Transfer-Encoding: base64\n"
+        "Content-Disposition: attachment; filename=manual.pdf\n\nJVBERi0xLjQK\n--m--\n",
+        subject, id);
+    tg_inbound *in = NULL;
+    tg_mail_opts opts = {.recipient = "support@example.org", .full_size = cut ? 10 << 20 : 0};
+    ck_assert_int_eq(tg_mail_parse(mail, strlen(mail), &opts, &in, NULL), 0);
+    tg_err err = {0};
+    int rc = tg_intake_process(cfg, st, in, NOW, d, &err);
+    tg_inbound_free(in);
+    g_free(mail);
+    return rc;
+}
+
+/* An agent's answer by mail takes its files to the customer. When it cannot (a chat ticket, a
+ * mail read only in part), the answer goes without them and the agent is told so. */
+START_TEST(test_agent_files_relayed)
+{
+    tg_decision d;
+    ck_assert_int_eq(ingest("maria@customer.ru", "Manual", "f1@c", NULL, &d), 0);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(agent_mail("Re: [SUP-1] Manual", "f2@example.org", 0, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_AGENT_REPLY);
+    tg_decision_clear(&d);
+    char *files = sql_text("SELECT attachments_mime FROM outbox WHERE kind = 'relay'");
+    ck_assert_msg(strstr(files, "filename=manual.pdf") && strstr(files, "JVBERi0xLjQK"), "%s",
+                  files);
+    g_free(files);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'notice'"), 0);
+    /* sent: the files are not kept */
+    tg_err err = {0};
+    int64_t relay = sql_count("SELECT id FROM outbox WHERE kind = 'relay'");
+    ck_assert_int_eq(tg_store_outbox_sent(st, relay, NOW, &err), 0);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE attachments_mime IS NOT NULL"),
+                     0);
+
+    /* read only in part: the last file may be cut, so none goes */
+    ck_assert_int_eq(agent_mail("Re: [SUP-1] Manual", "f3@example.org", 1, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_AGENT_REPLY);
+    ck_assert_str_eq(d.note,
+                     "agent ann's files not relayed on SUP-1: the mail was read only in part");
+    tg_decision_clear(&d);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE attachments_mime IS NOT NULL"),
+                     0);
+    char *notice = sql_text("SELECT subject || '|' || body FROM outbox WHERE kind = 'notice'");
+    ck_assert_msg(g_str_has_prefix(notice, "Files not sent: SUP-1 Manual|Hello ann,") &&
+                      strstr(notice, "went to maria@customer.ru without the files attached to it "
+                                     "(the mail is bigger than [milter] read_limit: only its "
+                                     "beginning was read):\n[attached: manual.pdf "
+                                     "(application/pdf, 9 bytes)]\n"),
+                  "%s", notice);
+    g_free(notice);
+    char *event = sql_text("SELECT detail FROM events WHERE kind = 'files-not-relayed'");
+    ck_assert_str_eq(event, "agent ann, message f3@example.org: the mail was read only in part; "
+                            "told by mail");
+    g_free(event);
+
+    /* a chat ticket: the answer's text goes by chat */
+    ck_assert_int_eq(chat("carol@example.org", "Where is the manual?", "c1", &d), 0);
+    char *ref = g_strdup(d.ref);
+    tg_decision_clear(&d);
+    char *subject = g_strdup_printf("Re: [%s] Manual", ref);
+    ck_assert_int_eq(agent_mail(subject, "f4@example.org", 0, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_AGENT_REPLY);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE channel = 'xmpp'"
+                               " AND kind = 'relay' AND attachments_mime IS NULL"),
+                     1);
+    notice = sql_text("SELECT body FROM outbox WHERE kind = 'notice' ORDER BY id DESC LIMIT 1");
+    ck_assert_msg(strstr(notice, "(the customer wrote by chat, which takes no files)"), "%s",
+                  notice);
+    g_free(notice);
+    g_free(subject);
+    g_free(ref);
+}
+END_TEST
+
 /* The records of auto-replies older than [limits] autoreply_window are forgotten, in chunks; the
  * ones the limit still counts stay. */
 START_TEST(test_forget_autoreplies)
@@ -1478,6 +1563,7 @@ int main(void)
     tcase_add_test(tc, test_rule_group_kept);
     tcase_add_test(tc, test_forget_autoreplies);
     tcase_add_test(tc, test_attachments_kept_and_told);
+    tcase_add_test(tc, test_agent_files_relayed);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

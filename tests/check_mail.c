@@ -7,6 +7,8 @@
 
 #include <unistd.h>
 
+#include <gmime/gmime.h>
+
 #include "testutil.h"
 #include "tg_html.h"
 #include "tg_log.h"
@@ -181,6 +183,100 @@ START_TEST(test_attachments_listed)
     tg_inbound_free(in);
     g_string_free(many, TRUE);
     g_string_free(pdf, TRUE);
+}
+END_TEST
+
+/* decoded_files - "name:content" of every file in a tg_attachments_mime entity, for comparing
+ * files rather than the entity (whose boundary differs each time). */
+static GString *decoded_files(const char *mime)
+{
+    GString *out = g_string_new(NULL);
+    GMimeStream *stream = g_mime_stream_mem_new_with_buffer(mime, strlen(mime));
+    GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+    GMimeObject *top = g_mime_parser_construct_part(parser, NULL);
+    ck_assert(GMIME_IS_MULTIPART(top));
+    for (int i = 0; i < g_mime_multipart_get_count(GMIME_MULTIPART(top)); i++) {
+        GMimePart *part = GMIME_PART(g_mime_multipart_get_part(GMIME_MULTIPART(top), i));
+        GByteArray *bytes = g_byte_array_new();
+        GMimeStream *mem = g_mime_stream_mem_new_with_byte_array(bytes);
+        g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+        g_mime_data_wrapper_write_to_stream(g_mime_part_get_content(part), mem);
+        g_string_append_printf(out, "%s:", g_mime_part_get_filename(part));
+        g_string_append_len(out, (const char *)bytes->data, bytes->len);
+        g_object_unref(mem);
+        g_byte_array_unref(bytes);
+    }
+    g_object_unref(top);
+    g_object_unref(parser);
+    g_object_unref(stream);
+    return out;
+}
+
+/* An agent's files go out with the relayed answer: the reply built with them reads back with
+ * the same text and the same files, byte for byte; the stored form is 7-bit text. */
+START_TEST(test_attachments_relayed)
+{
+    GString *mail = g_string_new(
+        "From: ann@example.org\nSubject: Re: [SUP-1] Manual\nMIME-Version: 1.0\n"
+        "Content-Type: multipart/mixed; boundary=m\n\n"
+        "--m\nContent-Type: text/plain; charset=utf-8\n\nThe manual is attached.\n"
+        "--m\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n"
+        "Content-Disposition: attachment; filename*=utf-8''%D0%98%D0%BD%D1%81%D1%82%D1%80.pdf\n\n");
+    for (int i = 0; i < 300; i++) /* every byte value, 256 * 3 bytes a round */
+        g_string_append(mail,
+                        i % 2 ? "gIGCg4SFhoeIiYqLjI2Oj5CRkpOUlZaXmJmam5ydnp+goaKjpKWmp6ipqqus\n"
+                              : "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8gISIjJCUmJygpKiss\n");
+    g_string_append(mail, "--m\nContent-Type: text/plain; charset=koi8-r; name=notes.txt\n"
+                          "Content-Transfer-Encoding: 8bit\nContent-Disposition: attachment\n\n"
+                          "\xf0\xd2\xc9\xd7\xc5\xd4\n--m--\n");
+    tg_inbound *agent = NULL;
+    ck_assert_int_eq(tg_mail_parse(mail->str, mail->len, NULL, &agent, NULL), 0);
+    ck_assert_ptr_nonnull(agent->attachments_mime);
+    for (const char *p = agent->attachments_mime; *p; p++)
+        ck_assert_msg((unsigned char)*p < 0x80, "8-bit byte in the stored files");
+
+    tg_mail_reply r = {.from_addr = "support@example.org",
+                       .to_addr = "maria@customer.ru",
+                       .subject = "Re: [SUP-1] Manual",
+                       .body = "The manual is attached.\n\n-- \nAnn\n",
+                       .lang = "en",
+                       .attachments_mime = agent->attachments_mime,
+                       .date = 1795000000};
+    GByteArray *out = NULL;
+    ck_assert_int_eq(tg_mail_build(&r, &out, NULL), 0);
+    tg_inbound *customer = NULL;
+    ck_assert_int_eq(tg_mail_parse((const char *)out->data, out->len, NULL, &customer, NULL), 0);
+    ck_assert_str_eq(customer->text, "The manual is attached.\n\n-- \nAnn");
+    ck_assert_ptr_nonnull(customer->attachments);
+    ck_assert_int_eq(g_strv_length(customer->attachments), 2);
+    ck_assert_str_eq(customer->attachments[0], "Инстр.pdf (application/pdf, 13.5 kB)");
+    ck_assert_str_eq(customer->attachments[0], agent->attachments[0]);
+    ck_assert_str_eq(customer->attachments[1], agent->attachments[1]);
+    /* the same bytes */
+    GString *sent = decoded_files(agent->attachments_mime);
+    GString *got = decoded_files(customer->attachments_mime);
+    ck_assert_int_eq(sent->len, strlen("Инстр.pdf:") + 300 * 45 + strlen("notes.txt:") + 6);
+    ck_assert(g_string_equal(sent, got));
+    ck_assert(memcmp(got->str + got->len - 16, "notes.txt:\xf0\xd2\xc9\xd7\xc5\xd4", 16) == 0);
+    g_string_free(sent, TRUE);
+    g_string_free(got, TRUE);
+    char *built = g_strndup((const char *)out->data, out->len);
+    ck_assert_ptr_nonnull(strstr(built, "Content-Type: multipart/mixed"));
+    ck_assert_ptr_nonnull(strstr(built, "Content-Language: en"));
+    g_free(built);
+    tg_inbound_free(customer);
+    g_byte_array_unref(out);
+
+    /* no files, or unreadable ones: the text alone */
+    r.attachments_mime = "garbage";
+    ck_assert_int_eq(tg_mail_build(&r, &out, NULL), 0);
+    ck_assert_int_eq(tg_mail_parse((const char *)out->data, out->len, NULL, &customer, NULL), 0);
+    ck_assert_ptr_null(customer->attachments);
+    ck_assert_str_eq(customer->text, "The manual is attached.\n\n-- \nAnn");
+    tg_inbound_free(customer);
+    g_byte_array_unref(out);
+    tg_inbound_free(agent);
+    g_string_free(mail, TRUE);
 }
 END_TEST
 
@@ -391,6 +487,7 @@ int main(void)
     tcase_add_test(tc, test_recipients_are_capped);
     tcase_add_test(tc, test_empty_input);
     tcase_add_test(tc, test_attachments_listed);
+    tcase_add_test(tc, test_attachments_relayed);
     tcase_add_test(tc, test_build_reply);
     tcase_add_test(tc, test_reply_subject_with_encoded_word_lookalike);
     tcase_add_test(tc, test_guess_lang);

@@ -169,6 +169,31 @@ attachment_named() {
         fail "show: $("$CTL" "${C[@]}" show SUP-1)"
 }
 
+# An agent's files go to the customer with the answer, the same bytes.
+agent_answer_with_files() {
+    reset_state
+    send customer@example.test support@example.org --header "Subject: Need the manual" \
+        --body "Where is it?" || fail swaks
+    wait_mail 2
+    head -c 20000 /dev/urandom > "$RIG/manual.pdf"
+    send ann@example.org support@example.org --header "Subject: Re: [SUP-1] Need the manual" \
+        --body "Here it is." --attach-type application/pdf --attach-name manual.pdf \
+        --attach @"$RIG/manual.pdf" || fail swaks
+    wait_mail 4
+    local sum
+    sum=$(sha256sum < "$RIG/manual.pdf" | cut -d' ' -f1)
+    check 'r = [m for m in d if "Here it is." in m["body"]]; len(r) == 1
+        and r[0]["attachments"] == [{"name": "manual.pdf", "type": "application/pdf", "size": 20000,
+                                     "sha256": "'"$sum"'"}]
+        and "[SUP-1]" in r[0]["headers"]["subject"][0]' mailbox customer@example.test
+    # marked sent once sendmail(1) has exited, which can be just after the delivery
+    for _ in $(seq 50); do
+        [ "$(sql "SELECT count(*) FROM outbox WHERE attachments_mime IS NOT NULL")" = 0 ] && return 0
+        sleep 0.1
+    done
+    fail "the files are kept after sending"
+}
+
 big_mail() {
     reset_state
     # ~600 KB, over the rig's read_limit of 256K: the ticket keeps the start, the copy is whole
@@ -322,6 +347,7 @@ scenario agent_by_smtp_login
 scenario own_reply_never_a_ticket
 scenario reload_keeps_old_on_error
 scenario attachment_named
+scenario agent_answer_with_files
 scenario big_mail
 scenario deeply_nested_mail
 scenario overdue_ticket_escalated_by_mail

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """mailbox.py MAILDIR [ADDRESS] - the mails delivered to ADDRESS (all when omitted) as JSON:
-a list of {file, headers: {name: [decoded values]}, raw_headers: {...}, body: text}.
+a list of {file, headers: {name: [decoded values]}, raw_headers: {...}, body: text,
+attachments: [{name, type, size, sha256}]}.
 Used by the integration tests to assert what a user would see in a mailbox."""
 import email
 import email.policy
+import hashlib
 import json
 import os
 import sys
@@ -27,5 +29,11 @@ for name in sorted(os.listdir(new)) if os.path.isdir(new) else []:
         raw_headers.setdefault(k.lower(), []).append(v)
     part = msg.get_body(preferencelist=("plain", "html"))
     body = part.get_content() if part is not None else ""
-    out.append({"file": path, "headers": headers, "raw_headers": raw_headers, "body": body})
+    files = []
+    for a in msg.iter_attachments() if msg.is_multipart() else []:
+        data = a.get_payload(decode=True) or b""
+        files.append({"name": a.get_filename(), "type": a.get_content_type(), "size": len(data),
+                      "sha256": hashlib.sha256(data).hexdigest()})
+    out.append({"file": path, "headers": headers, "raw_headers": raw_headers, "body": body,
+                "attachments": files})
 json.dump(out, sys.stdout, ensure_ascii=False)

@@ -62,6 +62,19 @@ static tg_config *store_config(const char *name, const char *sections)
     return other;
 }
 
+/* process_mail - mail to support@example.org through the real parser and the pipeline, under
+ * configuration c; as the first part of a mail of full_size bytes when that is not 0. */
+static int process_mail(const tg_config *c, const char *mail, size_t full_size, tg_decision *d)
+{
+    tg_inbound *in = NULL;
+    tg_mail_opts opts = {.recipient = "support@example.org", .full_size = full_size};
+    ck_assert_int_eq(tg_mail_parse(mail, strlen(mail), &opts, &in, NULL), 0);
+    tg_err err = {0};
+    int rc = tg_intake_process(c, st, in, NOW, d, &err);
+    tg_inbound_free(in);
+    return rc;
+}
+
 /* ingest - a mail built from its parts through the real parser and pipeline. */
 static int ingest(const char *from, const char *subject, const char *id, const char *extra,
                   tg_decision *d)
@@ -70,12 +83,7 @@ static int ingest(const char *from, const char *subject, const char *id, const c
                                  "Subject: %s\nMessage-ID: <%s>\n%sContent-Type: text/plain; "
                                  "charset=utf-8\n\nbody of %s\n",
                                  from, subject, id, extra ? extra : "", id);
-    tg_inbound *in = NULL;
-    tg_mail_opts opts = {.recipient = "support@example.org"};
-    ck_assert_int_eq(tg_mail_parse(mail, strlen(mail), &opts, &in, NULL), 0);
-    tg_err err = {0};
-    int rc = tg_intake_process(cfg, st, in, NOW, d, &err);
-    tg_inbound_free(in);
+    int rc = process_mail(cfg, mail, 0, d);
     g_free(mail);
     return rc;
 }
@@ -1385,12 +1393,9 @@ START_TEST(test_attachments_kept_and_told)
         "--m\nContent-Type: application/pdf\nContent-Transfer-Encoding: base64\n"
         "Content-Disposition: attachment; filename*=utf-8''%D0%A1%D1%87%D0%B5%D1%82.pdf"
         "\n\nQUFB\n--m--\n";
-    tg_inbound *in = NULL;
-    tg_mail_opts opts = {.recipient = "support@example.org"};
-    ck_assert_int_eq(tg_mail_parse(mail, strlen(mail), &opts, &in, NULL), 0);
     tg_decision d;
     tg_err err = {0};
-    ck_assert_int_eq(tg_intake_process(chat_cfg, st, in, NOW, &d, &err), 0);
+    ck_assert_int_eq(process_mail(chat_cfg, mail, 0, &d), 0);
     ck_assert_int_eq(d.kind, TG_INTAKE_NEW);
     ck_assert_str_eq(d.assignee, "ann");
     char *kept = NULL;
@@ -1412,7 +1417,6 @@ START_TEST(test_attachments_kept_and_told)
     g_free(done);
     g_free(kept);
     tg_decision_clear(&d);
-    tg_inbound_free(in);
     tg_config_unref(chat_cfg);
 }
 END_TEST
@@ -1428,12 +1432,7 @@ static int agent_mail(const char *subject, const char *id, int cut, tg_decision 
         "--m\nContent-Type: application/pdf; name=manual.pdf\nContent-Transfer-Encoding: base64\n"
         "Content-Disposition: attachment; filename=manual.pdf\n\nJVBERi0xLjQK\n--m--\n",
         subject, id);
-    tg_inbound *in = NULL;
-    tg_mail_opts opts = {.recipient = "support@example.org", .full_size = cut ? 10 << 20 : 0};
-    ck_assert_int_eq(tg_mail_parse(mail, strlen(mail), &opts, &in, NULL), 0);
-    tg_err err = {0};
-    int rc = tg_intake_process(cfg, st, in, NOW, d, &err);
-    tg_inbound_free(in);
+    int rc = process_mail(cfg, mail, cut ? 10 << 20 : 0, d);
     g_free(mail);
     return rc;
 }

@@ -114,7 +114,7 @@ static char *part_size(GMimeObject *part)
     return size;
 }
 
-char **tg_attachments_names(GPtrArray *parts)
+char **tg_attachments_names(GPtrArray *parts, int last_cut)
 {
     if (parts->len == 0)
         return NULL;
@@ -124,7 +124,9 @@ char **tg_attachments_names(GPtrArray *parts)
         char *name = part_name(part), *size = part_size(part);
         char *type = g_mime_content_type_get_mime_type(g_mime_object_get_content_type(part));
         char *clean_type = one_clean_line(type, MAX_ATTACHMENT_NAME);
-        g_ptr_array_add(lines, g_strdup_printf("%s (%s, %s)", name, clean_type, size));
+        int cut = last_cut && i == parts->len - 1;
+        g_ptr_array_add(
+            lines, g_strdup_printf("%s (%s, %s%s)", name, clean_type, cut ? "cut at " : "", size));
         g_free(clean_type);
         g_free(type);
         g_free(size);

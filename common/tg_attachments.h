@@ -11,8 +11,9 @@
 GPtrArray *tg_attachments_find(GMimeMessage *msg, GMimeObject *body_plain, GMimeObject *body_html);
 
 /* tg_attachments_names - "name (type, size)" for each part (at most 20, then "... and N more"),
- * one line of valid UTF-8 each, NULL-terminated; NULL when parts is empty. Caller g_strfreev()s. */
-char **tg_attachments_names(GPtrArray *parts);
+ * one line of valid UTF-8 each, NULL-terminated; NULL when parts is empty. last_cut: the mail
+ * was read only in part, so the last part's size is "cut at SIZE". Caller g_strfreev()s. */
+char **tg_attachments_names(GPtrArray *parts, int last_cut);
 
 /* tg_attachments_mime - the parts as one multipart/mixed MIME entity with LF line ends, each
  * file base64-encoded (a forwarded message stays as it came: RFC 2046 allows it no encoding);

@@ -612,7 +612,7 @@ int tg_mail_parse(const char *data, size_t len, const tg_mail_opts *opts, tg_inb
     body_search bs = {0};
     in->text = body_text(msg, o, &bs);
     GPtrArray *files = tg_attachments_find(msg, GMIME_OBJECT(bs.plain), GMIME_OBJECT(bs.html));
-    in->attachments = tg_attachments_names(files);
+    in->attachments = tg_attachments_names(files, in->read_cut);
     in->attachments_mime = tg_attachments_mime(files);
     g_ptr_array_unref(files);
     in->text_truncated = cap_utf8(in->text, max_text);

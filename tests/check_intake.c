@@ -1472,7 +1472,7 @@ START_TEST(test_agent_files_relayed)
                       strstr(notice, "went to maria@customer.ru without the files attached to it "
                                      "(the mail is bigger than [milter] read_limit: only its "
                                      "beginning was read):\n[attached: manual.pdf "
-                                     "(application/pdf, 9 bytes)]\n"),
+                                     "(application/pdf, cut at 9 bytes)]\n"),
                   "%s", notice);
     g_free(notice);
     char *event = sql_text("SELECT detail FROM events WHERE kind = 'files-not-relayed'");

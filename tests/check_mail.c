@@ -160,6 +160,11 @@ START_TEST(test_attachments_listed)
     ck_assert_str_eq(in->attachments[0], "(no name) (image/jpeg, 4 bytes)");
     ck_assert_ptr_null(in->attachments[1]);
     tg_inbound_free(in);
+    /* only the first part of the mail was read (the milter's read_limit): the last file is cut */
+    tg_mail_opts cut = {.full_size = 1 << 20};
+    ck_assert_int_eq(tg_mail_parse(only_file, strlen(only_file), &cut, &in, NULL), 0);
+    ck_assert_str_eq(in->attachments[0], "(no name) (image/jpeg, cut at 4 bytes)");
+    tg_inbound_free(in);
 
     /* at most 20 named, then how many more; long names cut */
     GString *many = g_string_new("From: a@b.example\nSubject: many\n"

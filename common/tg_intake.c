@@ -237,6 +237,10 @@ static int queue_outgoing(run *r, tg_outbox *row, int keep_copy)
         tg_outbox_copy(r->dec->leased_reply, row);
     }
     if (rc == TG_OK && keep_copy) {
+        /* a relay that takes the agent's files names them, as the agent's message does */
+        char *files = row->attachments_mime && r->in->attachments
+                          ? g_strjoinv("\n", r->in->attachments)
+                          : NULL;
         tg_message m = {.ticket_id = row->ticket_id,
                         .direction = "out",
                         .channel = row->channel,
@@ -244,8 +248,10 @@ static int queue_outgoing(run *r, tg_outbox *row, int keep_copy)
                         .sender = row->sender,
                         .subject = row->subject,
                         .body = row->body,
-                        .created_at = r->now};
+                        .created_at = r->now,
+                        .attachments = files};
         rc = tg_store_add_message(r->st, &m, r->err);
+        g_free(files);
     }
     row->msg_id = NULL;
     g_free(msg_id);

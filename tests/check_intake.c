@@ -1452,6 +1452,10 @@ START_TEST(test_agent_files_relayed)
                   files);
     g_free(files);
     ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'notice'"), 0);
+    /* the ticket shows what went: the agent's message and our copy of the relay name the file */
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM messages WHERE direction IN ('agent', 'out')"
+                               " AND attachments = 'manual.pdf (application/pdf, 9 bytes)'"),
+                     2);
     /* sent: the files are not kept */
     tg_err err = {0};
     int64_t relay = sql_count("SELECT id FROM outbox WHERE kind = 'relay'");

@@ -186,6 +186,10 @@ agent_answer_with_files() {
         and r[0]["attachments"] == [{"name": "manual.pdf", "type": "application/pdf", "size": 20000,
                                      "sha256": "'"$sum"'"}]
         and "[SUP-1]" in r[0]["headers"]["subject"][0]' mailbox customer@example.test
+    check '[m["attachments"] for m in d["messages"]] ==
+        [[], [], ["manual.pdf (application/pdf, 20.0 kB)"], ["manual.pdf (application/pdf, 20.0 kB)"]]
+        and [m["direction"] for m in d["messages"]] == ["in", "out", "agent", "out"]' \
+        "$CTL" "${C[@]}" show --json SUP-1
     # marked sent once sendmail(1) has exited, which can be just after the delivery
     for _ in $(seq 50); do
         [ "$(sql "SELECT count(*) FROM outbox WHERE attachments_mime IS NOT NULL")" = 0 ] && return 0

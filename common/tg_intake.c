@@ -207,6 +207,10 @@ static int append_followup(run *r, tg_ticket *t)
         rc = remember_thread(r, t->id);
     if (rc == TG_OK)
         rc = eventf(r, t->id, "follow-up", "from %s, message %s", r->in->sender, r->in->message_id);
+    /* an agent who answers from a chat client sees the conversation there */
+    if (rc == TG_OK)
+        rc = tg_notice_followup(r->cfg, r->st, t, r->in->sender, r->in->text, r->in->attachments,
+                                r->now, r->err);
     /* The customer wrote: a resolved ticket is open again, a pending one waits on us. */
     if (rc == TG_OK && (strcmp(t->status, "resolved") == 0 || strcmp(t->status, "pending") == 0)) {
         rc = tg_store_set_status(r->st, t->id, "open", r->now, r->err);

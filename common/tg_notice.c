@@ -121,6 +121,7 @@ typedef struct notice_what {
     const char *text;         /* {{excerpt}}: its first lines, or NULL */
     char *const *attachments; /* {{attachments}}, or NULL */
     const char *reason;       /* {{reason}}, in the agent's language, or NULL */
+    const char *writer;       /* {{requester}} when not the ticket's: who wrote, or NULL */
     int by_mail;              /* mail when chat cannot reach the agent */
 } notice_what;
 
@@ -141,7 +142,7 @@ static int notice_about(const tg_config *cfg, tg_store *st, const tg_ticket *t, 
                               {"priority", t->priority},
                               {"queue", t->queue},
                               {"due", due},
-                              {"requester", t->requester},
+                              {"requester", w->writer ? w->writer : t->requester},
                               {"excerpt", lines},
                               {"attachments", attached},
                               {"agent", a->name ? a->name : a->id},
@@ -231,6 +232,20 @@ int tg_notice_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t, c
                      .target = TG_TARGET_FIRST_RESPONSE,
                      .text = text,
                      .attachments = attachments};
+    return notice_about(cfg, st, t, a, &w, now, &told_by, err);
+}
+
+int tg_notice_followup(const tg_config *cfg, tg_store *st, const tg_ticket *t, const char *who,
+                       const char *text, char *const *attachments, int64_t now, tg_err *err)
+{
+    const tg_agent *a = t->assignee ? tg_config_agent(cfg, t->assignee) : NULL;
+    const char *told_by;
+    notice_what w = {.kind = "notify",
+                     .name = "followup",
+                     .target = TG_TARGET_FIRST_RESPONSE,
+                     .text = text,
+                     .attachments = attachments,
+                     .writer = who};
     return notice_about(cfg, st, t, a, &w, now, &told_by, err);
 }
 

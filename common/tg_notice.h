@@ -37,6 +37,12 @@ int tg_notice_overdue(const tg_config *cfg, tg_store *st, const tg_agent *a, tg_
 int tg_notice_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t, const char *text,
                        char *const *attachments, int64_t now, tg_err *err);
 
+/* tg_notice_followup - a notice from the "followup" template to t's assignee, if any, by chat
+ * only, that the thread wrote again: who (the requester, or whoever wrote), the first lines of
+ * text and the names of what was attached (a NULL-terminated list, or NULL). */
+int tg_notice_followup(const tg_config *cfg, tg_store *st, const tg_ticket *t, const char *who,
+                       const char *text, char *const *attachments, int64_t now, tg_err *err);
+
 /* tg_notice_closed_answer - tell agent a, by chat or else by mail (templates closed_answer and
  * closed_answer_mail), that their mail on the closed ticket t was kept on it but not sent to
  * the customer. *told_by as for tg_notice_overdue. */

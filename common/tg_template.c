@@ -15,6 +15,7 @@ const char *const tg_template_names[] = {"autoreply",
                                          "autoreply_chat",
                                          "relay",
                                          "notify",
+                                         "followup",
                                          "escalation",
                                          "escalation_mail",
                                          "escalation_digest",
@@ -65,6 +66,13 @@ static const struct builtin {
      "Вам назначено обращение {{ref}}: {{subject}}\n"
      "Приоритет {{priority}}, очередь {{queue}}, ответить до {{due}}.\n"
      "От {{requester}}:\n{{excerpt}}{{attachments}}\n\n"
+     "Ответ: reply {{ref}} <текст>"},
+    /* to the assignee's chat client when the customer (or someone in the thread) writes again */
+    {"followup", "en", "",
+     "{{ref}}: {{requester}} wrote again ({{subject}}):\n{{excerpt}}{{attachments}}\n\n"
+     "Answer with: reply {{ref}} <text>"},
+    {"followup", "ru", "",
+     "{{ref}}: {{requester}} написал(а) снова ({{subject}}):\n{{excerpt}}{{attachments}}\n\n"
      "Ответ: reply {{ref}} <текст>"},
     /* to agents' chat clients when a ticket's first answer is overdue (tg_escalate.c) */
     {"escalation", "en", "",

@@ -1421,6 +1421,47 @@ START_TEST(test_attachments_kept_and_told)
 }
 END_TEST
 
+/* The assignee hears of every message that joins their ticket, by chat, with who wrote; an
+ * unassigned ticket's follow-up tells nobody. */
+START_TEST(test_followup_told_to_assignee)
+{
+    tg_config *chat_cfg = store_config(
+        "followup.conf", "[xmpp]\ndomain = support.example.org\nsecret = x\n"
+                         "[queue support]\naddresses = support@example.org\nxmpp = support\n"
+                         "group = l1\n[agent ann]\njid = ann@example.org\ngroups = l1\n");
+    const char *first = "From: maria@customer.ru\nTo: support@example.org, col@customer.ru\n"
+                        "Subject: Printer\nMessage-ID: <p1@c>\n\nIt prints blank pages.\n";
+    const char *again = "From: Colleague <col@customer.ru>\nTo: support@example.org\n"
+                        "Subject: Re: [SUP-1] Printer\nMessage-ID: <p2@c>\n\nAlso on floor 2.\n";
+    tg_decision d;
+    ck_assert_int_eq(process_mail(chat_cfg, first, 0, &d), 0);
+    ck_assert_str_eq(d.assignee, "ann");
+    tg_decision_clear(&d);
+    ck_assert_int_eq(process_mail(chat_cfg, again, 0, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_FOLLOWUP);
+    tg_decision_clear(&d);
+    char *notice = sql_text("SELECT recipient || '|' || body FROM outbox WHERE kind = 'notify'"
+                            " ORDER BY id DESC LIMIT 1");
+    ck_assert_str_eq(notice, "ann@example.org|SUP-1: col@customer.ru wrote again (Printer):\n"
+                             "Also on floor 2.\n\nAnswer with: reply SUP-1 <text>");
+    g_free(notice);
+
+    /* nobody's ticket: nobody to tell */
+    char *done = NULL;
+    tg_err err = {0};
+    ck_assert_int_eq(tg_ticket_assign(chat_cfg, st, "SUP-1", NULL, "test", NOW, &done, &err), 0);
+    g_free(done);
+    int64_t before = sql_count("SELECT count(*) FROM outbox WHERE kind = 'notify'");
+    const char *third = "From: maria@customer.ru\nTo: support@example.org\n"
+                        "Subject: Re: [SUP-1] Printer\nMessage-ID: <p3@c>\n\nAnyone?\n";
+    ck_assert_int_eq(process_mail(chat_cfg, third, 0, &d), 0);
+    ck_assert_int_eq(d.kind, TG_INTAKE_FOLLOWUP);
+    tg_decision_clear(&d);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM outbox WHERE kind = 'notify'"), before);
+    tg_config_unref(chat_cfg);
+}
+END_TEST
+
 /* agent_mail - ann's answer with a file attached, through the real parser; read only in part
  * when cut. */
 static int agent_mail(const char *subject, const char *id, int cut, tg_decision *d)
@@ -1567,6 +1608,7 @@ int main(void)
     tcase_add_test(tc, test_forget_autoreplies);
     tcase_add_test(tc, test_attachments_kept_and_told);
     tcase_add_test(tc, test_agent_files_relayed);
+    tcase_add_test(tc, test_followup_told_to_assignee);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

@@ -87,10 +87,16 @@ first_message_and_follow_up() {
         and d[0]["subject"] == "My printer is broken"' "$CTL" "${C[@]}" list --json
     check '[m["direction"] for m in d["messages"]] == ["in", "out", "in"]
         and d["messages"][2]["body"] == "It is an HP 1020"' "$CTL" "${C[@]}" show --json SUP-1
-    # what arrived is recorded as sent (not left leased, to go out again): reply and notification
+    # what arrived is recorded as sent (not left leased, to go out again): the reply, and ann's
+    # notices of the new ticket and of the follow-up
     [ "$(sql "SELECT group_concat(kind || ' ' || status || ' ' || attempts) FROM
-              (SELECT * FROM outbox ORDER BY kind)")" = "autoreply sent 1,notify sent 1" ] ||
+              (SELECT * FROM outbox ORDER BY kind)")" = "autoreply sent 1,notify sent 1,notify sent 1" ] ||
         fail "outbox: $(sql "SELECT kind, status, attempts FROM outbox")"
+    [ "$(sql "SELECT recipient || ': ' || body FROM outbox WHERE kind = 'notify' ORDER BY id DESC LIMIT 1")" = \
+      "ann@localhost: SUP-1: alice@localhost wrote again (My printer is broken):
+It is an HP 1020
+
+Answer with: reply SUP-1 <text>" ] || fail "follow-up notice: $(sql "SELECT body FROM outbox")"
 }
 
 # Nobody answered in time: the agent who has the ticket is told once, and the event says so.

@@ -32,4 +32,14 @@ agent_gets_notified_and_replies() {
     check 'x = d["channels"][1]; x["channel"] == "xmpp" and x["met"] is True
         and (x["due"], x["in_time"], x["late"], x["waiting"]) == (1, 1, 0, 0)' \
         "$CTL" "${C[@]}" report --from 2000-01-01 --to 2100-01-01 --json
+    # carol writes again: ann, online, hears of it; the ticket waits on her again
+    chat ann "[{\"until\": \"carol@localhost wrote again\", \"timeout\": 30}]" > "$RIG/ann.json" &
+    ann=$!
+    sleep 2 # ann is online
+    chat carol "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"Still no luck\"}}, {\"quiet\": 1}]" \
+        > "$RIG/carol.json" || fail "carol: $(cat "$RIG/carol.json")"
+    wait $ann || fail "ann: $(cat "$RIG/ann.json")"
+    check 'd["messages"][-1]["body"] == "SUP-1: carol@localhost wrote again (VPN does not connect):\nStill no luck\n\nAnswer with: reply SUP-1 <text>"
+        and d["messages"][-1]["from"] == "support.localhost"' cat "$RIG/ann.json"
+    check 'd[0]["status"] == "open"' "$CTL" "${C[@]}" list --json
 }

@@ -222,31 +222,36 @@ int tg_notice_overdue(const tg_config *cfg, tg_store *st, const tg_agent *a, tg_
     return digest(cfg, st, a, name, target, tickets, n, now, told_by, err);
 }
 
-int tg_notice_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t, const char *text,
-                       char *const *attachments, int64_t now, tg_err *err)
+/* tell_assignee - what w says, about t, to the agent who has t (nobody when nobody has it). */
+static int tell_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t,
+                         const notice_what *w, int64_t now, tg_err *err)
 {
     const tg_agent *a = t->assignee ? tg_config_agent(cfg, t->assignee) : NULL;
     const char *told_by;
+    return notice_about(cfg, st, t, a, w, now, &told_by, err);
+}
+
+int tg_notice_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t, const char *text,
+                       char *const *attachments, int64_t now, tg_err *err)
+{
     notice_what w = {.kind = "notify",
                      .name = "notify",
                      .target = TG_TARGET_FIRST_RESPONSE,
                      .text = text,
                      .attachments = attachments};
-    return notice_about(cfg, st, t, a, &w, now, &told_by, err);
+    return tell_assignee(cfg, st, t, &w, now, err);
 }
 
 int tg_notice_followup(const tg_config *cfg, tg_store *st, const tg_ticket *t, const char *who,
                        const char *text, char *const *attachments, int64_t now, tg_err *err)
 {
-    const tg_agent *a = t->assignee ? tg_config_agent(cfg, t->assignee) : NULL;
-    const char *told_by;
     notice_what w = {.kind = "notify",
                      .name = "followup",
                      .target = TG_TARGET_FIRST_RESPONSE,
                      .text = text,
                      .attachments = attachments,
                      .writer = who};
-    return notice_about(cfg, st, t, a, &w, now, &told_by, err);
+    return tell_assignee(cfg, st, t, &w, now, err);
 }
 
 int tg_notice_closed_answer(const tg_config *cfg, tg_store *st, const tg_ticket *t,

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "tg_attachments.h"
+#include "tg_inbound.h"
 
 /* At most this many attachments are named; a line says how many more there were. */
 #define MAX_ATTACHMENTS_LISTED 20
@@ -54,12 +55,7 @@ GPtrArray *tg_attachments_find(GMimeMessage *msg, GMimeObject *body_plain, GMime
  * characters ("..." after). Caller g_free()s. */
 static char *one_clean_line(const char *s, glong max)
 {
-    char *valid = g_utf8_make_valid(s ? s : "", -1);
-    for (char *p = valid; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = ' ';
-    char *line = g_strdup(g_strstrip(valid));
-    g_free(valid);
+    char *line = tg_one_line(g_utf8_make_valid(s ? s : "", -1));
     if (g_utf8_strlen(line, -1) > max) {
         char *cut = g_utf8_substring(line, 0, max);
         g_free(line);

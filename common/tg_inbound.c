@@ -132,6 +132,14 @@ const char *tg_subject_without_reply_prefixes(const char *subject)
     return subject + end;
 }
 
+char *tg_one_line(char *s)
+{
+    for (char *p = s; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = ' ';
+    return g_strstrip(s);
+}
+
 const char *tg_address_domain(const char *address)
 {
     const char *at = address ? strrchr(address, '@') : NULL;

@@ -72,6 +72,10 @@ char *tg_find_subject_tag(const char *subject);
  * ticket's subject, which our replies prefix again. Points into subject. */
 const char *tg_subject_without_reply_prefixes(const char *subject);
 
+/* tg_one_line - s in place as one line: controls (line breaks too) as spaces, no blanks at its
+ * ends. Returns s. */
+char *tg_one_line(char *s);
+
 /* tg_address_domain - the part after the last '@', or "" (borrowed). */
 const char *tg_address_domain(const char *address);
 

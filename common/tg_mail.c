@@ -298,14 +298,10 @@ static char *body_text(GMimeMessage *msg, const tg_mail_opts *o, body_search *bs
 
 /* ---- headers and addresses ---- */
 
-/* header_text - a header value as valid UTF-8 with line breaks and controls as spaces. */
+/* clean_value - a header value as valid UTF-8 with line breaks and controls as spaces. */
 static char *clean_value(const char *v, const tg_mail_opts *o)
 {
-    char *s = to_utf8(v, strlen(v), NULL, o->fallback_charsets);
-    for (char *p = s; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f)
-            *p = ' ';
-    return g_strstrip(s);
+    return tg_one_line(to_utf8(v, strlen(v), NULL, o->fallback_charsets));
 }
 
 /* At most this many To/Cc addresses are kept: each becomes a thread address of the ticket. */

@@ -55,6 +55,8 @@ static const char *const snippets[] = {
 static void insert_bytes(GByteArray *a, guint at, const guint8 *bytes, guint n)
 {
     guint len = a->len;
+    if (n == 0) /* bytes may then be NULL, which memcpy must not see */
+        return;
     g_byte_array_set_size(a, len + n);
     memmove(a->data + at + n, a->data + at, len - at);
     memcpy(a->data + at, bytes, n);

@@ -234,17 +234,18 @@ int tg_agent_reply(const tg_config *cfg, tg_store *st, const tg_agent *agent, co
     return rc;
 }
 
+/* What open_tickets keeps: every ticket, or those of the groups of agent `serving`. */
 typedef struct collect {
     GPtrArray *out;
-    int64_t now;
+    const tg_config *cfg;
+    const tg_agent *serving;
 } collect;
 
-static int keep_open(const tg_ticket *t, void *ud)
+static int keep(const tg_ticket *t, void *ud)
 {
     collect *c = ud;
-    if (strcmp(t->status, "resolved") == 0 || strcmp(t->status, "closed") == 0)
-        return 0;
-    g_ptr_array_add(c->out, tg_ticket_dup(t));
+    if (!c->serving || tg_config_agent_serves(c->cfg, c->serving, t))
+        g_ptr_array_add(c->out, tg_ticket_dup(t));
     return 0;
 }
 
@@ -267,14 +268,29 @@ static gint by_urgency(gconstpointer a, gconstpointer b, gpointer now_p)
     return x->id < y->id ? -1 : 1;
 }
 
-GPtrArray *tg_agent_open_tickets(tg_store *st, const tg_agent *agent, int64_t now, tg_err *err)
+/* open_tickets - the unresolved tickets of assignee (NULL: nobody's) that c keeps, most urgent
+ * first. */
+static GPtrArray *open_tickets(tg_store *st, const char *assignee, collect *c, int64_t now,
+                               tg_err *err)
 {
-    collect c = {g_ptr_array_new_with_free_func((GDestroyNotify)tg_ticket_free), now};
-    tg_ticket_filter f = {.assignee = agent->id};
-    if (tg_store_list_tickets(st, &f, keep_open, &c, err) != TG_OK) {
-        g_ptr_array_unref(c.out);
+    c->out = g_ptr_array_new_with_free_func((GDestroyNotify)tg_ticket_free);
+    if (tg_store_list_open_tickets(st, assignee, keep, c, err) != TG_OK) {
+        g_ptr_array_unref(c->out);
         return NULL;
     }
-    g_ptr_array_sort_with_data(c.out, by_urgency, &now);
-    return c.out;
+    g_ptr_array_sort_with_data(c->out, by_urgency, &now);
+    return c->out;
+}
+
+GPtrArray *tg_agent_open_tickets(tg_store *st, const tg_agent *agent, int64_t now, tg_err *err)
+{
+    collect c = {0};
+    return open_tickets(st, agent->id, &c, now, err);
+}
+
+GPtrArray *tg_agent_unassigned_tickets(const tg_config *cfg, tg_store *st, const tg_agent *agent,
+                                       int64_t now, tg_err *err)
+{
+    collect c = {.cfg = cfg, .serving = agent};
+    return open_tickets(st, NULL, &c, now, err);
 }

@@ -53,5 +53,9 @@ int tg_agent_reply(const tg_config *cfg, tg_store *st, const tg_agent *agent, co
 /* tg_agent_open_tickets - the agent's unresolved tickets, overdue first, then by due time.
  * Caller frees with g_ptr_array_unref (elements are tg_ticket *, cleared and freed). */
 GPtrArray *tg_agent_open_tickets(tg_store *st, const tg_agent *agent, int64_t now, tg_err *err);
+/* tg_agent_unassigned_tickets - the unresolved tickets nobody has, of the groups agent is in (see
+ * tg_config_agent_serves), in the same order: what the agent may take. */
+GPtrArray *tg_agent_unassigned_tickets(const tg_config *cfg, tg_store *st, const tg_agent *agent,
+                                       int64_t now, tg_err *err);
 
 #endif

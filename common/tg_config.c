@@ -963,6 +963,13 @@ const tg_agent *tg_config_agent_for(const tg_config *cfg, const char *address)
     return NULL;
 }
 
+int tg_config_agent_serves(const tg_config *cfg, const tg_agent *a, const tg_ticket *t)
+{
+    const tg_queue *q = tg_config_queue(cfg, t->queue);
+    const char *group = t->agent_group ? t->agent_group : q ? q->group : NULL;
+    return !group || (a->groups && g_strv_contains((const char *const *)a->groups, group));
+}
+
 const tg_agent *tg_config_agent(const tg_config *cfg, const char *id)
 {
     for (guint i = 0; id && i < cfg->agents->len; i++) {

@@ -123,6 +123,10 @@ int tg_config_is_support_address(const tg_config *cfg, const char *address);
 /* tg_config_agent_for - the agent with this e-mail address or (bare) JID, or NULL. */
 const tg_agent *tg_config_agent_for(const tg_config *cfg, const char *address);
 const tg_agent *tg_config_agent(const tg_config *cfg, const char *id);
+/* tg_config_agent_serves - whether agent a is in the group ticket t was routed to (a rule's,
+ * else its queue's; tickets older than schema 5 have none stored); every agent is, for a ticket
+ * of no group. */
+int tg_config_agent_serves(const tg_config *cfg, const tg_agent *a, const tg_ticket *t);
 /* tg_config_agent_by_login - the agent an SMTP AUTH login ({auth_authen}) belongs to: its id, its
  * e-mail address or one of its logins, compared without regard to case; or NULL. */
 const tg_agent *tg_config_agent_by_login(const tg_config *cfg, const char *login);

@@ -17,8 +17,7 @@ static int can_be_told(const tg_config *cfg, const tg_ticket *t, const tg_agent 
 }
 
 /* whom_to_tell - the agent who has t, if they can be told (by chat, else by mail); else the
- * active agents of the group t was routed to (a rule's, else the queue's: tickets older than
- * schema 5 have none stored), or all active agents when there is none. */
+ * active agents of the group t was routed to, or all active agents when there is none. */
 static GPtrArray *whom_to_tell(const tg_config *cfg, const tg_ticket *t)
 {
     GPtrArray *agents = g_ptr_array_new();
@@ -27,12 +26,9 @@ static GPtrArray *whom_to_tell(const tg_config *cfg, const tg_ticket *t)
         g_ptr_array_add(agents, (gpointer)assignee);
         return agents;
     }
-    const tg_queue *q = tg_config_queue(cfg, t->queue);
-    const char *group = t->agent_group ? t->agent_group : q ? q->group : NULL;
     for (guint i = 0; i < cfg->agents->len; i++) {
         const tg_agent *a = cfg->agents->pdata[i];
-        if (can_be_told(cfg, t, a) &&
-            (!group || (a->groups && g_strv_contains((const char *const *)a->groups, group))))
+        if (can_be_told(cfg, t, a) && tg_config_agent_serves(cfg, a, t))
             g_ptr_array_add(agents, (gpointer)a);
     }
     return agents;

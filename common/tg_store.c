@@ -129,6 +129,7 @@ enum {
     S_SET_FIRST_RESPONSE,
     S_COUNT_TICKETS,
     S_LIST_TICKETS,
+    S_OPEN_TICKETS_OF,
     S_LIST_UNESCALATED,
     S_LIST_UNRESOLVED_LATE,
     S_INSERT_MESSAGE,
@@ -196,7 +197,11 @@ static const char *const sql[S_COUNT] = {
     [S_LIST_TICKETS] = "SELECT " TICKET_COLS " FROM tickets"
                        " WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR queue = ?2)"
                        " AND (?3 IS NULL OR assignee = ?3)"
-                       " AND (?4 = 0 OR " OVERDUE("?5") ") ORDER BY id LIMIT ?6",
+                       " AND (?4 = 0 OR " OVERDUE("?5") ") AND (?7 = 0 OR assignee IS NULL)"
+                                                        " ORDER BY id LIMIT ?6",
+    /* by the assignee index: an agent's history, or the store's, is not read */
+    [S_OPEN_TICKETS_OF] = "SELECT " TICKET_COLS " FROM tickets WHERE assignee IS ?1"
+                          " AND status IN ('new', 'open', 'pending') ORDER BY id",
     /* new and open only: a pending ticket was answered; by the status index, so the backlog is
      * read, not the history */
     [S_LIST_UNESCALATED] =
@@ -988,7 +993,18 @@ int tg_store_list_tickets(tg_store *st, const tg_ticket_filter *f, tg_ticket_cb 
     sqlite3_bind_int(s, 4, f->overdue);
     sqlite3_bind_int64(s, 5, f->now);
     sqlite3_bind_int64(s, 6, f->limit > 0 ? f->limit : -1);
+    sqlite3_bind_int(s, 7, f->unassigned);
     return each_ticket(st, s, cb, ud, err, "list tickets");
+}
+
+int tg_store_list_open_tickets(tg_store *st, const char *assignee, tg_ticket_cb cb, void *ud,
+                               tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_OPEN_TICKETS_OF, err);
+    if (!s)
+        return err->code;
+    bind_text(s, 1, assignee);
+    return each_ticket(st, s, cb, ud, err, "list open tickets");
 }
 
 int64_t tg_ticket_due(const tg_ticket *t, tg_sla_target target)

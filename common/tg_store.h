@@ -60,7 +60,8 @@ typedef struct tg_outbox {
 
 typedef struct tg_ticket_filter {
     const char *status, *queue, *assignee;
-    int overdue; /* first response or resolution due before `now` and not met */
+    int unassigned; /* only tickets nobody has */
+    int overdue;    /* first response or resolution due before `now` and not met */
     int64_t now;
     int64_t limit; /* 0: no limit */
 } tg_ticket_filter;
@@ -135,6 +136,10 @@ int tg_store_count_tickets(tg_store *st, int64_t *count, tg_err *err);
 typedef int (*tg_ticket_cb)(const tg_ticket *t, void *ud);
 int tg_store_list_tickets(tg_store *st, const tg_ticket_filter *f, tg_ticket_cb cb, void *ud,
                           tg_err *err);
+/* tg_store_list_open_tickets - the tickets not resolved or closed that assignee has (NULL: that
+ * nobody has), oldest first. */
+int tg_store_list_open_tickets(tg_store *st, const char *assignee, tg_ticket_cb cb, void *ud,
+                               tg_err *err);
 void tg_ticket_clear(tg_ticket *t);           /* frees the strings, NULL-safe fields */
 tg_ticket *tg_ticket_dup(const tg_ticket *t); /* a copy; tg_ticket_free() it */
 void tg_ticket_free(tg_ticket *t);            /* NULL-safe */

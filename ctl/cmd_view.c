@@ -64,7 +64,8 @@ int cmd_list(tg_config *cfg, int argc, char **argv)
     GOptionEntry entries[] = {
         {"status", 0, 0, G_OPTION_ARG_STRING, &status_f, "only tickets in this status", "S"},
         {"queue", 0, 0, G_OPTION_ARG_STRING, &queue, "only this queue", "Q"},
-        {"assignee", 0, 0, G_OPTION_ARG_STRING, &assignee, "only this agent's tickets", "A"},
+        {"assignee", 0, 0, G_OPTION_ARG_STRING, &assignee,
+         "only this agent's tickets (-: those nobody has)", "A"},
         {"overdue", 0, 0, G_OPTION_ARG_NONE, &overdue, "only tickets past a due time", NULL},
         {"limit", 0, 0, G_OPTION_ARG_INT, &limit, "at most N tickets", "N"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "JSON array", NULL},
@@ -77,8 +78,14 @@ int cmd_list(tg_config *cfg, int argc, char **argv)
         return ctl_usage_error("list", "unexpected argument");
     tg_store *st = ctl_open_view(cfg, &status);
     if (st) {
-        tg_ticket_filter f = {
-            status_f, queue, assignee, overdue, g_get_real_time() / G_USEC_PER_SEC, limit};
+        int nobody = g_strcmp0(assignee, "-") == 0; /* as in `assign REF -` */
+        tg_ticket_filter f = {.status = status_f,
+                              .queue = queue,
+                              .assignee = nobody ? NULL : assignee,
+                              .unassigned = nobody,
+                              .overdue = overdue,
+                              .now = g_get_real_time() / G_USEC_PER_SEC,
+                              .limit = limit};
         list_state ls = {as_json, 0, g_string_new(as_json ? "[" : "")};
         if (!as_json)
             g_string_append_printf(ls.out, "%-10s %-8s %-7s %-10s %-10s %-20s %s\n", "REF",

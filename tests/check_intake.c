@@ -1370,6 +1370,69 @@ START_TEST(test_rule_group_kept)
 }
 END_TEST
 
+/* refs - the references of a list of tickets, joined by spaces; caller g_free()s. */
+static char *refs(GPtrArray *list)
+{
+    GString *out = g_string_new(NULL);
+    for (guint i = 0; i < list->len; i++)
+        g_string_append_printf(out, "%s%s", i ? " " : "", ((tg_ticket *)list->pdata[i])->ref);
+    g_ptr_array_unref(list);
+    return g_string_free(out, FALSE);
+}
+
+/* An agent is offered the unresolved tickets nobody has of the groups they are in (the rule's
+ * group, else the queue's) and of no group, most urgent first; their own list is theirs only. */
+START_TEST(test_unassigned_for_agent)
+{
+    tg_config *c = store_config("unassigned.conf",
+                                "[queue support]\naddresses = support@example.org\ngroup = l1\n"
+                                "[queue billing]\naddresses = billing@example.org\n"
+                                "[agent ann]\nemail = ann@example.org\ngroups = l1\n"
+                                "[agent carol]\nemail = carol@example.org\ngroups = l2\n");
+    tg_err err = {0};
+    int64_t later = ticket_due("email", "support", NOW + 600, 0);
+    ck_assert_int_eq(tg_store_set_status(st, later, "pending", NOW - 60, &err), 0);
+    ticket_due("email", "support", NOW - 30, 0); /* overdue: first */
+    ticket_due("xmpp", "billing", NOW + 60, 0);  /* no group: anyone's */
+    int64_t anns = ticket_due("email", "support", NOW + 10, 0);
+    ck_assert_int_eq(tg_store_set_assignee(st, anns, "ann", NOW - 600, &err), 0);
+    int64_t done = ticket_due("email", "support", NOW + 10, 0);
+    ck_assert_int_eq(tg_store_set_status(st, done, "resolved", NOW - 30, &err), 0);
+    tg_ticket routed = {.channel = "email",
+                        .source = "test",
+                        .queue = "support",
+                        .priority = "normal",
+                        .requester = "c@customer.ru",
+                        .subject = "s",
+                        .status = "new",
+                        .created_at = NOW,
+                        .first_response_due = NOW + 30,
+                        .resolution_due = -1,
+                        .agent_group = "l2"}; /* a rule's group */
+    ck_assert_int_eq(tg_store_insert_ticket(st, &routed, "SUP", &err), 0);
+    g_free(routed.ref);
+
+    const tg_agent *ann = tg_config_agent(c, "ann"), *carol = tg_config_agent(c, "carol");
+    char *got = refs(tg_agent_unassigned_tickets(c, st, ann, NOW, &err));
+    ck_assert_str_eq(got, "SUP-2 SUP-3 SUP-1");
+    g_free(got);
+    got = refs(tg_agent_unassigned_tickets(c, st, carol, NOW, &err));
+    ck_assert_str_eq(got, "SUP-6 SUP-3");
+    g_free(got);
+    got = refs(tg_agent_open_tickets(st, ann, NOW, &err));
+    ck_assert_str_eq(got, "SUP-4");
+    g_free(got);
+    char *done_text = NULL;
+    ck_assert_int_eq(tg_ticket_act(st, "SUP-3", carol, "en", TG_ACT_TAKE, NOW, &done_text, &err),
+                     0);
+    g_free(done_text);
+    got = refs(tg_agent_unassigned_tickets(c, st, ann, NOW, &err));
+    ck_assert_str_eq(got, "SUP-2 SUP-1");
+    g_free(got);
+    tg_config_unref(c);
+}
+END_TEST
+
 /* first_attachments - the attachments of a ticket's first message (callback). */
 static int first_attachments(const tg_message *m, void *ud)
 {
@@ -1609,6 +1672,7 @@ int main(void)
     tcase_add_test(tc, test_attachments_kept_and_told);
     tcase_add_test(tc, test_agent_files_relayed);
     tcase_add_test(tc, test_followup_told_to_assignee);
+    tcase_add_test(tc, test_unassigned_for_agent);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

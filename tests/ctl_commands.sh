@@ -167,6 +167,13 @@ assert re.search(r"ответить до (пн|вт|ср|чт|пт|сб|вс), \
 [ "$("$CTL" "${T[@]}" assign SUP-2 -)" = "SUP-2 is now unassigned" ] || fail "assign to nobody"
 [ "$("$CTL" "${T[@]}" list --json | python3 -c 'import json,sys; print([x["assignee"] for x in json.load(sys.stdin) if x["ref"] == "SUP-2"][0])')" = None ] \
   || fail "still assigned"
+# --assignee - lists exactly the tickets nobody has
+"$CTL" "${T[@]}" list --json | python3 -c '
+import json, subprocess, sys
+nobodys = [x["ref"] for x in json.load(sys.stdin) if x["assignee"] is None]
+got = [x["ref"] for x in json.loads(subprocess.run(sys.argv[1:], capture_output=True, check=True).stdout)]
+assert "SUP-2" in got and got == nobodys, (got, nobodys)
+' "$CTL" "${T[@]}" list --assignee - --json || fail "list --assignee -"
 "$CTL" "${T[@]}" close --agent ann SUP-3 > /dev/null
 for bad in "SUP-2 zoe:65:agent zoe is not active" "SUP-2 nobody:65:no \[agent nobody\]" \
            "SUP-999 bob:66:there is no ticket SUP-999" "SUP-3 bob:65:SUP-3 is closed" "SUP-2:64:usage"; do

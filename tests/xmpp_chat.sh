@@ -446,6 +446,31 @@ russian_agent() {
         and m[3] == "у обращения SUP-1 теперь статус resolved"' cat "$RIG/vera.json"
 }
 
+# A ticket nobody has (its agent taken off it) is offered to the agents of its group by
+# `unassigned`, and `list` counts it; taken, it is off that list. vera's group is not its group.
+agent_takes_unassigned() {
+    reset_state
+    printf 'From: Kim <kim@customer.example>\nTo: support@example.org\nSubject: Printer offline\nMessage-ID: <free-1@customer.example>\n\nIt says offline.\n' \
+        > "$RIG/free.eml"
+    "$CTL" "${C[@]}" ingest "$RIG/free.eml" > /dev/null || fail ingest
+    "$CTL" "${C[@]}" assign SUP-1 - > /dev/null || fail "assign SUP-1 -"
+    chat ann "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"list\"}}, {\"until\": \"unassigned lists them\"},
+               {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"unassigned\"}}, {\"until\": \"take REF\"},
+               {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"take SUP-1\"}}, {\"until\": \"now yours\"},
+               {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"unassigned\"}}, {\"until\": \"has an agent\"}]" \
+        > "$RIG/ann-free.json" || fail "ann: $(cat "$RIG/ann-free.json")"
+    check 'm = [x["body"] for x in d["messages"] if not x["body"].startswith("New ticket SUP-1")];
+        m[0] == "You have no open tickets.\nTickets of your groups that nobody has: 1 (unassigned lists them)."
+        and m[1].startswith("Nobody has these tickets of your groups (take REF to take one):\nSUP-1 [new, normal] Printer offline (due ")
+        and m[2] == "SUP-1 is now yours" and m[3] == "Every ticket of your groups has an agent."' \
+        cat "$RIG/ann-free.json"
+    check 'd["assignee"] == "ann"' "$CTL" "${C[@]}" show --json SUP-1
+    "$CTL" "${C[@]}" assign SUP-1 - > /dev/null || fail "assign SUP-1 - again"
+    chat vera "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"unassigned\"}}, {\"until\": \"исполнитель\"}]" \
+        > "$RIG/vera-free.json" || fail "vera: $(cat "$RIG/vera-free.json")"
+    check 'd["messages"][-1]["body"] == "У всех обращений ваших групп есть исполнитель."' cat "$RIG/vera-free.json"
+}
+
 big_body_and_flood() {
     reset_state
     local rss_before rss_after
@@ -674,6 +699,7 @@ scenario unsendable_rows_given_up
 scenario long_reply_is_cut
 scenario service_discovery
 scenario russian_agent
+scenario agent_takes_unassigned
 scenario big_body_and_flood
 scenario long_paste_told_once_per_ticket
 scenario store_failure_tells_customer

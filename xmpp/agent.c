@@ -13,6 +13,7 @@
 static const char help_en[] =
     "Commands:\n"
     "  list              your open tickets, overdue first\n"
+    "  unassigned        your groups' tickets that nobody has\n"
     "  show REF          a ticket with its messages\n"
     "  take REF          assign an unassigned ticket to yourself\n"
     "  reply REF text    answer the customer (by chat or e-mail, as they wrote)\n"
@@ -23,6 +24,7 @@ static const char help_en[] =
 static const char help_ru[] =
     "Команды:\n"
     "  list                ваши открытые обращения, просроченные первыми\n"
+    "  unassigned          обращения ваших групп без исполнителя\n"
     "  show НОМЕР          обращение с его сообщениями\n"
     "  take НОМЕР          взять себе обращение, которое никому не назначено\n"
     "  reply НОМЕР текст   ответить клиенту (в чат или по почте, как он писал)\n"
@@ -64,20 +66,16 @@ static char *format_time(const tg_config *cfg, const tg_agent *agent, int64_t t)
     return s;
 }
 
-static void cmd_list(component *c, const tg_agent *agent, xmpp_stanza_t *st)
+/* Most tickets `unassigned` lists; the rest are counted. */
+#define UNASSIGNED_SHOWN 20
+
+/* append_tickets - a line per ticket of list (at most max), as `list` and `unassigned` show them:
+ * reference, OVERDUE, status, priority, subject, the next due time. */
+static void append_tickets(GString *out, component *c, const tg_agent *agent, GPtrArray *list,
+                           guint max, int64_t now)
 {
-    tg_err err = {0};
-    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
-    GPtrArray *list = tg_agent_open_tickets(c->st, agent, now, &err);
-    if (!list) {
-        store_down(c, agent, st, "list", &err);
-        return;
-    }
     const char *lang = agent->lang;
-    GString *out = g_string_new(
-        list->len ? TG_SAID(lang, "Your open tickets:", "Ваши открытые обращения:")
-                  : TG_SAID(lang, "You have no open tickets.", "У вас нет открытых обращений."));
-    for (guint i = 0; i < list->len; i++) {
+    for (guint i = 0; i < list->len && i < max; i++) {
         const tg_ticket *t = list->pdata[i];
         int64_t due = t->first_response_at <= 0 ? t->first_response_due : t->resolution_due;
         char *when = format_time(c->cfg, agent, due);
@@ -87,6 +85,60 @@ static void cmd_list(component *c, const tg_agent *agent, xmpp_stanza_t *st)
             t->priority, t->subject, when);
         g_free(when);
     }
+    if (list->len > max)
+        g_string_append_printf(out, TG_SAID(lang, "\n... and %u more", "\n... и ещё %u"),
+                               list->len - max);
+}
+
+/* cmd_list - the agent's open tickets, and the count of their groups' tickets that nobody has
+ * (they would learn of those only once overdue). */
+static void cmd_list(component *c, const tg_agent *agent, xmpp_stanza_t *st)
+{
+    tg_err err = {0};
+    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    GPtrArray *list = tg_agent_open_tickets(c->st, agent, now, &err), *unassigned = NULL;
+    if (list)
+        unassigned = tg_agent_unassigned_tickets(c->cfg, c->st, agent, now, &err);
+    if (!unassigned) {
+        store_down(c, agent, st, "list", &err);
+        if (list)
+            g_ptr_array_unref(list);
+        return;
+    }
+    const char *lang = agent->lang;
+    GString *out = g_string_new(
+        list->len ? TG_SAID(lang, "Your open tickets:", "Ваши открытые обращения:")
+                  : TG_SAID(lang, "You have no open tickets.", "У вас нет открытых обращений."));
+    append_tickets(out, c, agent, list, list->len, now);
+    if (unassigned->len)
+        g_string_append_printf(
+            out,
+            TG_SAID(lang, "\nTickets of your groups that nobody has: %u (unassigned lists them).",
+                    "\nОбращений ваших групп без исполнителя: %u (список: unassigned)."),
+            unassigned->len);
+    answer(c, agent, st, out->str);
+    g_string_free(out, TRUE);
+    g_ptr_array_unref(list);
+    g_ptr_array_unref(unassigned);
+}
+
+/* cmd_unassigned - the tickets of the agent's groups that nobody has, to take one. */
+static void cmd_unassigned(component *c, const tg_agent *agent, xmpp_stanza_t *st)
+{
+    tg_err err = {0};
+    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    GPtrArray *list = tg_agent_unassigned_tickets(c->cfg, c->st, agent, now, &err);
+    if (!list) {
+        store_down(c, agent, st, "unassigned", &err);
+        return;
+    }
+    const char *lang = agent->lang;
+    GString *out = g_string_new(
+        list->len ? TG_SAID(lang, "Nobody has these tickets of your groups (take REF to take one):",
+                            "Обращения ваших групп без исполнителя (take НОМЕР, чтобы взять):")
+                  : TG_SAID(lang, "Every ticket of your groups has an agent.",
+                            "У всех обращений ваших групп есть исполнитель."));
+    append_tickets(out, c, agent, list, UNASSIGNED_SHOWN, now);
     answer(c, agent, st, out->str);
     g_string_free(out, TRUE);
     g_ptr_array_unref(list);
@@ -240,6 +292,8 @@ void agent_command(component *c, const tg_agent *agent, xmpp_stanza_t *st, const
 
     if (strcmp(cmd, "list") == 0) {
         cmd_list(c, agent, st);
+    } else if (strcmp(cmd, "unassigned") == 0) {
+        cmd_unassigned(c, agent, st);
     } else if (ref && strcmp(cmd, "show") == 0) {
         cmd_show(c, agent, st, ref);
     } else if (ref && strcmp(cmd, "reply") == 0) {

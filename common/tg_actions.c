@@ -146,21 +146,23 @@ static int reassign(const tg_config *cfg, tg_store *st, tg_ticket *t, const tg_a
                    : g_strdup_printf("%s is already unassigned", t->ref);
         return TG_OK;
     }
-    const char *was = t->assignee ? t->assignee : "nobody";
-    char *detail = to ? g_strdup_printf("%s by %s (was %s)", to, by, was)
-                      : g_strdup_printf("by %s (was %s)", by, was);
+    char *was = t->assignee; /* the ticket's now: t->assignee becomes `to` below */
+    char *detail = to ? g_strdup_printf("%s by %s (was %s)", to, by, was ? was : "nobody")
+                      : g_strdup_printf("by %s (was %s)", by, was ? was : "nobody");
     int rc = tg_store_set_assignee(st, t->id, to, now, err);
     if (rc == TG_OK)
         rc = tg_store_add_event(st, t->id, now, to ? "assigned" : "unassigned", detail, err);
     g_free(detail);
+    t->assignee = g_strdup(to);
     first_message first = {0};
     if (rc == TG_OK && to)
         rc = tg_store_list_messages(st, t->id, first_words, &first, err);
-    if (rc == TG_OK && to) {
-        g_free(t->assignee);
-        t->assignee = g_strdup(to);
+    if (rc == TG_OK && to)
         rc = tg_notice_assignee(cfg, st, t, first.text, first.attachments, now, err);
-    }
+    const tg_agent *had = was ? tg_config_agent(cfg, was) : NULL;
+    if (rc == TG_OK && had) /* so that they stop working on it */
+        rc = tg_notice_taken_off(cfg, st, t, had, now, err);
+    g_free(was);
     g_free(first.text);
     g_strfreev(first.attachments);
     *done = to ? g_strdup_printf("%s is now assigned to %s", t->ref, to)

@@ -254,6 +254,26 @@ int tg_notice_followup(const tg_config *cfg, tg_store *st, const tg_ticket *t, c
     return tell_assignee(cfg, st, t, &w, now, err);
 }
 
+int tg_notice_taken_off(const tg_config *cfg, tg_store *st, const tg_ticket *t, const tg_agent *a,
+                        int64_t now, tg_err *err)
+{
+    const char *lang = agent_lang(a);
+    const tg_agent *now_has = t->assignee ? tg_config_agent(cfg, t->assignee) : NULL;
+    char *reason =
+        now_has ? g_strdup_printf(TG_SAID(lang, "it was given to %s", "его передали агенту %s"),
+                                  now_has->name ? now_has->name : now_has->id)
+                : g_strdup(TG_SAID(lang, "it was taken off you, and nobody has it now",
+                                   "его сняли с вас, и сейчас оно ни за кем не закреплено"));
+    notice_what w = {.kind = "notice",
+                     .name = "taken_off",
+                     .target = TG_TARGET_FIRST_RESPONSE,
+                     .reason = reason};
+    const char *told_by;
+    int rc = notice_about(cfg, st, t, a, &w, now, &told_by, err);
+    g_free(reason);
+    return rc;
+}
+
 int tg_notice_closed_answer(const tg_config *cfg, tg_store *st, const tg_ticket *t,
                             const tg_agent *a, int64_t now, const char **told_by, tg_err *err)
 {

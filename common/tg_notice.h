@@ -43,6 +43,11 @@ int tg_notice_assignee(const tg_config *cfg, tg_store *st, const tg_ticket *t, c
 int tg_notice_followup(const tg_config *cfg, tg_store *st, const tg_ticket *t, const char *who,
                        const char *text, char *const *attachments, int64_t now, tg_err *err);
 
+/* tg_notice_taken_off - tell agent a, by chat only (template taken_off), that t is no longer
+ * theirs: given to t->assignee, or to nobody when that is NULL. */
+int tg_notice_taken_off(const tg_config *cfg, tg_store *st, const tg_ticket *t, const tg_agent *a,
+                        int64_t now, tg_err *err);
+
 /* tg_notice_closed_answer - tell agent a, by chat or else by mail (templates closed_answer and
  * closed_answer_mail), that their mail on the closed ticket t was kept on it but not sent to
  * the customer. *told_by as for tg_notice_overdue. */

@@ -16,6 +16,7 @@ const char *const tg_template_names[] = {"autoreply",
                                          "relay",
                                          "notify",
                                          "followup",
+                                         "taken_off",
                                          "escalation",
                                          "escalation_mail",
                                          "escalation_digest",
@@ -74,6 +75,9 @@ static const struct builtin {
     {"followup", "ru", "",
      "{{ref}}: {{requester}} написал(а) снова ({{subject}}):\n{{excerpt}}{{attachments}}\n\n"
      "Ответ: reply {{ref}} <текст>"},
+    /* to an agent's chat client when a ticket of theirs is given to another, or to nobody */
+    {"taken_off", "en", "", "{{ref}} is no longer yours ({{subject}}): {{reason}}."},
+    {"taken_off", "ru", "", "Обращение {{ref}} больше не ваше ({{subject}}): {{reason}}."},
     /* to agents' chat clients when a ticket's first answer is overdue (tg_escalate.c) */
     {"escalation", "en", "",
      "Overdue: {{ref}} has no answer yet; the first response was due {{due}}.\n"

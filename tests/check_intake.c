@@ -1469,6 +1469,18 @@ START_TEST(test_attachments_kept_and_told)
     notice = sql_text("SELECT body FROM outbox WHERE kind = 'notify' AND recipient LIKE 'carol%'");
     ck_assert_msg(strstr(notice, "[вложение: Счет.pdf (application/pdf, 3 bytes)]"), "%s", notice);
     g_free(notice);
+    /* and ann, who had it, is told so, by chat */
+    notice = sql_text("SELECT channel || '|' || body FROM outbox WHERE kind = 'notice'"
+                      " AND recipient = 'ann@example.org'");
+    ck_assert_str_eq(notice, "xmpp|SUP-1 is no longer yours (Invoice): it was given to carol.");
+    g_free(notice);
+    g_free(done);
+    ck_assert_int_eq(tg_ticket_assign(chat_cfg, st, d.ref, tg_config_agent(chat_cfg, "ann"),
+                                      "ticketgatectl", NOW + 120, &done, &err),
+                     0);
+    notice = sql_text("SELECT body FROM outbox WHERE kind = 'notice' AND recipient LIKE 'carol%'");
+    ck_assert_str_eq(notice, "Обращение SUP-1 больше не ваше (Invoice): его передали агенту ann.");
+    g_free(notice);
     g_free(done);
     g_free(kept);
     tg_decision_clear(&d);
@@ -1506,6 +1518,10 @@ START_TEST(test_followup_told_to_assignee)
     tg_err err = {0};
     ck_assert_int_eq(tg_ticket_assign(chat_cfg, st, "SUP-1", NULL, "test", NOW, &done, &err), 0);
     g_free(done);
+    char *off = sql_text("SELECT body FROM outbox WHERE kind = 'notice'");
+    ck_assert_str_eq(off, "SUP-1 is no longer yours (Printer): it was taken off you, and nobody "
+                          "has it now.");
+    g_free(off);
     int64_t before = sql_count("SELECT count(*) FROM outbox WHERE kind = 'notify'");
     const char *third = "From: maria@customer.ru\nTo: support@example.org\n"
                         "Subject: Re: [SUP-1] Printer\nMessage-ID: <p3@c>\n\nAnyone?\n";

@@ -446,20 +446,23 @@ russian_agent() {
         and m[3] == "у обращения SUP-1 теперь статус resolved"' cat "$RIG/vera.json"
 }
 
-# A ticket nobody has (its agent taken off it) is offered to the agents of its group by
-# `unassigned`, and `list` counts it; taken, it is off that list. vera's group is not its group.
+# A ticket nobody has (its agent taken off it, and told so) is offered to the agents of its group
+# by `unassigned`, and `list` counts it; taken, it is off that list. vera's group is not its group.
 agent_takes_unassigned() {
     reset_state
     printf 'From: Kim <kim@customer.example>\nTo: support@example.org\nSubject: Printer offline\nMessage-ID: <free-1@customer.example>\n\nIt says offline.\n' \
         > "$RIG/free.eml"
     "$CTL" "${C[@]}" ingest "$RIG/free.eml" > /dev/null || fail ingest
     "$CTL" "${C[@]}" assign SUP-1 - > /dev/null || fail "assign SUP-1 -"
-    chat ann "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"list\"}}, {\"until\": \"unassigned lists them\"},
+    chat ann "[{\"until\": \"Printer offline): it was taken off you\", \"timeout\": 20},
+               {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"list\"}}, {\"until\": \"unassigned lists them\"},
                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"unassigned\"}}, {\"until\": \"take REF\"},
                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"take SUP-1\"}}, {\"until\": \"now yours\"},
                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"unassigned\"}}, {\"until\": \"has an agent\"}]" \
         > "$RIG/ann-free.json" || fail "ann: $(cat "$RIG/ann-free.json")"
-    check 'm = [x["body"] for x in d["messages"] if not x["body"].startswith("New ticket SUP-1")];
+    check 'n = [x["body"] for x in d["messages"]];
+        assert "SUP-1 is no longer yours (Printer offline): it was taken off you, and nobody has it now." in n, n;
+        m = [x for x in n if not x.startswith(("New ticket SUP-1", "SUP-1 is no longer yours"))];
         m[0] == "You have no open tickets.\nTickets of your groups that nobody has: 1 (unassigned lists them)."
         and m[1].startswith("Nobody has these tickets of your groups (take REF to take one):\nSUP-1 [new, normal] Printer offline (due ")
         and m[2] == "SUP-1 is now yours" and m[3] == "Every ticket of your groups has an agent."' \

@@ -86,6 +86,23 @@ static int apply(tg_store *st, tg_ticket *t, const tg_agent *agent, const char *
             g_strdup_printf(TG_SAID(lang, "%s is now yours", "обращение %s теперь ваше"), t->ref);
         return rc;
     }
+    if (action == TG_ACT_RELEASE) {
+        if (!t->assignee) {
+            *done = g_strdup_printf(TG_SAID(lang, "%s is nobody's already",
+                                            "обращение %s и так ни за кем не закреплено"),
+                                    t->ref);
+            return TG_OK;
+        }
+        char *detail = g_strdup_printf("by %s (was %s)", agent->id, t->assignee);
+        if ((rc = tg_store_set_assignee(st, t->id, NULL, now, err)) == TG_OK)
+            rc = tg_store_add_event(st, t->id, now, "unassigned", detail, err);
+        g_free(detail);
+        *done = g_strdup_printf(TG_SAID(lang, "%s is no longer yours, and nobody has it now",
+                                        "обращение %s больше не ваше, и сейчас оно ни за кем не "
+                                        "закреплено"),
+                                t->ref);
+        return rc;
+    }
     const char *status = target[action];
     if (strcmp(t->status, status) == 0) {
         *done = g_strdup_printf(TG_SAID(lang, "%s is already %s", "у обращения %s уже статус %s"),

@@ -1,5 +1,5 @@
 /* tg_actions.h - what an agent does to a ticket besides answering it: take, resolve, close,
- * reopen; and what a supervisor does: assign.
+ * reopen, release; and what a supervisor does: assign.
  * Each action is one store transaction with its event. The chat component and ticketgatectl
  * call these, so the rules ("not yours", "already closed") are said in one place. */
 #ifndef TG_ACTIONS_H
@@ -12,7 +12,13 @@
 #include "tg_intake.h"
 #include "tg_store.h"
 
-typedef enum { TG_ACT_TAKE, TG_ACT_RESOLVE, TG_ACT_CLOSE, TG_ACT_REOPEN } tg_action;
+typedef enum {
+    TG_ACT_TAKE,
+    TG_ACT_RESOLVE,
+    TG_ACT_CLOSE,
+    TG_ACT_REOPEN,
+    TG_ACT_RELEASE, /* give one's ticket back to nobody, for the group to take */
+} tg_action;
 
 /* tg_ref_typed - the ticket reference in what a person typed, upper case: "sup-42", and also
  * "[SUP-42]" as in a mail subject, "#SUP-42", "SUP-42:" or "SUP-42," as in a sentence. Every

@@ -1,6 +1,6 @@
-/* cmd_agent.c - ticketgatectl reply/take/resolve/close/reopen: what an agent does from a shell,
- * with the same rules as from a chat client (common/tg_actions). --agent names the agent (the
- * section name of [agent ID]). And assign: a supervisor gives a ticket to an agent. */
+/* cmd_agent.c - ticketgatectl reply/take/resolve/close/reopen/release: what an agent does from a
+ * shell, with the same rules as from a chat client (common/tg_actions). --agent names the agent
+ * (the section name of [agent ID]). And assign: a supervisor gives a ticket to an agent. */
 #include <stdio.h>
 #include <string.h>
 
@@ -121,6 +121,11 @@ int cmd_close(tg_config *cfg, int argc, char **argv)
 int cmd_reopen(tg_config *cfg, int argc, char **argv)
 {
     return act(cfg, "reopen", TG_ACT_REOPEN, argc, argv);
+}
+
+int cmd_release(tg_config *cfg, int argc, char **argv)
+{
+    return act(cfg, "release", TG_ACT_RELEASE, argc, argv);
 }
 
 int cmd_assign(tg_config *cfg, int argc, char **argv)

@@ -36,6 +36,7 @@ int cmd_take(tg_config *cfg, int argc, char **argv);
 int cmd_resolve(tg_config *cfg, int argc, char **argv);
 int cmd_close(tg_config *cfg, int argc, char **argv);
 int cmd_reopen(tg_config *cfg, int argc, char **argv);
+int cmd_release(tg_config *cfg, int argc, char **argv);
 int cmd_assign(tg_config *cfg, int argc, char **argv);
 int cmd_report(tg_config *cfg, int argc, char **argv);
 int cmd_backup(tg_config *cfg, int argc, char **argv);

@@ -23,8 +23,9 @@ static void usage(FILE *to)
             "                 what intake would do with a mail, writing nothing\n"
             "  reply --agent ID REF TEXT...|-\n"
             "                 answer the customer (relayed by e-mail or chat, as they wrote)\n"
-            "  take|resolve|close|reopen --agent ID REF\n"
-            "                 assign a ticket to yourself, resolve, close or reopen it\n"
+            "  take|resolve|close|reopen|release --agent ID REF\n"
+            "                 assign a ticket to yourself, resolve, close, reopen it or give it\n"
+            "                 back to nobody\n"
             "  assign REF AGENT|-\n"
             "                 give a ticket to an agent (who is told by chat), or to nobody\n"
             "  report [--from DATE] [--to DATE] [--queue Q] [--resolution] [--json]\n"
@@ -168,11 +169,22 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(tg_config *, int, char **);
     } commands[] = {
-        {"ingest", cmd_ingest},         {"list", cmd_list},     {"show", cmd_show},
-        {"explain", cmd_explain},       {"reply", cmd_reply},   {"take", cmd_take},
-        {"resolve", cmd_resolve},       {"close", cmd_close},   {"reopen", cmd_reopen},
-        {"assign", cmd_assign},         {"report", cmd_report}, {"backup", cmd_backup},
-        {"restore", cmd_restore},       {"purge", cmd_purge},   {"status", cmd_status},
+        {"ingest", cmd_ingest},
+        {"list", cmd_list},
+        {"show", cmd_show},
+        {"explain", cmd_explain},
+        {"reply", cmd_reply},
+        {"take", cmd_take},
+        {"resolve", cmd_resolve},
+        {"close", cmd_close},
+        {"reopen", cmd_reopen},
+        {"release", cmd_release},
+        {"assign", cmd_assign},
+        {"report", cmd_report},
+        {"backup", cmd_backup},
+        {"restore", cmd_restore},
+        {"purge", cmd_purge},
+        {"status", cmd_status},
         {"directives", cmd_directives},
     };
 

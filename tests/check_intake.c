@@ -1421,6 +1421,25 @@ START_TEST(test_unassigned_for_agent)
     got = refs(tg_agent_unassigned_tickets(c, st, ann, NOW, &err));
     ck_assert_str_eq(got, "SUP-2 SUP-1");
     g_free(got);
+
+    /* released, ann's ticket is nobody's again; only one's own ticket can be released */
+    ck_assert_int_eq(tg_ticket_act(st, "SUP-3", ann, "en", TG_ACT_RELEASE, NOW, &done_text, &err),
+                     TG_EPERM);
+    ck_assert_str_eq(err.msg, "SUP-3 is assigned to carol, not to you");
+    ck_assert_int_eq(tg_ticket_act(st, "SUP-4", ann, "en", TG_ACT_RELEASE, NOW, &done_text, &err),
+                     0);
+    ck_assert_str_eq(done_text, "SUP-4 is no longer yours, and nobody has it now");
+    g_free(done_text);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM events WHERE ticket_id = 4"
+                               " AND kind = 'unassigned' AND detail = 'by ann (was ann)'"),
+                     1);
+    got = refs(tg_agent_unassigned_tickets(c, st, ann, NOW, &err));
+    ck_assert_str_eq(got, "SUP-2 SUP-4 SUP-1");
+    g_free(got);
+    ck_assert_int_eq(tg_ticket_act(st, "SUP-4", ann, "ru", TG_ACT_RELEASE, NOW, &done_text, &err),
+                     0);
+    ck_assert_str_eq(done_text, "обращение SUP-4 и так ни за кем не закреплено");
+    g_free(done_text);
     tg_config_unref(c);
 }
 END_TEST

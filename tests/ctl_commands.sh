@@ -167,6 +167,10 @@ assert re.search(r"ответить до (пн|вт|ср|чт|пт|сб|вс), \
 [ "$("$CTL" "${T[@]}" assign SUP-2 -)" = "SUP-2 is now unassigned" ] || fail "assign to nobody"
 [ "$("$CTL" "${T[@]}" list --json | python3 -c 'import json,sys; print([x["assignee"] for x in json.load(sys.stdin) if x["ref"] == "SUP-2"][0])')" = None ] \
   || fail "still assigned"
+# an agent takes a ticket nobody has and gives it back
+[ "$("$CTL" "${T[@]}" take --agent bob SUP-2)" = "SUP-2 is now yours" ] || fail "take SUP-2"
+[ "$("$CTL" "${T[@]}" release --agent bob SUP-2)" = "SUP-2 is no longer yours, and nobody has it now" ] ||
+    fail "release SUP-2"
 # --assignee - lists exactly the tickets nobody has
 "$CTL" "${T[@]}" list --json | python3 -c '
 import json, subprocess, sys

@@ -53,9 +53,9 @@ static const char *const phrases[] = {"Не печатает принтер",
                                       "\t",
                                       "]]>",
                                       "\"'"};
-static const char *const commands[] = {"help",   "list",  "unassigned", "show",
-                                       "take",   "reply", "resolve",    "close",
-                                       "reopen", "REPLY", " show ",     "reply  "};
+static const char *const commands[] = {"help",  "list",    "unassigned", "show",   "take",
+                                       "reply", "resolve", "close",      "reopen", "release",
+                                       "REPLY", " show ",  "reply  "};
 
 static const char *const tos[] = {
     SUPPORT, SUPPORT, DOMAIN, "nosuch@" DOMAIN, "SUPPORT@Support.Localhost/res", ""};

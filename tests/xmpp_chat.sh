@@ -447,7 +447,8 @@ russian_agent() {
 }
 
 # A ticket nobody has (its agent taken off it, and told so) is offered to the agents of its group
-# by `unassigned`, and `list` counts it; taken, it is off that list. vera's group is not its group.
+# by `unassigned`, and `list` counts it; taken, it is off that list; released, nobody has it
+# again. vera's group is not its group.
 agent_takes_unassigned() {
     reset_state
     printf 'From: Kim <kim@customer.example>\nTo: support@example.org\nSubject: Printer offline\nMessage-ID: <free-1@customer.example>\n\nIt says offline.\n' \
@@ -468,7 +469,11 @@ agent_takes_unassigned() {
         and m[2] == "SUP-1 is now yours" and m[3] == "Every ticket of your groups has an agent."' \
         cat "$RIG/ann-free.json"
     check 'd["assignee"] == "ann"' "$CTL" "${C[@]}" show --json SUP-1
-    "$CTL" "${C[@]}" assign SUP-1 - > /dev/null || fail "assign SUP-1 - again"
+    # given back, it is nobody's again: for vera too, but not of her group
+    chat ann "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"release SUP-1\"}}, {\"until\": \"nobody has it now\"}]" \
+        > "$RIG/ann-release.json" || fail "ann: $(cat "$RIG/ann-release.json")"
+    check 'd["messages"][-1]["body"] == "SUP-1 is no longer yours, and nobody has it now"' cat "$RIG/ann-release.json"
+    check 'd["assignee"] is None and d["events"][-1]["kind"] == "unassigned"' "$CTL" "${C[@]}" show --json SUP-1
     chat vera "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"unassigned\"}}, {\"until\": \"исполнитель\"}]" \
         > "$RIG/vera-free.json" || fail "vera: $(cat "$RIG/vera-free.json")"
     check 'd["messages"][-1]["body"] == "У всех обращений ваших групп есть исполнитель."' cat "$RIG/vera-free.json"

@@ -20,6 +20,7 @@ static const char help_en[] =
     "  resolve REF       mark it resolved\n"
     "  close REF         close it\n"
     "  reopen REF        open a resolved or closed ticket again\n"
+    "  release REF       give your ticket back: nobody has it, your group may take it\n"
     "  help              this text";
 static const char help_ru[] =
     "Команды:\n"
@@ -31,6 +32,7 @@ static const char help_ru[] =
     "  resolve НОМЕР       отметить решённым\n"
     "  close НОМЕР         закрыть\n"
     "  reopen НОМЕР        снова открыть решённое или закрытое\n"
+    "  release НОМЕР       вернуть своё обращение: его сможет взять ваша группа\n"
     "  help                эта справка";
 
 /* answer - text to the agent who sent st, tagged with the agent's language. */
@@ -306,6 +308,8 @@ void agent_command(component *c, const tg_agent *agent, xmpp_stanza_t *st, const
         cmd_act(c, agent, st, TG_ACT_CLOSE, ref);
     } else if (ref && strcmp(cmd, "reopen") == 0) {
         cmd_act(c, agent, st, TG_ACT_REOPEN, ref);
+    } else if (ref && strcmp(cmd, "release") == 0) {
+        cmd_act(c, agent, st, TG_ACT_RELEASE, ref);
     } else {
         answer(c, agent, st, TG_SAID(agent->lang, help_en, help_ru));
     }

@@ -196,9 +196,8 @@ static const char *const sql[S_COUNT] = {
     [S_COUNT_TICKETS] = "SELECT count(*) FROM tickets",
     [S_LIST_TICKETS] = "SELECT " TICKET_COLS " FROM tickets"
                        " WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR queue = ?2)"
-                       " AND (?3 IS NULL OR assignee = ?3)"
-                       " AND (?4 = 0 OR " OVERDUE("?5") ") AND (?7 = 0 OR assignee IS NULL)"
-                                                        " ORDER BY id LIMIT ?6",
+                       " AND (?3 IS NULL OR assignee = ?3) AND (?7 = 0 OR assignee IS NULL)"
+                       " AND (?4 = 0 OR " OVERDUE("?5") ") ORDER BY id LIMIT ?6",
     /* by the assignee index: an agent's history, or the store's, is not read */
     [S_OPEN_TICKETS_OF] = "SELECT " TICKET_COLS " FROM tickets WHERE assignee IS ?1"
                           " AND status IN ('new', 'open', 'pending') ORDER BY id",

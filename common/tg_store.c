@@ -1397,9 +1397,10 @@ int tg_store_ticket_health(tg_store *st, int64_t now, tg_ticket_health *out, tg_
     static const char query[] =
         "SELECT (SELECT count(*) FROM tickets),"
         " (SELECT count(*) FROM tickets WHERE status NOT IN ('resolved', 'closed')),"
-        " (SELECT count(*) FROM tickets WHERE " OVERDUE(
-            "?1") "),"
-                  " (SELECT created_at FROM tickets ORDER BY id DESC LIMIT 1)";
+        " (SELECT count(*) FROM tickets WHERE assignee IS NULL"
+        "  AND status IN ('new', 'open', 'pending')),"
+        " (SELECT created_at FROM tickets ORDER BY id DESC LIMIT 1),"
+        " (SELECT count(*) FROM tickets WHERE " OVERDUE("?1") ")";
     sqlite3_stmt *s = NULL;
     memset(out, 0, sizeof *out);
     if (sqlite3_prepare_v2(st->db, query, -1, &s, NULL) != SQLITE_OK)
@@ -1409,8 +1410,9 @@ int tg_store_ticket_health(tg_store *st, int64_t now, tg_ticket_health *out, tg_
     if (rc == 1) {
         out->tickets = sqlite3_column_int64(s, 0);
         out->unfinished = sqlite3_column_int64(s, 1);
-        out->overdue = sqlite3_column_int64(s, 2);
+        out->unassigned = sqlite3_column_int64(s, 2);
         out->newest = sqlite3_column_int64(s, 3);
+        out->overdue = sqlite3_column_int64(s, 4);
         rc = TG_OK;
     }
     sqlite3_finalize(s);

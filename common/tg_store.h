@@ -221,9 +221,10 @@ typedef struct tg_outbox_health {
 int tg_store_outbox_health(tg_store *st, const char *channel, int64_t since, tg_outbox_health *out,
                            tg_err *err);
 /* The tickets, as monitoring sees them: all, those not resolved or closed, those of them overdue
- * at `now` (as list --overdue), and when the newest was made (0: none). */
+ * at `now` (as list --overdue) and those of them nobody has, and when the newest was made (0:
+ * none). */
 typedef struct tg_ticket_health {
-    int64_t tickets, unfinished, overdue, newest;
+    int64_t tickets, unfinished, overdue, unassigned, newest;
 } tg_ticket_health;
 int tg_store_ticket_health(tg_store *st, int64_t now, tg_ticket_health *out, tg_err *err);
 int tg_store_count_autoreplies(tg_store *st, const char *address, int64_t since, int64_t *count,

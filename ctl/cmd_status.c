@@ -70,9 +70,10 @@ static void print_text(const char *store_path, int64_t now, const health *h)
            file_size(wal) / 1e6);
     g_free(wal);
     char *newest = ctl_time(h->tickets.newest);
-    printf("tickets  %lld, %lld not resolved or closed, %lld of them overdue; newest %s\n",
+    printf("tickets  %lld, %lld not resolved or closed, %lld of them overdue, %lld nobody has; "
+           "newest %s\n",
            (long long)h->tickets.tickets, (long long)h->tickets.unfinished,
-           (long long)h->tickets.overdue, newest);
+           (long long)h->tickets.overdue, (long long)h->tickets.unassigned, newest);
     g_free(newest);
     for (size_t i = 0; i < G_N_ELEMENTS(channels); i++) {
         const tg_outbox_health *r = &h->replies[i];
@@ -105,6 +106,7 @@ static void print_json(const char *store_path, const health *h)
     json_kv_int(out, &first, "tickets", h->tickets.tickets);
     json_kv_int(out, &first, "unfinished", h->tickets.unfinished);
     json_kv_int(out, &first, "overdue", h->tickets.overdue);
+    json_kv_int(out, &first, "unassigned", h->tickets.unassigned);
     json_kv_time(out, &first, "newest", h->tickets.newest);
     json_key(out, &first, "replies");
     g_string_append_c(out, '{');

@@ -171,6 +171,19 @@ assert re.search(r"ответить до (пн|вт|ср|чт|пт|сб|вс), \
 [ "$("$CTL" "${T[@]}" take --agent bob SUP-2)" = "SUP-2 is now yours" ] || fail "take SUP-2"
 [ "$("$CTL" "${T[@]}" release --agent bob SUP-2)" = "SUP-2 is no longer yours, and nobody has it now" ] ||
     fail "release SUP-2"
+# status counts the tickets as list sees them
+"$CTL" "${T[@]}" status --json | python3 -c '
+import json, subprocess, sys
+def listed(*opts):
+    return json.loads(subprocess.run(sys.argv[1:] + ["list", "--json", *opts], capture_output=True, check=True).stdout)
+s = json.load(sys.stdin)
+open_ = [t for t in listed() if t["status"] not in ("resolved", "closed")]
+want = {"tickets": len(listed()), "unfinished": len(open_), "overdue": len(listed("--overdue")),
+        "unassigned": len([t for t in open_ if t["assignee"] is None])}
+assert want["unassigned"] > 0 and {k: s[k] for k in want} == want, (s, want)
+' "$CTL" "${T[@]}" || fail "status counts"
+"$CTL" "${T[@]}" status | grep -Eq "^tickets  [0-9]+, [0-9]+ not resolved or closed, [0-9]+ of them overdue, [1-9][0-9]* nobody has; newest " ||
+    fail "status: $("$CTL" "${T[@]}" status)"
 # --assignee - lists exactly the tickets nobody has
 "$CTL" "${T[@]}" list --json | python3 -c '
 import json, subprocess, sys

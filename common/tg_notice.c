@@ -67,6 +67,12 @@ static const char *agent_lang(const tg_agent *a)
     return a->lang ? a->lang : "en";
 }
 
+/* agent_called - how notices name agent a: its name, else its id. */
+static const char *agent_called(const tg_agent *a)
+{
+    return a->name ? a->name : a->id;
+}
+
 /* queue_notice - an outbox row of this kind to a, the way how says, rendered from template name
  * (NAME_mail for mail) with vars; about ticket_id, or none when 0. t gives the queue whose
  * address mail goes out from. */
@@ -145,7 +151,7 @@ static int notice_about(const tg_config *cfg, tg_store *st, const tg_ticket *t, 
                               {"requester", w->writer ? w->writer : t->requester},
                               {"excerpt", lines},
                               {"attachments", attached},
-                              {"agent", a->name ? a->name : a->id},
+                              {"agent", agent_called(a)},
                               {"agent_id", a->id},
                               {"company", cfg->company},
                               {"reason", w->reason ? w->reason : ""}};
@@ -193,7 +199,7 @@ static int digest(const tg_config *cfg, tg_store *st, const tg_agent *a, const c
     char *template = g_strconcat(name, "_digest", NULL);
     tg_template_var vars[] = {{"count", count},
                               {"tickets", list},
-                              {"agent", a->name ? a->name : a->id},
+                              {"agent", agent_called(a)},
                               {"agent_id", a->id},
                               {"company", cfg->company}};
     int rc = queue_notice(cfg, st, 0, tickets[0], a, how, "escalation", template, vars,
@@ -261,7 +267,7 @@ int tg_notice_taken_off(const tg_config *cfg, tg_store *st, const tg_ticket *t, 
     const tg_agent *now_has = t->assignee ? tg_config_agent(cfg, t->assignee) : NULL;
     char *reason =
         now_has ? g_strdup_printf(TG_SAID(lang, "it was given to %s", "его передали агенту %s"),
-                                  now_has->name ? now_has->name : now_has->id)
+                                  agent_called(now_has))
                 : g_strdup(TG_SAID(lang, "it was taken off you, and nobody has it now",
                                    "его сняли с вас, и сейчас оно ни за кем не закреплено"));
     notice_what w = {.kind = "notice",

@@ -1373,6 +1373,7 @@ END_TEST
 /* refs - the references of a list of tickets, joined by spaces; caller g_free()s. */
 static char *refs(GPtrArray *list)
 {
+    ck_assert_ptr_nonnull(list); /* NULL: the store failed */
     GString *out = g_string_new(NULL);
     for (guint i = 0; i < list->len; i++)
         g_string_append_printf(out, "%s%s", i ? " " : "", ((tg_ticket *)list->pdata[i])->ref);

@@ -58,59 +58,56 @@ static int finish(tg_store *st, int rc, char **done, tg_err *err)
     return rc;
 }
 
-static int apply(tg_store *st, tg_ticket *t, const tg_agent *agent, const char *lang,
-                 tg_action action, int64_t now, char **done, tg_err *err)
+/* take - the agent takes t, which nobody has (tg_ticket_for_agent refused anyone else's). */
+static int take(tg_store *st, const tg_ticket *t, const tg_agent *agent, const char *lang,
+                int64_t now, char **done, tg_err *err)
 {
-    static const char *const target[] = {NULL, "resolved", "closed", "open"};
-    int rc = TG_OK;
-    int finished = strcmp(t->status, "resolved") == 0 || strcmp(t->status, "closed") == 0;
-    if (action == TG_ACT_REOPEN && !finished) {
-        *done = g_strdup_printf(TG_SAID(lang, "%s is %s, not resolved or closed: nothing to reopen",
-                                        "у обращения %s статус %s, оно не решено и не закрыто: "
-                                        "открывать нечего"),
-                                t->ref, t->status);
+    if (t->assignee) {
+        *done =
+            g_strdup_printf(TG_SAID(lang, "%s is already yours", "обращение %s уже ваше"), t->ref);
         return TG_OK;
     }
-    if (action != TG_ACT_REOPEN && strcmp(t->status, "closed") == 0)
-        return tg_err_set(err, TG_EINVAL, TG_SAID(lang, "%s is closed", "обращение %s закрыто"),
-                          t->ref);
-    if (action == TG_ACT_TAKE) {
-        if (t->assignee) {
-            *done = g_strdup_printf(TG_SAID(lang, "%s is already yours", "обращение %s уже ваше"),
-                                    t->ref);
-            return TG_OK;
-        }
-        if ((rc = tg_store_set_assignee(st, t->id, agent->id, now, err)) == TG_OK)
-            rc = tg_store_add_event(st, t->id, now, "assigned", agent->id, err);
-        *done =
-            g_strdup_printf(TG_SAID(lang, "%s is now yours", "обращение %s теперь ваше"), t->ref);
-        return rc;
+    int rc = tg_store_set_assignee(st, t->id, agent->id, now, err);
+    if (rc == TG_OK)
+        rc = tg_store_add_event(st, t->id, now, "assigned", agent->id, err);
+    *done = g_strdup_printf(TG_SAID(lang, "%s is now yours", "обращение %s теперь ваше"), t->ref);
+    return rc;
+}
+
+/* release - the agent gives t back to nobody, for the group to take. */
+static int release(tg_store *st, const tg_ticket *t, const tg_agent *agent, const char *lang,
+                   int64_t now, char **done, tg_err *err)
+{
+    if (!t->assignee) {
+        *done = g_strdup_printf(
+            TG_SAID(lang, "%s is nobody's already", "обращение %s и так ни за кем не закреплено"),
+            t->ref);
+        return TG_OK;
     }
-    if (action == TG_ACT_RELEASE) {
-        if (!t->assignee) {
-            *done = g_strdup_printf(TG_SAID(lang, "%s is nobody's already",
-                                            "обращение %s и так ни за кем не закреплено"),
-                                    t->ref);
-            return TG_OK;
-        }
-        char *detail = g_strdup_printf("by %s (was %s)", agent->id, t->assignee);
-        if ((rc = tg_store_set_assignee(st, t->id, NULL, now, err)) == TG_OK)
-            rc = tg_store_add_event(st, t->id, now, "unassigned", detail, err);
-        g_free(detail);
-        *done = g_strdup_printf(TG_SAID(lang, "%s is no longer yours, and nobody has it now",
-                                        "обращение %s больше не ваше, и сейчас оно ни за кем не "
-                                        "закреплено"),
-                                t->ref);
-        return rc;
-    }
-    const char *status = target[action];
+    char *detail = g_strdup_printf("by %s (was %s)", agent->id, t->assignee);
+    int rc = tg_store_set_assignee(st, t->id, NULL, now, err);
+    if (rc == TG_OK)
+        rc = tg_store_add_event(st, t->id, now, "unassigned", detail, err);
+    g_free(detail);
+    *done = g_strdup_printf(TG_SAID(lang, "%s is no longer yours, and nobody has it now",
+                                    "обращение %s больше не ваше, и сейчас оно ни за кем не "
+                                    "закреплено"),
+                            t->ref);
+    return rc;
+}
+
+/* move_to - t's status becomes status, by the agent, who then has t if nobody did. */
+static int move_to(tg_store *st, const tg_ticket *t, const char *status, const tg_agent *agent,
+                   const char *lang, int64_t now, char **done, tg_err *err)
+{
     if (strcmp(t->status, status) == 0) {
         *done = g_strdup_printf(TG_SAID(lang, "%s is already %s", "у обращения %s уже статус %s"),
                                 t->ref, status);
         return TG_OK;
     }
     char *detail = g_strdup_printf("%s -> %s (by %s)", t->status, status, agent->id);
-    if ((rc = tg_store_set_status(st, t->id, status, now, err)) == TG_OK)
+    int rc = tg_store_set_status(st, t->id, status, now, err);
+    if (rc == TG_OK)
         rc = tg_store_add_event(st, t->id, now, "status", detail, err);
     if (rc == TG_OK && !t->assignee)
         rc = tg_store_set_assignee(st, t->id, agent->id, now, err);
@@ -118,6 +115,38 @@ static int apply(tg_store *st, tg_ticket *t, const tg_agent *agent, const char *
     *done = g_strdup_printf(TG_SAID(lang, "%s is now %s", "у обращения %s теперь статус %s"),
                             t->ref, status);
     return rc;
+}
+
+/* apply - action on t, in the caller's transaction; *done says what came of it. Only reopen
+ * touches a closed ticket, and it touches only a finished one. */
+static int apply(tg_store *st, tg_ticket *t, const tg_agent *agent, const char *lang,
+                 tg_action action, int64_t now, char **done, tg_err *err)
+{
+    int closed = strcmp(t->status, "closed") == 0;
+    int finished = closed || strcmp(t->status, "resolved") == 0;
+    if (action == TG_ACT_REOPEN && !finished) {
+        *done = g_strdup_printf(TG_SAID(lang, "%s is %s, not resolved or closed: nothing to reopen",
+                                        "у обращения %s статус %s, оно не решено и не закрыто: "
+                                        "открывать нечего"),
+                                t->ref, t->status);
+        return TG_OK;
+    }
+    if (action != TG_ACT_REOPEN && closed)
+        return tg_err_set(err, TG_EINVAL, TG_SAID(lang, "%s is closed", "обращение %s закрыто"),
+                          t->ref);
+    switch (action) {
+    case TG_ACT_TAKE:
+        return take(st, t, agent, lang, now, done, err);
+    case TG_ACT_RELEASE:
+        return release(st, t, agent, lang, now, done, err);
+    case TG_ACT_RESOLVE:
+        return move_to(st, t, "resolved", agent, lang, now, done, err);
+    case TG_ACT_CLOSE:
+        return move_to(st, t, "closed", agent, lang, now, done, err);
+    case TG_ACT_REOPEN:
+        return move_to(st, t, "open", agent, lang, now, done, err);
+    }
+    return tg_err_set(err, TG_EINVAL, "unknown action %d", (int)action);
 }
 
 int tg_ticket_act(tg_store *st, const char *ref, const tg_agent *agent, const char *lang,

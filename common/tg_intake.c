@@ -624,39 +624,44 @@ out:
 
 /* ---- the pipeline ---- */
 
+/* seen_before - 1 when the message was taken before (the MTA or the client sent it again) or
+ * is our own coming back (non_smtpd_milters): the decision says so, with its ticket in *t; 0
+ * when it is new; <0 on a store error. */
+static int seen_before(run *r, tg_ticket *t)
+{
+    const tg_inbound *in = r->in;
+    int64_t ticket_id;
+    int own = 0;
+    int rc = tg_store_find_message(r->st, in->channel, in->message_id, &ticket_id, r->err);
+    if (rc == 0) {
+        own = 1;
+        rc = tg_store_find_own_message(r->st, in->channel, in->message_id, &ticket_id, r->err);
+    }
+    if (rc != 1)
+        return rc;
+    if ((rc = tg_store_ticket_by_id(r->st, ticket_id, t, r->err)) == 0)
+        rc = tg_err_set(r->err, TG_ESTORE, "message %s names a missing ticket", in->message_id);
+    if (rc != 1)
+        return rc;
+    r->dec->kind = TG_INTAKE_DUPLICATE;
+    fill_from_ticket(r->dec, t);
+    if (own)
+        r->dec->note = g_strdup_printf("our own message %s came back: ignored", in->message_id);
+    else
+        add_header(r->dec, TG_HDR_ID, t->ref);
+    return 1;
+}
+
 static int pipeline(run *r)
 {
     const tg_inbound *in = r->in;
     tg_ticket t = {0};
     char *refused = NULL; /* a reference the sender may not use, for the new ticket's events */
-    int64_t seen_on;
     int rc;
 
-    rc = tg_store_find_message(r->st, in->channel, in->message_id, &seen_on, r->err);
-    if (rc == 1) {
-        rc = tg_store_ticket_by_id(r->st, seen_on, &t, r->err);
-        if (rc == 0)
-            rc = tg_err_set(r->err, TG_ESTORE, "message %s names a missing ticket", in->message_id);
-        if (rc == 1) {
-            r->dec->kind = TG_INTAKE_DUPLICATE;
-            fill_from_ticket(r->dec, &t);
-            add_header(r->dec, TG_HDR_ID, t.ref);
+    if ((rc = seen_before(r, &t)) != 0) {
+        if (rc == 1)
             rc = TG_OK;
-        }
-        goto out;
-    }
-    if (rc < 0)
-        goto out;
-    /* Our own reply passing through the MTA again (non_smtpd_milters): never a ticket. */
-    if ((rc = tg_store_find_own_message(r->st, in->channel, in->message_id, &seen_on, r->err))) {
-        if (rc == 1 && (rc = tg_store_ticket_by_id(r->st, seen_on, &t, r->err)) == 0)
-            rc = tg_err_set(r->err, TG_ESTORE, "message %s names a missing ticket", in->message_id);
-        if (rc == 1) {
-            r->dec->kind = TG_INTAKE_DUPLICATE;
-            fill_from_ticket(r->dec, &t);
-            r->dec->note = g_strdup_printf("our own message %s came back: ignored", in->message_id);
-            rc = TG_OK;
-        }
         goto out;
     }
 

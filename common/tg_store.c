@@ -194,10 +194,12 @@ static const char *const sql[S_COUNT] = {
     [S_SET_FIRST_RESPONSE] = "UPDATE tickets SET first_response_at = ?2, updated_at = ?2"
                              " WHERE id = ?1 AND first_response_at IS NULL",
     [S_COUNT_TICKETS] = "SELECT count(*) FROM tickets",
-    [S_LIST_TICKETS] = "SELECT " TICKET_COLS " FROM tickets"
-                       " WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR queue = ?2)"
+    /* ?1 is the statuses wanted, comma-separated; with a limit, the newest: read from the end */
+    [S_LIST_TICKETS] = "SELECT * FROM (SELECT " TICKET_COLS " FROM tickets"
+                       " WHERE (?1 IS NULL OR instr(',' || ?1 || ',', ',' || status || ',') > 0)"
+                       " AND (?2 IS NULL OR queue = ?2)"
                        " AND (?3 IS NULL OR assignee = ?3) AND (?7 = 0 OR assignee IS NULL)"
-                       " AND (?4 = 0 OR " OVERDUE("?5") ") ORDER BY id LIMIT ?6",
+                       " AND (?4 = 0 OR " OVERDUE("?5") ") ORDER BY id DESC LIMIT ?6) ORDER BY id",
     /* by the assignee index: an agent's history, or the store's, is not read */
     [S_OPEN_TICKETS_OF] = "SELECT " TICKET_COLS " FROM tickets WHERE assignee IS ?1"
                           " AND status IN ('new', 'open', 'pending') ORDER BY id",
@@ -986,14 +988,17 @@ int tg_store_list_tickets(tg_store *st, const tg_ticket_filter *f, tg_ticket_cb 
     sqlite3_stmt *s = prepare(st, S_LIST_TICKETS, err);
     if (!s)
         return err->code;
-    bind_text(s, 1, f->status);
+    char *statuses = f->statuses ? g_strjoinv(",", (char **)f->statuses) : NULL;
+    bind_text(s, 1, statuses);
     bind_text(s, 2, f->queue);
     bind_text(s, 3, f->assignee);
     sqlite3_bind_int(s, 4, f->overdue);
     sqlite3_bind_int64(s, 5, f->now);
     sqlite3_bind_int64(s, 6, f->limit > 0 ? f->limit : -1);
     sqlite3_bind_int(s, 7, f->unassigned);
-    return each_ticket(st, s, cb, ud, err, "list tickets");
+    int rc = each_ticket(st, s, cb, ud, err, "list tickets");
+    g_free(statuses);
+    return rc;
 }
 
 int tg_store_list_open_tickets(tg_store *st, const char *assignee, tg_ticket_cb cb, void *ud,

@@ -59,11 +59,12 @@ typedef struct tg_outbox {
 } tg_outbox;
 
 typedef struct tg_ticket_filter {
-    const char *status, *queue, *assignee;
+    const char *const *statuses; /* NULL-terminated; NULL: any status */
+    const char *queue, *assignee;
     int unassigned; /* only tickets nobody has */
     int overdue;    /* first response or resolution due before `now` and not met */
     int64_t now;
-    int64_t limit; /* 0: no limit */
+    int64_t limit; /* 0: no limit; else the newest limit tickets (still listed oldest first) */
 } tg_ticket_filter;
 
 /* tg_store_open - open (creating and migrating) the database at path. */

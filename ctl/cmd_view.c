@@ -57,29 +57,58 @@ static int list_one(const tg_ticket *t, void *ud)
     return 0;
 }
 
+/* statuses_wanted - --status "new,pending" as a list, or NULL after saying what is wrong in *bad
+ * (a status no ticket has). */
+static char **statuses_wanted(const char *arg, char **bad)
+{
+    static const char *const known[] = {"new", "open", "pending", "resolved", "closed", NULL};
+    char **wanted = g_strsplit(arg, ",", -1);
+    for (char **w = wanted; *w; w++) {
+        g_strstrip(*w);
+        if (!g_strv_contains(known, *w)) {
+            *bad = g_strdup_printf("unknown status \"%s\" (new, open, pending, resolved, closed; "
+                                   "several with commas)",
+                                   *w);
+            g_strfreev(wanted);
+            return NULL;
+        }
+    }
+    return wanted;
+}
+
 int cmd_list(tg_config *cfg, int argc, char **argv)
 {
     char *status_f = NULL, *queue = NULL, *assignee = NULL;
     int overdue = 0, as_json = 0, limit = 0;
     GOptionEntry entries[] = {
-        {"status", 0, 0, G_OPTION_ARG_STRING, &status_f, "only tickets in this status", "S"},
+        {"status", 0, 0, G_OPTION_ARG_STRING, &status_f,
+         "only tickets in this status (several: new,open,pending)", "S"},
         {"queue", 0, 0, G_OPTION_ARG_STRING, &queue, "only this queue", "Q"},
         {"assignee", 0, 0, G_OPTION_ARG_STRING, &assignee,
          "only this agent's tickets (-: those nobody has)", "A"},
         {"overdue", 0, 0, G_OPTION_ARG_NONE, &overdue, "only tickets past a due time", NULL},
-        {"limit", 0, 0, G_OPTION_ARG_INT, &limit, "at most N tickets", "N"},
+        {"limit", 0, 0, G_OPTION_ARG_INT, &limit, "only the newest N tickets", "N"},
         {"json", 0, 0, G_OPTION_ARG_NONE, &as_json, "JSON array", NULL},
         {NULL, 0, 0, 0, NULL, NULL, NULL}};
     int status = EX_OK;
 
     if (!ctl_parse_options("list", "", entries, &argc, &argv))
         return EX_USAGE;
-    if (argc > 1)
-        return ctl_usage_error("list", "unexpected argument");
+    char *bad = NULL, **statuses = status_f ? statuses_wanted(status_f, &bad) : NULL;
+    g_free(status_f);
+    if (argc > 1 || bad || limit < 0) {
+        status = ctl_usage_error("list", bad         ? bad
+                                         : limit < 0 ? "--limit must not be negative"
+                                                     : "unexpected argument");
+        g_free(bad);
+        g_free(queue);
+        g_free(assignee);
+        return status;
+    }
     tg_store *st = ctl_open_view(cfg, &status);
     if (st) {
         int nobody = g_strcmp0(assignee, "-") == 0; /* as in `assign REF -` */
-        tg_ticket_filter f = {.status = status_f,
+        tg_ticket_filter f = {.statuses = (const char *const *)statuses,
                               .queue = queue,
                               .assignee = nobody ? NULL : assignee,
                               .unassigned = nobody,
@@ -103,7 +132,7 @@ int cmd_list(tg_config *cfg, int argc, char **argv)
         g_string_free(ls.out, TRUE);
         tg_store_close(st);
     }
-    g_free(status_f);
+    g_strfreev(statuses);
     g_free(queue);
     g_free(assignee);
     return status;

@@ -192,6 +192,23 @@ got = [x["ref"] for x in json.loads(subprocess.run(sys.argv[1:], capture_output=
 assert "SUP-2" in got and got == nobodys, (got, nobodys)
 ' "$CTL" "${T[@]}" list --assignee - --json || fail "list --assignee -"
 "$CTL" "${T[@]}" close --agent ann SUP-3 > /dev/null
+# --status takes several statuses; --limit keeps the newest, listed oldest first
+"$CTL" "${T[@]}" resolve --agent ann SUP-4 > /dev/null
+"$CTL" "${T[@]}" list --json | python3 -c '
+import json, subprocess, sys
+every = json.load(sys.stdin)
+def refs(*opts):
+    return [x["ref"] for x in json.loads(subprocess.run(sys.argv[1:] + ["list", "--json", *opts], capture_output=True, check=True).stdout)]
+some = sorted({x["status"] for x in every})[:2]
+want = [x["ref"] for x in every if x["status"] in some]
+assert len(every) > 2 and len(some) == 2 and 0 < len(want) < len(every), (every, some)
+assert refs("--status", ",".join(some)) == want, (some, want)
+assert refs("--limit", "2") == [x["ref"] for x in every][-2:], every
+assert refs("--status", ",".join(some), "--limit", "1") == want[-1:], want
+' "$CTL" "${T[@]}" || fail "list --status S,S / --limit"
+set +e; msg=$("$CTL" "${T[@]}" list --status new,opne 2>&1); rc=$?; set -e
+[ "$rc" = 64 ] && [ "$msg" = 'ticketgatectl list: unknown status "opne" (new, open, pending, resolved, closed; several with commas)' ] ||
+    fail "list --status new,opne: exit $rc: $msg"
 for bad in "SUP-2 zoe:65:agent zoe is not active" "SUP-2 nobody:65:no \[agent nobody\]" \
            "SUP-999 bob:66:there is no ticket SUP-999" "SUP-3 bob:65:SUP-3 is closed" "SUP-2:64:usage"; do
     set +e; msg=$("$CTL" "${T[@]}" assign ${bad%%:*} 2>&1); rc=$?; set -e

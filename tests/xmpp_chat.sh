@@ -294,6 +294,31 @@ agent_reply_on_email_ticket() {
         d["status"] != "closed" and len(r) == 2 and "One more thing." in r[1]' "$CTL" "${C[@]}" show --json SUP-1
 }
 
+long_ticket_shown_by_its_ends() {
+    reset_state
+    # a mail ticket that nobody has (so that no agent hears of each follow-up), then 80
+    # follow-ups of 300 characters: 28 KB of messages for show, too much for one chat message
+    printf 'From: John Smith <john.smith@customer.example>\nTo: support@example.org\nSubject: Slow VPN\nMessage-ID: <long-0@customer.example>\n\nThe VPN is slow since Monday.\n' \
+        > "$RIG/long-0.eml"
+    "$CTL" "${C[@]}" ingest "$RIG/long-0.eml" > /dev/null || fail ingest
+    "$CTL" "${C[@]}" assign SUP-1 - > /dev/null || fail "assign SUP-1 -"
+    local i
+    for i in $(seq 80); do
+        printf 'From: John Smith <john.smith@customer.example>\nTo: support@example.org\nSubject: Re: [SUP-1] Slow VPN\nMessage-ID: <long-%d@customer.example>\n\nmeasurement %d: %0300d\n' \
+            "$i" "$i" 0 > "$RIG/long-$i.eml"
+    done
+    "$CTL" "${C[@]}" ingest "$RIG"/long-{1..80}.eml > /dev/null || fail "ingest follow-ups"
+    check 'len(d["messages"]) == 82' "$CTL" "${C[@]}" show --json SUP-1 # and the auto-reply
+    chat ann "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"show SUP-1\"}}, {\"until\": \"SUP-1 [new]\"}]" \
+        > "$RIG/ann-show.json" || fail "ann: $(cat "$RIG/ann-show.json")"
+    # the request, how many are left out (the auto-reply among them), and the latest, up to the last
+    check 'import re; m = [x["body"] for x in d["messages"] if x["body"].startswith("SUP-1 [new]")][0];
+        shown = re.findall(r"measurement (\d+):", m); hidden = re.search(r"messages in between not shown: (\d+)\)", m);
+        "The VPN is slow since Monday." in m and hidden and len(m) < 17000
+        and shown == [str(i) for i in range(81 - len(shown), 81)] and 30 < len(shown) < 80
+        and int(hidden.group(1)) == 81 - len(shown) and m.endswith("0" * 200 + " [...]")' cat "$RIG/ann-show.json"
+}
+
 prosody_restart_delivers_pending_once() {
     reset_state
     chat dave "[{\"send\": {\"to\": \"$SUPPORT\", \"body\": \"first question\"}}, {\"expect\": 1}]" > /dev/null || fail dave
@@ -702,6 +727,7 @@ scenario queue_addresses_and_message_types
 scenario agent_gets_notified_and_replies
 scenario overdue_ticket_is_escalated
 scenario agent_reply_on_email_ticket
+scenario long_ticket_shown_by_its_ends
 scenario prosody_restart_delivers_pending_once
 scenario unsendable_rows_given_up
 scenario long_reply_is_cut

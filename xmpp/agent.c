@@ -146,10 +146,11 @@ static void cmd_unassigned(component *c, const tg_agent *agent, xmpp_stanza_t *s
     g_ptr_array_unref(list);
 }
 
-typedef struct shown {
-    GString *out;
-    const char *lang;
-} shown;
+/* A chat client shows show's answer as one message: a long ticket is shown by its first
+ * message (the request) and as many of its latest as fit this many bytes, the ones between
+ * counted. Each message is cut at SHOW_MESSAGE_CHARS. */
+#define SHOW_BUDGET        (16 * 1024)
+#define SHOW_MESSAGE_CHARS 300
 
 /* direction_said - who a message of the ticket is from, as show puts it before the sender. */
 static const char *direction_said(const char *direction, const char *lang)
@@ -161,22 +162,48 @@ static const char *direction_said(const char *direction, const char *lang)
     return TG_SAID(lang, "to customer,", "клиенту,");
 }
 
+typedef struct shown {
+    GPtrArray *messages; /* each as show prints it */
+    const char *lang;
+} shown;
+
 static int show_message(const tg_message *m, void *ud)
 {
     shown *sh = ud;
     const char *body = m->body ? m->body : "";
     glong chars = g_utf8_strlen(body, -1);
     /* characters, not bytes: stays valid; and never past the end (GLib does not check) */
-    char *text = g_utf8_substring(body, 0, MIN(chars, 300));
-    g_string_append_printf(sh->out, "\n--- %s %s:\n%s%s", direction_said(m->direction, sh->lang),
-                           m->sender ? m->sender : "", text, chars > 300 ? " [...]" : "");
+    char *text = g_utf8_substring(body, 0, MIN(chars, SHOW_MESSAGE_CHARS));
+    GString *out = g_string_new(NULL);
+    g_string_append_printf(out, "\n--- %s %s:\n%s%s", direction_said(m->direction, sh->lang),
+                           m->sender ? m->sender : "", text,
+                           chars > SHOW_MESSAGE_CHARS ? " [...]" : "");
     char **attachments = g_strsplit(m->attachments ? m->attachments : "", "\n", -1);
     for (char **a = attachments; *a; a++)
-        g_string_append_printf(sh->out, TG_SAID(sh->lang, "\n[attached: %s]", "\n[вложение: %s]"),
-                               *a);
+        g_string_append_printf(out, TG_SAID(sh->lang, "\n[attached: %s]", "\n[вложение: %s]"), *a);
     g_strfreev(attachments);
     g_free(text);
+    g_ptr_array_add(sh->messages, g_string_free(out, FALSE));
     return 0;
+}
+
+/* append_messages - the first message, then the latest that fit SHOW_BUDGET with it (the last
+ * one always). */
+static void append_messages(GString *out, GPtrArray *messages, const char *lang)
+{
+    guint n = messages->len, latest = n; /* messages[latest..n) are shown */
+    size_t used = n ? strlen(messages->pdata[0]) : 0;
+    while (latest > 1 && (latest == n || used + strlen(messages->pdata[latest - 1]) <= SHOW_BUDGET))
+        used += strlen(messages->pdata[--latest]);
+    if (n)
+        g_string_append(out, messages->pdata[0]);
+    if (latest > 1)
+        g_string_append_printf(out,
+                               TG_SAID(lang, "\n--- (messages in between not shown: %u)",
+                                       "\n--- (не показаны сообщения между ними: %u)"),
+                               latest - 1);
+    for (guint i = MAX(latest, 1); i < n; i++)
+        g_string_append(out, messages->pdata[i]);
 }
 
 static void cmd_show(component *c, const tg_agent *agent, xmpp_stanza_t *st, const char *ref)
@@ -192,19 +219,23 @@ static void cmd_show(component *c, const tg_agent *agent, xmpp_stanza_t *st, con
     if (rc != TG_OK)
         return;
     char *due = format_time(c->cfg, agent, t.first_response_due);
-    shown sh = {g_string_new(NULL), lang};
+    GString *out = g_string_new(NULL);
+    shown sh = {g_ptr_array_new_with_free_func(g_free), lang};
     g_string_append_printf(
-        sh.out,
+        out,
         TG_SAID(lang, "%s [%s] %s, %s, queue %s, from %s, first response due %s%s\n%s",
                 "%s [%s] %s, %s, очередь %s, от %s, первый ответ до %s%s\n%s"),
         t.ref, t.status, t.priority, t.channel, t.queue, t.requester, due,
         t.first_response_at > 0 ? TG_SAID(lang, " (answered)", " (ответ дан)") : "", t.subject);
     if (tg_store_list_messages(c->st, t.id, show_message, &sh, &err) != TG_OK)
         g_string_append_printf(
-            sh.out, TG_SAID(lang, "\n(messages unavailable: %s)", "\n(сообщения недоступны: %s)"),
+            out, TG_SAID(lang, "\n(messages unavailable: %s)", "\n(сообщения недоступны: %s)"),
             err.msg);
-    answer(c, agent, st, sh.out->str);
-    g_string_free(sh.out, TRUE);
+    else
+        append_messages(out, sh.messages, lang);
+    answer(c, agent, st, out->str);
+    g_string_free(out, TRUE);
+    g_ptr_array_unref(sh.messages);
     g_free(due);
     tg_ticket_clear(&t);
 }

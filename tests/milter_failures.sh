@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# ticketgate-milter when things go wrong: a store that cannot be written, a killed milter, a
-# mailer command that fails, replies left behind by a crash. Nothing may be lost or doubled.
+# ticketgate-milter when things go wrong: a store that cannot be written (read-only, locked, its
+# disk full), a killed milter, a mailer command that fails, replies left behind by a crash.
+# Nothing may be lost or doubled.
 set -uo pipefail
 RIG_PORT=10026
 . "${srcdir:-.}/tests/rig/rig.sh"
@@ -51,6 +52,39 @@ store_locked() {
         --header "Message-Id: <lock-1@example.test>" --body x || fail "retry refused"
     wait_mail 2
     check 'len(d) == 1 and d[0]["subject"] == "locked"' "$CTL" "${C[@]}" list --json
+}
+
+# store_disk_full - the store's file system fills up: the mail is refused with a 451, and taken
+# once space is back (the same milter, no restart). The store moves to a 4 MB tmpfs for it.
+store_disk_full() {
+    reset_state
+    local full="$RIG/full"
+    mkdir -p "$full" && mount -t tmpfs -o size=4m tmpfs "$full" || fail "mount a tmpfs on $full"
+    # whatever happens, the next scenario finds the store where it was and the milter running
+    trap "rig_stop_milter; sed -i 's|^path = $full/|path = $RIG/store/|' '$CONF'; umount '$full'; rig_start_milter" EXIT
+    rig_stop_milter
+    sed -i "s|^path = $RIG/store/|path = $full/|" "$CONF"
+    rig_start_milter
+    send customer@example.test support@example.org --header "Subject: before" --body x || fail
+    wait_mail 2
+    dd if=/dev/zero of="$full/filler" bs=64k 2> /dev/null # until the file system is full
+    [ "$(df --output=avail "$full" | tail -1 | tr -d " ")" = 0 ] || fail "$full is not full: $(df "$full")"
+    send customer@example.test support@example.org --header "Subject: during" \
+        --header "Message-Id: <full-1@example.test>" --body "keep me"
+    expect_451 '451 4.3.0 Ticket store temporarily unavailable'
+    # the log says why, for the sysadmin
+    grep -q 'store error, tempfail: .*database or disk is full' "$RIG/milter.log" ||
+        fail "no log line: $(grep error "$RIG/milter.log")"
+    check 'sorted(t["subject"] for t in d) == ["before"]' "$CTL" "${C[@]}" list --json
+    [ "$(mail_count)" = 2 ] || fail "the refused mail was delivered"
+    # room again: the client's retry makes the ticket, once
+    rm "$full/filler"
+    send customer@example.test support@example.org --header "Subject: during" \
+        --header "Message-Id: <full-1@example.test>" --body "keep me" || fail "retry refused"
+    wait_mail 4
+    sleep 1
+    check 'sorted(t["subject"] for t in d) == ["before", "during"]' "$CTL" "${C[@]}" list --json
+    [ "$(mail_count)" = 4 ] || fail "expected 4 mails, have $(mail_count)"
 }
 
 sendmail_submission_queued() {
@@ -266,6 +300,7 @@ clean_shutdown() {
 
 scenario store_read_only
 scenario store_locked
+scenario store_disk_full
 scenario sendmail_submission_queued
 scenario kill_9
 scenario live_socket_kept

@@ -130,6 +130,7 @@ enum {
     S_COUNT_TICKETS,
     S_LIST_TICKETS,
     S_OPEN_TICKETS_OF,
+    S_OPEN_BY_ASSIGNEE,
     S_LIST_UNESCALATED,
     S_LIST_UNRESOLVED_LATE,
     S_INSERT_MESSAGE,
@@ -203,6 +204,10 @@ static const char *const sql[S_COUNT] = {
     /* by the assignee index: an agent's history, or the store's, is not read */
     [S_OPEN_TICKETS_OF] = "SELECT " TICKET_COLS " FROM tickets WHERE assignee IS ?1"
                           " AND status IN ('new', 'open', 'pending') ORDER BY id",
+    /* by the status index: the backlog is read, not the history */
+    [S_OPEN_BY_ASSIGNEE] = "SELECT assignee, count(*) FROM tickets"
+                           " WHERE status IN ('new', 'open', 'pending') AND assignee IS NOT NULL"
+                           " GROUP BY assignee ORDER BY assignee",
     /* new and open only: a pending ticket was answered; by the status index, so the backlog is
      * read, not the history */
     [S_LIST_UNESCALATED] =
@@ -1009,6 +1014,20 @@ int tg_store_list_open_tickets(tg_store *st, const char *assignee, tg_ticket_cb 
         return err->code;
     bind_text(s, 1, assignee);
     return each_ticket(st, s, cb, ud, err, "list open tickets");
+}
+
+int tg_store_count_open_by_assignee(tg_store *st, tg_assignee_count_cb cb, void *ud, tg_err *err)
+{
+    sqlite3_stmt *s = prepare(st, S_OPEN_BY_ASSIGNEE, err);
+    if (!s)
+        return err->code;
+    int rc;
+    while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+        if (cb((const char *)sqlite3_column_text(s, 0), sqlite3_column_int64(s, 1), ud))
+            break;
+    rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? TG_OK : fail(st, err, "count open tickets");
+    sqlite3_reset(s);
+    return rc;
 }
 
 int64_t tg_ticket_due(const tg_ticket *t, tg_sla_target target)

@@ -141,6 +141,10 @@ int tg_store_list_tickets(tg_store *st, const tg_ticket_filter *f, tg_ticket_cb 
  * nobody has), oldest first. */
 int tg_store_list_open_tickets(tg_store *st, const char *assignee, tg_ticket_cb cb, void *ud,
                                tg_err *err);
+/* tg_store_count_open_by_assignee - cb(assignee, tickets) for each agent who has tickets not
+ * resolved or closed, in the order of their ids; a nonzero return from cb stops. */
+typedef int (*tg_assignee_count_cb)(const char *assignee, int64_t tickets, void *ud);
+int tg_store_count_open_by_assignee(tg_store *st, tg_assignee_count_cb cb, void *ud, tg_err *err);
 void tg_ticket_clear(tg_ticket *t);           /* frees the strings, NULL-safe fields */
 tg_ticket *tg_ticket_dup(const tg_ticket *t); /* a copy; tg_ticket_free() it */
 void tg_ticket_free(tg_ticket *t);            /* NULL-safe */

@@ -1,6 +1,7 @@
 /* cmd_agent.c - ticketgatectl reply/take/resolve/close/reopen/release: what an agent does from a
  * shell, with the same rules as from a chat client (common/tg_actions). --agent names the agent
- * (the section name of [agent ID]). And assign: a supervisor gives a ticket to an agent. */
+ * (the section name of [agent ID]). And assign: a supervisor gives a ticket, or every open ticket
+ * of an agent, to an agent or to nobody. */
 #include <stdio.h>
 #include <string.h>
 
@@ -128,31 +129,74 @@ int cmd_release(tg_config *cfg, int argc, char **argv)
     return act(cfg, "release", TG_ACT_RELEASE, argc, argv);
 }
 
+static int collect_ref(const tg_ticket *t, void *ud)
+{
+    g_ptr_array_add(ud, g_strdup(t->ref));
+    return 0;
+}
+
+/* assign_all - every ticket not resolved or closed that `from` has goes to agent (NULL: nobody),
+ * each as `assign REF` gives it (its event, the agents told); a line for each. */
+static int assign_all(tg_config *cfg, tg_store *st, const char *from, const tg_agent *agent,
+                      int64_t now, tg_err *err)
+{
+    GPtrArray *refs = g_ptr_array_new_with_free_func(g_free);
+    int rc = tg_store_list_open_tickets(st, from, collect_ref, refs, err);
+    if (rc == TG_OK && refs->len == 0)
+        printf("%s has no open tickets\n", from);
+    for (guint i = 0; rc == TG_OK && i < refs->len; i++) {
+        char *done = NULL;
+        rc = tg_ticket_assign(cfg, st, refs->pdata[i], agent, "ticketgatectl", now, &done, err);
+        if (rc == TG_OK)
+            printf("%s\n", done);
+        g_free(done);
+    }
+    g_ptr_array_unref(refs);
+    return rc;
+}
+
 int cmd_assign(tg_config *cfg, int argc, char **argv)
 {
-    GOptionEntry entries[] = {{NULL}};
+    char *from = NULL;
+    GOptionEntry entries[] = {{"from", 0, 0, G_OPTION_ARG_STRING, &from,
+                               "every open ticket of this agent (one who left, say), not one REF",
+                               "ID"},
+                              {NULL}};
     int status = EX_USAGE;
-    if (!ctl_parse_options("assign", "REF AGENT|-", entries, &argc, &argv))
-        return status;
-    if (argc != 3)
-        return ctl_usage_error("assign", "usage: assign REF AGENT (or - for nobody)");
+    if (!ctl_parse_options("assign", "REF AGENT|-, or --from ID AGENT|-", entries, &argc, &argv))
+        goto out;
+    if (argc != (from ? 2 : 3)) {
+        status = ctl_usage_error("assign", "usage: assign REF AGENT, or assign --from ID AGENT "
+                                           "(AGENT - for nobody)");
+        goto out;
+    }
+    const char *to = argv[argc - 1];
     const tg_agent *agent = NULL;
-    if (strcmp(argv[2], "-") != 0 && !(agent = tg_config_agent(cfg, argv[2]))) {
-        fprintf(stderr, "ticketgatectl assign: no [agent %s] in the configuration\n", argv[2]);
-        return EX_DATAERR;
+    if (strcmp(to, "-") != 0 && !(agent = tg_config_agent(cfg, to))) {
+        fprintf(stderr, "ticketgatectl assign: no [agent %s] in the configuration\n", to);
+        status = EX_DATAERR;
+        goto out;
+    }
+    if (from && agent && strcmp(from, agent->id) == 0) {
+        status = ctl_usage_error("assign", "--from and AGENT are the same agent");
+        goto out;
     }
     tg_store *st = ctl_open_store(cfg, &status);
     if (!st)
-        return status;
+        goto out;
     char *done = NULL;
     tg_err err = {0};
-    int rc = tg_ticket_assign(cfg, st, argv[1], agent, "ticketgatectl",
-                              g_get_real_time() / G_USEC_PER_SEC, &done, &err);
-    if (rc == TG_OK)
+    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    int rc = from ? assign_all(cfg, st, from, agent, now, &err)
+                  : tg_ticket_assign(cfg, st, argv[1], agent, "ticketgatectl", now, &done, &err);
+    if (rc == TG_OK && done)
         printf("%s\n", done);
-    else
+    else if (rc != TG_OK)
         fprintf(stderr, "ticketgatectl assign: %s\n", err.msg);
     g_free(done);
     tg_store_close(st);
-    return ctl_exit_for(rc);
+    status = ctl_exit_for(rc);
+out:
+    g_free(from);
+    return status;
 }

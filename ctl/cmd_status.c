@@ -1,7 +1,8 @@
 /* cmd_status.c - ticketgatectl status: is ticketgate healthy, for a sysadmin or a monitoring
  * check. The store's size, whether tickets still come in, and per channel the replies still to
  * send and those given up. Exit status 1 when something needs a person: a reply given up in the
- * last 24 hours, or one waiting longer than --max-wait (a stopped daemon, a broken sendmail). */
+ * last 24 hours, one waiting longer than --max-wait (a stopped daemon, a broken sendmail), or
+ * open tickets of an agent who is no longer active. */
 #include <stdio.h>
 #include <sys/stat.h>
 
@@ -39,10 +40,36 @@ typedef struct health {
     GPtrArray *attention; /* what needs a person, one line each */
 } health;
 
+typedef struct left_behind {
+    const tg_config *cfg;
+    GPtrArray *attention;
+} left_behind;
+
+/* note_left_behind - open tickets whose agent is not active or no longer configured: nobody
+ * works on them, no colleague may take them, and they are heard of only once overdue. */
+static int note_left_behind(const char *assignee, int64_t tickets, void *ud)
+{
+    left_behind *lb = ud;
+    const tg_agent *a = tg_config_agent(lb->cfg, assignee);
+    if (a && a->active)
+        return 0;
+    g_ptr_array_add(lb->attention,
+                    g_strdup_printf("%lld open %s of %s, who is %s: ticketgatectl assign --from %s "
+                                    "AGENT (or -) gives them to others",
+                                    (long long)tickets, tickets == 1 ? "ticket" : "tickets",
+                                    assignee, a ? "not active" : "not in the configuration",
+                                    assignee));
+    return 0;
+}
+
 /* read_health - everything status shows, and what of it needs attention. */
-static int read_health(tg_store *st, int64_t now, int64_t max_wait, health *h, tg_err *err)
+static int read_health(const tg_config *cfg, tg_store *st, int64_t now, int64_t max_wait, health *h,
+                       tg_err *err)
 {
     int rc = tg_store_ticket_health(st, now, &h->tickets, err);
+    left_behind lb = {cfg, h->attention};
+    if (rc == TG_OK)
+        rc = tg_store_count_open_by_assignee(st, note_left_behind, &lb, err);
     for (size_t i = 0; rc == TG_OK && i < G_N_ELEMENTS(channels); i++) {
         tg_outbox_health *r = &h->replies[i];
         if ((rc = tg_store_outbox_health(st, channels[i], now - RECENT, r, err)) != TG_OK)
@@ -159,7 +186,7 @@ int cmd_status(tg_config *cfg, int argc, char **argv)
     health h = {.attention = g_ptr_array_new_with_free_func(g_free)};
     int64_t now = g_get_real_time() / G_USEC_PER_SEC;
     tg_err err = {0};
-    int rc = read_health(st, now, max_wait, &h, &err);
+    int rc = read_health(cfg, st, now, max_wait, &h, &err);
     if (rc != TG_OK) {
         fprintf(stderr, "ticketgatectl status: %s\n", err.msg);
         status = ctl_exit_for(rc);

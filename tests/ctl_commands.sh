@@ -184,6 +184,20 @@ assert want["unassigned"] > 0 and {k: s[k] for k in want} == want, (s, want)
 ' "$CTL" "${T[@]}" || fail "status counts"
 "$CTL" "${T[@]}" status | grep -Eq "^tickets  [0-9]+, [0-9]+ not resolved or closed, [0-9]+ of them overdue, [1-9][0-9]* nobody has; newest " ||
     fail "status: $("$CTL" "${T[@]}" status)"
+# the open tickets of an agent who left (active = false, or removed from the configuration) need
+# a person: status says whose and what to run; assign --from gives them all back to the group
+"$CTL" "${T[@]}" assign SUP-2 bob > /dev/null || fail "assign SUP-2 bob"
+attention() { "$CTL" "$@" status --json | python3 -c 'import json, sys; print("\n".join(json.load(sys.stdin)["attention"]))' || true; }
+sed 's/^\[agent bob\]$/[agent bob]\nactive = false/' "$work/team.conf" > "$work/left.conf"
+[ "$(attention -c "$work/left.conf")" = "1 open ticket of bob, who is not active: ticketgatectl assign --from bob AGENT (or -) gives them to others" ] ||
+    fail "status of an inactive agent's tickets: $(attention -c "$work/left.conf")"
+[ "$(attention "${C[@]}")" = "1 open ticket of bob, who is not in the configuration: ticketgatectl assign --from bob AGENT (or -) gives them to others" ] ||
+    fail "status of a removed agent's tickets: $(attention "${C[@]}")"
+set +e; "$CTL" -c "$work/left.conf" status > /dev/null; rc=$?; set -e
+[ $rc = 1 ] || fail "status exit $rc with an inactive agent's tickets"
+[ "$("$CTL" "${C[@]}" assign --from bob -)" = "SUP-2 is now unassigned" ] || fail "assign --from bob -"
+[ -z "$(attention -c "$work/left.conf")" ] || fail "still: $(attention -c "$work/left.conf")"
+[ "$("$CTL" "${C[@]}" assign --from bob -)" = "bob has no open tickets" ] || fail "assign --from bob - again"
 # --assignee - lists exactly the tickets nobody has
 "$CTL" "${T[@]}" list --json | python3 -c '
 import json, subprocess, sys
@@ -216,7 +230,7 @@ for bad in "SUP-2 zoe:65:agent zoe is not active" "SUP-2 nobody:65:no \[agent no
     [ "$rc" = "${want%%:*}" ] || fail "assign ${bad%%:*}: exit $rc"
     echo "$msg" | grep -q "^ticketgatectl assign: .*${want#*:}" || fail "assign ${bad%%:*}: $msg"
 done
-[ "$(sqlite3 "$work/t.db" "SELECT count(*) FROM outbox WHERE kind = 'notify'")" = 2 ] || fail "notices"
+[ "$(sqlite3 "$work/t.db" "SELECT count(*) FROM outbox WHERE kind = 'notify'")" = 3 ] || fail "notices" # bob twice, olga
 # a reply that would not be an answer is refused with the reason, and leaves no trace: before,
 # a reply on a closed ticket made a new ticket of the agent's, auto-replied to the agent
 printf 'From: ann@example.org\nTo: support@example.org\nSubject: Toner for the 3rd floor\n\nPlease order.\n' |

@@ -681,8 +681,14 @@ snippet_prosody() {
     setpriv --reuid=prosody --regid=prosody --init-groups prosody -F --config "$dir/prosody.cfg.lua" \
         > "$dir/console.log" 2>&1 &
     echo $! > "$dir/setpriv.pid" # setpriv execs: this is Prosody
-    wait_port "$c2s" && [ -s "$dir/prosody.pid" ] ||
-        fail "Prosody did not start: $(tail -5 "$dir/prosody.log")"
+    # Prosody listens before it writes its pid file (seen once, while valgrind and ejabberd ran
+    # beside it: the port was open, the pid file not yet there): wait for both
+    local started=
+    for _ in $(seq 600); do
+        [ -s "$dir/prosody.pid" ] && (exec 3<> "/dev/tcp/127.0.0.1/$c2s") 2> /dev/null && started=1 && break
+        sleep 0.1
+    done
+    [ -n "$started" ] || fail "Prosody did not start: $(tail -5 "$dir/prosody.log")"
     sed -e "s/5347/$port/" -e 's|change-me: the content of /etc/ticketgate/xmpp.secret|s3cret|' \
         "$srcdir/contrib/prosody/ticketgate.cfg.lua" > "$dir/conf.d/ticketgate.cfg.lua"
     chown prosody: "$dir/conf.d/ticketgate.cfg.lua"

@@ -107,6 +107,12 @@ static const char *const migrations[] = {
     "max((SELECT coalesce(max(id), 0) FROM tickets),"                                              \
     " coalesce((SELECT id FROM ticket_id_floor), 0))"
 
+/* tg_ticket_filter's: ?1 the statuses wanted, comma-separated */
+#define LIST_FILTER                                                                                \
+    "(?1 IS NULL OR instr(',' || ?1 || ',', ',' || status || ',') > 0)"                            \
+    " AND (?2 IS NULL OR queue = ?2) AND (?3 IS NULL OR assignee = ?3)"                            \
+    " AND (?7 = 0 OR assignee IS NULL) AND (?4 = 0 OR " OVERDUE("?5") ")"
+
 #define TICKET_COLS                                                                                \
     "id, ref, channel, source, queue, category, priority, rule, requester, requester_name, "       \
     "lang, subject, status, assignee, sla_policy, tags, created_at, updated_at, "                  \
@@ -129,6 +135,7 @@ enum {
     S_SET_FIRST_RESPONSE,
     S_COUNT_TICKETS,
     S_LIST_TICKETS,
+    S_LIST_NEWEST,
     S_OPEN_TICKETS_OF,
     S_OPEN_BY_ASSIGNEE,
     S_LIST_UNESCALATED,
@@ -195,12 +202,10 @@ static const char *const sql[S_COUNT] = {
     [S_SET_FIRST_RESPONSE] = "UPDATE tickets SET first_response_at = ?2, updated_at = ?2"
                              " WHERE id = ?1 AND first_response_at IS NULL",
     [S_COUNT_TICKETS] = "SELECT count(*) FROM tickets",
-    /* ?1 is the statuses wanted, comma-separated; with a limit, the newest: read from the end */
-    [S_LIST_TICKETS] = "SELECT * FROM (SELECT " TICKET_COLS " FROM tickets"
-                       " WHERE (?1 IS NULL OR instr(',' || ?1 || ',', ',' || status || ',') > 0)"
-                       " AND (?2 IS NULL OR queue = ?2)"
-                       " AND (?3 IS NULL OR assignee = ?3) AND (?7 = 0 OR assignee IS NULL)"
-                       " AND (?4 = 0 OR " OVERDUE("?5") ") ORDER BY id DESC LIMIT ?6) ORDER BY id",
+    [S_LIST_TICKETS] = "SELECT " TICKET_COLS " FROM tickets WHERE " LIST_FILTER " ORDER BY id",
+    /* read from the end, and only the newest sorted back */
+    [S_LIST_NEWEST] = "SELECT * FROM (SELECT " TICKET_COLS " FROM tickets WHERE " LIST_FILTER
+                      " ORDER BY id DESC LIMIT ?6) ORDER BY id",
     /* by the assignee index: an agent's history, or the store's, is not read */
     [S_OPEN_TICKETS_OF] = "SELECT " TICKET_COLS " FROM tickets WHERE assignee IS ?1"
                           " AND status IN ('new', 'open', 'pending') ORDER BY id",
@@ -990,7 +995,7 @@ static int each_ticket(tg_store *st, sqlite3_stmt *s, tg_ticket_cb cb, void *ud,
 int tg_store_list_tickets(tg_store *st, const tg_ticket_filter *f, tg_ticket_cb cb, void *ud,
                           tg_err *err)
 {
-    sqlite3_stmt *s = prepare(st, S_LIST_TICKETS, err);
+    sqlite3_stmt *s = prepare(st, f->limit > 0 ? S_LIST_NEWEST : S_LIST_TICKETS, err);
     if (!s)
         return err->code;
     char *statuses = f->statuses ? g_strjoinv(",", (char **)f->statuses) : NULL;
@@ -999,7 +1004,7 @@ int tg_store_list_tickets(tg_store *st, const tg_ticket_filter *f, tg_ticket_cb 
     bind_text(s, 3, f->assignee);
     sqlite3_bind_int(s, 4, f->overdue);
     sqlite3_bind_int64(s, 5, f->now);
-    sqlite3_bind_int64(s, 6, f->limit > 0 ? f->limit : -1);
+    sqlite3_bind_int64(s, 6, f->limit);
     sqlite3_bind_int(s, 7, f->unassigned);
     int rc = each_ticket(st, s, cb, ud, err, "list tickets");
     g_free(statuses);

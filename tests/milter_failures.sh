@@ -15,6 +15,17 @@ expect_451() {
     tail -20 "$RIG/swaks.log" | grep -q "^<\*\* *$1" || fail "no $1 at the SMTP client: $(tail -5 "$RIG/swaks.log")"
 }
 
+# retry_taken_once MESSAGE-ID - the client sends the refused mail "during" again: it becomes a
+# ticket beside "before", once, and both are answered.
+retry_taken_once() {
+    send customer@example.test support@example.org --header "Subject: during" \
+        --header "Message-Id: <$1>" --body "keep me" || fail "retry refused"
+    wait_mail 4
+    sleep 1
+    check 'sorted(t["subject"] for t in d) == ["before", "during"]' "$CTL" "${C[@]}" list --json
+    [ "$(mail_count)" = 4 ] || fail "expected 4 mails, have $(mail_count)"
+}
+
 store_read_only() {
     reset_state
     send customer@example.test support@example.org --header "Subject: before" --body x || fail
@@ -29,12 +40,7 @@ store_read_only() {
     [ "$(sql "SELECT count(*) FROM tickets")" = 1 ] || fail "a ticket from the refused mail"
     [ "$(mail_count)" = 2 ] || fail "the refused mail was delivered"
     # the client retries the same message once the store is writable
-    send customer@example.test support@example.org --header "Subject: during" \
-        --header "Message-Id: <ro-1@example.test>" --body "keep me" || fail "retry refused"
-    wait_mail 4
-    sleep 1
-    check 'sorted(t["subject"] for t in d) == ["before", "during"]' "$CTL" "${C[@]}" list --json
-    [ "$(mail_count)" = 4 ] || fail "expected 4 mails, have $(mail_count)"
+    retry_taken_once ro-1@example.test
 }
 
 store_locked() {
@@ -79,12 +85,7 @@ store_disk_full() {
     [ "$(mail_count)" = 2 ] || fail "the refused mail was delivered"
     # room again: the client's retry makes the ticket, once
     rm "$full/filler"
-    send customer@example.test support@example.org --header "Subject: during" \
-        --header "Message-Id: <full-1@example.test>" --body "keep me" || fail "retry refused"
-    wait_mail 4
-    sleep 1
-    check 'sorted(t["subject"] for t in d) == ["before", "during"]' "$CTL" "${C[@]}" list --json
-    [ "$(mail_count)" = 4 ] || fail "expected 4 mails, have $(mail_count)"
+    retry_taken_once full-1@example.test
 }
 
 sendmail_submission_queued() {

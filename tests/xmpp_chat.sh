@@ -294,14 +294,21 @@ agent_reply_on_email_ticket() {
         d["status"] != "closed" and len(r) == 2 and "One more thing." in r[1]' "$CTL" "${C[@]}" show --json SUP-1
 }
 
+# nobodys_mail_ticket NAME FROM SUBJECT TEXT - SUP-1, a mail ticket (Message-ID <NAME@...>) that
+# a supervisor took off its agent: nobody has it
+nobodys_mail_ticket() {
+    printf 'From: %s\nTo: support@example.org\nSubject: %s\nMessage-ID: <%s@customer.example>\n\n%s\n' \
+        "$2" "$3" "$1" "$4" > "$RIG/$1.eml"
+    "$CTL" "${C[@]}" ingest "$RIG/$1.eml" > /dev/null || fail ingest
+    "$CTL" "${C[@]}" assign SUP-1 - > /dev/null || fail "assign SUP-1 -"
+}
+
 long_ticket_shown_by_its_ends() {
     reset_state
     # a mail ticket that nobody has (so that no agent hears of each follow-up), then 80
     # follow-ups of 300 characters: 28 KB of messages for show, too much for one chat message
-    printf 'From: John Smith <john.smith@customer.example>\nTo: support@example.org\nSubject: Slow VPN\nMessage-ID: <long-0@customer.example>\n\nThe VPN is slow since Monday.\n' \
-        > "$RIG/long-0.eml"
-    "$CTL" "${C[@]}" ingest "$RIG/long-0.eml" > /dev/null || fail ingest
-    "$CTL" "${C[@]}" assign SUP-1 - > /dev/null || fail "assign SUP-1 -"
+    nobodys_mail_ticket long-0 'John Smith <john.smith@customer.example>' "Slow VPN" \
+        "The VPN is slow since Monday."
     local i
     for i in $(seq 80); do
         printf 'From: John Smith <john.smith@customer.example>\nTo: support@example.org\nSubject: Re: [SUP-1] Slow VPN\nMessage-ID: <long-%d@customer.example>\n\nmeasurement %d: %0300d\n' \
@@ -476,10 +483,7 @@ russian_agent() {
 # again. vera's group is not its group.
 agent_takes_unassigned() {
     reset_state
-    printf 'From: Kim <kim@customer.example>\nTo: support@example.org\nSubject: Printer offline\nMessage-ID: <free-1@customer.example>\n\nIt says offline.\n' \
-        > "$RIG/free.eml"
-    "$CTL" "${C[@]}" ingest "$RIG/free.eml" > /dev/null || fail ingest
-    "$CTL" "${C[@]}" assign SUP-1 - > /dev/null || fail "assign SUP-1 -"
+    nobodys_mail_ticket free-1 'Kim <kim@customer.example>' "Printer offline" "It says offline."
     chat ann "[{\"until\": \"Printer offline): it was taken off you\", \"timeout\": 20},
                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"list\"}}, {\"until\": \"unassigned lists them\"},
                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"unassigned\"}}, {\"until\": \"take REF\"},

@@ -63,6 +63,11 @@ static char **statuses_wanted(const char *arg, char **bad)
 {
     static const char *const known[] = {"new", "open", "pending", "resolved", "closed", NULL};
     char **wanted = g_strsplit(arg, ",", -1);
+    if (!*wanted) { /* --status "" */
+        *bad = g_strdup("--status names no status (new, open, pending, resolved, closed)");
+        g_strfreev(wanted);
+        return NULL;
+    }
     for (char **w = wanted; *w; w++) {
         g_strstrip(*w);
         if (!g_strv_contains(known, *w)) {

@@ -220,9 +220,12 @@ assert refs("--status", ",".join(some)) == want, (some, want)
 assert refs("--limit", "2") == [x["ref"] for x in every][-2:], every
 assert refs("--status", ",".join(some), "--limit", "1") == want[-1:], want
 ' "$CTL" "${T[@]}" || fail "list --status S,S / --limit"
-set +e; msg=$("$CTL" "${T[@]}" list --status new,opne 2>&1); rc=$?; set -e
-[ "$rc" = 64 ] && [ "$msg" = 'ticketgatectl list: unknown status "opne" (new, open, pending, resolved, closed; several with commas)' ] ||
-    fail "list --status new,opne: exit $rc: $msg"
+for bad in 'new,opne:unknown status "opne" (new, open, pending, resolved, closed; several with commas)' \
+           ':--status names no status (new, open, pending, resolved, closed)'; do
+    set +e; msg=$("$CTL" "${T[@]}" list --status "${bad%%:*}" 2>&1); rc=$?; set -e
+    [ "$rc" = 64 ] && [ "$msg" = "ticketgatectl list: ${bad#*:}" ] ||
+        fail "list --status '${bad%%:*}': exit $rc: $msg"
+done
 for bad in "SUP-2 zoe:65:agent zoe is not active" "SUP-2 nobody:65:no \[agent nobody\]" \
            "SUP-999 bob:66:there is no ticket SUP-999" "SUP-3 bob:65:SUP-3 is closed" "SUP-2:64:usage"; do
     set +e; msg=$("$CTL" "${T[@]}" assign ${bad%%:*} 2>&1); rc=$?; set -e

@@ -135,14 +135,17 @@ static int collect_ref(const tg_ticket *t, void *ud)
     return 0;
 }
 
-/* assign_all - every ticket not resolved or closed that `from` has goes to agent (NULL: nobody),
- * each as `assign REF` gives it (its event, the agents told); a line for each. */
+/* assign_all - every ticket not resolved or closed that `from` has ("-": nobody) goes to agent
+ * (NULL: nobody), each as `assign REF` gives it (its event, the agents told); a line for each. */
 static int assign_all(tg_config *cfg, tg_store *st, const char *from, const tg_agent *agent,
                       int64_t now, tg_err *err)
 {
+    int nobody = strcmp(from, "-") == 0;
     GPtrArray *refs = g_ptr_array_new_with_free_func(g_free);
-    int rc = tg_store_list_open_tickets(st, from, collect_ref, refs, err);
-    if (rc == TG_OK && refs->len == 0)
+    int rc = tg_store_list_open_tickets(st, nobody ? NULL : from, collect_ref, refs, err);
+    if (rc == TG_OK && refs->len == 0 && nobody)
+        printf("every open ticket has an agent\n");
+    else if (rc == TG_OK && refs->len == 0)
         printf("%s has no open tickets\n", from);
     for (guint i = 0; rc == TG_OK && i < refs->len; i++) {
         char *done = NULL;
@@ -158,10 +161,10 @@ static int assign_all(tg_config *cfg, tg_store *st, const char *from, const tg_a
 int cmd_assign(tg_config *cfg, int argc, char **argv)
 {
     char *from = NULL;
-    GOptionEntry entries[] = {{"from", 0, 0, G_OPTION_ARG_STRING, &from,
-                               "every open ticket of this agent (one who left, say), not one REF",
-                               "ID"},
-                              {NULL}};
+    GOptionEntry entries[] = {
+        {"from", 0, 0, G_OPTION_ARG_STRING, &from,
+         "every open ticket of this agent (one who left, say; -: nobody), not one REF", "ID"},
+        {NULL}};
     int status = EX_USAGE;
     if (!ctl_parse_options("assign", "REF AGENT|-, or --from ID AGENT|-", entries, &argc, &argv))
         goto out;
@@ -177,7 +180,7 @@ int cmd_assign(tg_config *cfg, int argc, char **argv)
         status = EX_DATAERR;
         goto out;
     }
-    if (from && agent && strcmp(from, agent->id) == 0) {
+    if (from && strcmp(from, agent ? agent->id : "-") == 0) {
         status = ctl_usage_error("assign", "--from and AGENT are the same agent");
         goto out;
     }

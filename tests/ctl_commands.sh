@@ -206,6 +206,15 @@ got = [x["ref"] for x in json.loads(subprocess.run(sys.argv[1:], capture_output=
 assert "SUP-2" in got and got == nobodys, (got, nobodys)
 ' "$CTL" "${T[@]}" list --assignee - --json || fail "list --assignee -"
 "$CTL" "${T[@]}" close --agent ann SUP-3 > /dev/null
+# --from -: every open ticket nobody has, to one agent
+"$CTL" "${T[@]}" list --assignee - --status new,open,pending --json | python3 -c '
+import json, subprocess, sys
+nobodys = ["%s is now assigned to ann" % x["ref"] for x in json.load(sys.stdin)]
+got = subprocess.run(sys.argv[1:], capture_output=True, check=True, text=True).stdout.splitlines()
+assert "SUP-2 is now assigned to ann" in got and got == nobodys, (got, nobodys)
+' "$CTL" "${T[@]}" assign --from - ann || fail "assign --from - ann"
+[ "$("$CTL" "${T[@]}" assign --from - ann)" = "every open ticket has an agent" ] || fail "assign --from - again"
+"$CTL" "${T[@]}" assign SUP-2 - > /dev/null || fail "SUP-2 back to nobody"
 # --status takes several statuses; --limit keeps the newest, listed oldest first
 "$CTL" "${T[@]}" resolve --agent ann SUP-4 > /dev/null
 "$CTL" "${T[@]}" list --json | python3 -c '

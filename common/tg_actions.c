@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "tg_actions.h"
+#include "tg_log.h"
 #include "tg_notice.h"
 #include "tg_template.h"
 
@@ -341,4 +342,46 @@ GPtrArray *tg_agent_unassigned_tickets(const tg_config *cfg, tg_store *st, const
 {
     collect c = {.cfg = cfg, .serving = agent};
     return open_tickets(st, NULL, &c, now, err);
+}
+
+typedef struct left_behind {
+    const tg_config *cfg;
+    GPtrArray *said;
+} left_behind;
+
+static int note_left_behind(const char *assignee, int64_t tickets, void *ud)
+{
+    left_behind *lb = ud;
+    const tg_agent *a = tg_config_agent(lb->cfg, assignee);
+    if (a && a->active)
+        return 0;
+    g_ptr_array_add(
+        lb->said, g_strdup_printf("%lld open %s of %s, who is %s: ticketgatectl assign --from %s "
+                                  "AGENT (or -) gives them to others",
+                                  (long long)tickets, tickets == 1 ? "ticket" : "tickets", assignee,
+                                  a ? "not active" : "not in the configuration", assignee));
+    return 0;
+}
+
+GPtrArray *tg_agents_left_behind(const tg_config *cfg, tg_store *st, tg_err *err)
+{
+    left_behind lb = {cfg, g_ptr_array_new_with_free_func(g_free)};
+    if (tg_store_count_open_by_assignee(st, note_left_behind, &lb, err) != TG_OK) {
+        g_ptr_array_unref(lb.said);
+        return NULL;
+    }
+    return lb.said;
+}
+
+void tg_agents_left_behind_log(const tg_config *cfg, tg_store *st)
+{
+    tg_err err = {0};
+    GPtrArray *said = tg_agents_left_behind(cfg, st, &err);
+    if (!said) {
+        tg_warn("could not count the open tickets of each agent: %s", err.msg);
+        return;
+    }
+    for (guint i = 0; i < said->len; i++)
+        tg_warn("%s", (const char *)said->pdata[i]);
+    g_ptr_array_unref(said);
 }

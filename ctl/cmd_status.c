@@ -8,6 +8,7 @@
 
 #include "ctl.h"
 #include "json.h"
+#include "tg_actions.h"
 #include "tg_sla.h"
 
 #define RECENT (24 * 3600) /* failures older than this were seen to */
@@ -40,36 +41,18 @@ typedef struct health {
     GPtrArray *attention; /* what needs a person, one line each */
 } health;
 
-typedef struct left_behind {
-    const tg_config *cfg;
-    GPtrArray *attention;
-} left_behind;
-
-/* note_left_behind - open tickets whose agent is not active or no longer configured: nobody
- * works on them, no colleague may take them, and they are heard of only once overdue. */
-static int note_left_behind(const char *assignee, int64_t tickets, void *ud)
-{
-    left_behind *lb = ud;
-    const tg_agent *a = tg_config_agent(lb->cfg, assignee);
-    if (a && a->active)
-        return 0;
-    g_ptr_array_add(lb->attention,
-                    g_strdup_printf("%lld open %s of %s, who is %s: ticketgatectl assign --from %s "
-                                    "AGENT (or -) gives them to others",
-                                    (long long)tickets, tickets == 1 ? "ticket" : "tickets",
-                                    assignee, a ? "not active" : "not in the configuration",
-                                    assignee));
-    return 0;
-}
-
 /* read_health - everything status shows, and what of it needs attention. */
 static int read_health(const tg_config *cfg, tg_store *st, int64_t now, int64_t max_wait, health *h,
                        tg_err *err)
 {
     int rc = tg_store_ticket_health(st, now, &h->tickets, err);
-    left_behind lb = {cfg, h->attention};
-    if (rc == TG_OK)
-        rc = tg_store_count_open_by_assignee(st, note_left_behind, &lb, err);
+    GPtrArray *left = rc == TG_OK ? tg_agents_left_behind(cfg, st, err) : NULL;
+    if (rc == TG_OK && !left)
+        rc = err->code;
+    for (guint i = 0; left && i < left->len; i++)
+        g_ptr_array_add(h->attention, g_strdup(left->pdata[i]));
+    if (left)
+        g_ptr_array_unref(left);
     for (size_t i = 0; rc == TG_OK && i < G_N_ELEMENTS(channels); i++) {
         tg_outbox_health *r = &h->replies[i];
         if ((rc = tg_store_outbox_health(st, channels[i], now - RECENT, r, err)) != TG_OK)

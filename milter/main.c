@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "milter.h"
+#include "tg_actions.h"
 #include "tg_daemon.h"
 #include "nodelay.h"
 #include "tg_log.h"
@@ -50,6 +51,8 @@ static void reload(void)
         return;
     }
     tg_config_log_warnings(cfg);
+    if (st || (st = pool_take(cfg, &err))) /* an agent just set inactive: said where it is done */
+        tg_agents_left_behind_log(cfg, st);
     pool_give(cfg, st, 1);
     if (g_strcmp0(cfg->milter_socket, current->milter_socket) != 0 ||
         g_strcmp0(cfg->milter_user, current->milter_user) != 0 ||
@@ -144,6 +147,7 @@ static int check_store(const tg_config *cfg)
         tg_log(err.code == TG_ETEMP ? TG_LOG_WARN : TG_LOG_ERR, "%s", err.msg);
         return err.code == TG_ETEMP ? 0 : -1;
     }
+    tg_agents_left_behind_log(cfg, st);
     pool_give(cfg, st, 1);
     return 0;
 }

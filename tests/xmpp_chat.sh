@@ -577,10 +577,17 @@ store_failure_tells_customer() {
 }
 
 reload_and_bad_secret() {
-    sed -i 's/^rate_limit = 20$/rate_limit = 21/' "$CONF"
+    reset_state
+    # kate has a ticket, then leaves the configuration: the reload says what to do about it
+    printf '[agent kate]\njid = kate@localhost\n' >> "$CONF"
+    nobodys_mail_ticket left-1 'Kim <kim@customer.example>' "Scanner jams" "It jams."
+    "$CTL" "${C[@]}" assign SUP-1 kate > /dev/null || fail "assign SUP-1 kate"
+    sed -i -e '/^\[agent kate\]$/,$d' -e 's/^rate_limit = 20$/rate_limit = 21/' "$CONF"
     kill -USR1 "$(xmpp_pid)"
     for _ in $(seq 50); do grep -q 'configuration reloaded' "$RIG/xmpp.log" && break; sleep 0.1; done
     grep -q 'configuration reloaded' "$RIG/xmpp.log" || fail "no reload"
+    grep -q "warning: 1 open ticket of kate, who is not in the configuration: ticketgatectl assign --from kate AGENT (or -) gives them to others" \
+        "$RIG/xmpp.log" || fail "kate's ticket not said: $(grep warning "$RIG/xmpp.log")"
     # a second component with the same name is refused (conflict) and says so
     "$top_builddir/xmpp/ticketgate-xmpp" "${C[@]}" -f > "$RIG/second.log" 2>&1 &
     local second=$!

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "tg_actions.h"
 #include "tg_daemon.h"
 #include "tg_log.h"
 #include "xmpp.h"
@@ -93,6 +94,8 @@ static void reload(component *c)
     tg_config_unref(c->cfg);
     c->cfg = cfg;
     g_free(secret);
+    tg_agents_left_behind_log(c->cfg,
+                              c->st); /* an agent just set inactive: said where it is done */
     tg_info("configuration reloaded from %s", c->config_path);
 }
 
@@ -205,6 +208,7 @@ int main(int argc, char **argv)
         goto out;
     }
     tg_store_defer_checkpoints(c.st);
+    tg_agents_left_behind_log(c.cfg, c.st);
     struct sigaction sa = {.sa_handler = on_signal};
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);

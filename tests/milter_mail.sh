@@ -75,6 +75,24 @@ same_message_twice() {
         mailbox support@example.org
 }
 
+# mail to the addresses of two queues at once: one ticket, in the queue of the first recipient
+# the MTA names; both mailboxes get the mail with the ticket's headers, the customer one reply
+two_support_addresses() {
+    reset_state
+    send customer@example.test sales@example.org,support@example.org \
+        --header "Subject: A quote, and a fault" --header "Message-Id: <two-1@example.test>" \
+        --body "Both, please." || fail swaks
+    wait_mail 3
+    sleep 1
+    check 'len(d) == 1 and d[0]["queue"] == "sales"' "$CTL" "${C[@]}" list --json
+    for to in sales@example.org support@example.org; do
+        check 'len(d) == 1 and d[0]["headers"]["x-ticket-id"] == ["SAL-1"]
+            and d[0]["headers"]["x-ticket-queue"] == ["sales"]' mailbox "$to"
+    done
+    check 'len(d) == 1 and "registered as SAL-1" in d[0]["body"]' mailbox customer@example.test
+    [ "$(mail_count)" = 3 ] || fail "expected 3 mails, have $(mail_count)"
+}
+
 not_for_support() {
     reset_state
     send customer@example.test someone@example.org --header "Subject: Hello" \
@@ -344,6 +362,7 @@ scenario mail_that_killed_the_milter
 scenario machine_mail
 scenario followups
 scenario same_message_twice
+scenario two_support_addresses
 scenario not_for_support
 scenario forged_headers_replaced
 scenario agent_answer

@@ -51,7 +51,8 @@ static void reload(void)
         return;
     }
     tg_config_log_warnings(cfg);
-    if (st || (st = pool_take(cfg, &err))) /* an agent just set inactive: said where it is done */
+    /* an agent just set inactive: their open tickets are said where it was done */
+    if (st || (st = pool_take(cfg, &err)))
         tg_agents_left_behind_log(cfg, st);
     pool_give(cfg, st, 1);
     if (g_strcmp0(cfg->milter_socket, current->milter_socket) != 0 ||

@@ -94,8 +94,8 @@ static void reload(component *c)
     tg_config_unref(c->cfg);
     c->cfg = cfg;
     g_free(secret);
-    tg_agents_left_behind_log(c->cfg,
-                              c->st); /* an agent just set inactive: said where it is done */
+    /* an agent just set inactive: their open tickets are said where it was done */
+    tg_agents_left_behind_log(c->cfg, c->st);
     tg_info("configuration reloaded from %s", c->config_path);
 }
 

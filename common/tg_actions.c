@@ -363,24 +363,18 @@ static int note_left_behind(const char *assignee, int64_t tickets, void *ud)
     return 0;
 }
 
-GPtrArray *tg_agents_left_behind(const tg_config *cfg, tg_store *st, tg_err *err)
+int tg_agents_left_behind(const tg_config *cfg, tg_store *st, GPtrArray *said, tg_err *err)
 {
-    left_behind lb = {cfg, g_ptr_array_new_with_free_func(g_free)};
-    if (tg_store_count_open_by_assignee(st, note_left_behind, &lb, err) != TG_OK) {
-        g_ptr_array_unref(lb.said);
-        return NULL;
-    }
-    return lb.said;
+    left_behind lb = {cfg, said};
+    return tg_store_count_open_by_assignee(st, note_left_behind, &lb, err);
 }
 
 void tg_agents_left_behind_log(const tg_config *cfg, tg_store *st)
 {
     tg_err err = {0};
-    GPtrArray *said = tg_agents_left_behind(cfg, st, &err);
-    if (!said) {
+    GPtrArray *said = g_ptr_array_new_with_free_func(g_free);
+    if (tg_agents_left_behind(cfg, st, said, &err) != TG_OK)
         tg_warn("could not count the open tickets of each agent: %s", err.msg);
-        return;
-    }
     for (guint i = 0; i < said->len; i++)
         tg_warn("%s", (const char *)said->pdata[i]);
     g_ptr_array_unref(said);

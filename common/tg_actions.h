@@ -65,11 +65,11 @@ GPtrArray *tg_agent_unassigned_tickets(const tg_config *cfg, tg_store *st, const
                                        int64_t now, tg_err *err);
 
 /* tg_agents_left_behind - for each agent who has tickets not resolved or closed but is not
- * active (active = false) or no longer in the configuration, what to do about them: "3 open
- * tickets of bob, who is not active: ticketgatectl assign --from bob AGENT (or -) gives them to
- * others". Nobody works on such tickets and no colleague may take them (another agent's). An
- * empty array when there are none, NULL on a store error. Caller g_ptr_array_unref()s. */
-GPtrArray *tg_agents_left_behind(const tg_config *cfg, tg_store *st, tg_err *err);
+ * active (active = false) or no longer in the configuration, a line added to said (g_free'd
+ * strings) on what to do about them: "3 open tickets of bob, who is not active: ticketgatectl
+ * assign --from bob AGENT (or -) gives them to others". Nobody works on such tickets and no
+ * colleague may take them (another agent's). TG_OK or a store error. */
+int tg_agents_left_behind(const tg_config *cfg, tg_store *st, GPtrArray *said, tg_err *err);
 /* tg_agents_left_behind_log - the same as warnings in the log, for the daemons' start and
  * reload (where a sysadmin who just set active = false looks). */
 void tg_agents_left_behind_log(const tg_config *cfg, tg_store *st);

@@ -46,13 +46,8 @@ static int read_health(const tg_config *cfg, tg_store *st, int64_t now, int64_t 
                        tg_err *err)
 {
     int rc = tg_store_ticket_health(st, now, &h->tickets, err);
-    GPtrArray *left = rc == TG_OK ? tg_agents_left_behind(cfg, st, err) : NULL;
-    if (rc == TG_OK && !left)
-        rc = err->code;
-    for (guint i = 0; left && i < left->len; i++)
-        g_ptr_array_add(h->attention, g_strdup(left->pdata[i]));
-    if (left)
-        g_ptr_array_unref(left);
+    if (rc == TG_OK)
+        rc = tg_agents_left_behind(cfg, st, h->attention, err);
     for (size_t i = 0; rc == TG_OK && i < G_N_ELEMENTS(channels); i++) {
         tg_outbox_health *r = &h->replies[i];
         if ((rc = tg_store_outbox_health(st, channels[i], now - RECENT, r, err)) != TG_OK)

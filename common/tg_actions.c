@@ -30,15 +30,40 @@ static int ticket_by_ref(tg_store *st, const char *ref, const char *lang, tg_tic
     return rc;
 }
 
-int tg_ticket_for_agent(tg_store *st, const char *ref, const tg_agent *agent, const char *lang,
-                        tg_ticket *t, tg_err *err)
+const char *tg_agent_left(const tg_config *cfg, const char *id, const char *lang)
+{
+    const tg_agent *a = tg_config_agent(cfg, id);
+    if (a && a->active)
+        return NULL;
+    return a ? TG_SAID(lang, "not active", "агент не активен")
+             : TG_SAID(lang, "not in the configuration", "агента нет в конфигурации");
+}
+
+/* others_ticket - whether agent may act on t, which another agent has: only when take_over and
+ * that agent left; else TG_EPERM, with what to do. */
+static int others_ticket(const tg_config *cfg, const tg_ticket *t, const char *lang, int take_over,
+                         tg_err *err)
+{
+    const char *why = tg_agent_left(cfg, t->assignee, lang);
+    if (!why)
+        return tg_err_set(err, TG_EPERM,
+                          TG_SAID(lang, "%s is assigned to %s, not to you",
+                                  "обращение %s назначено агенту %s, не вам"),
+                          t->ref, t->assignee);
+    if (!take_over)
+        return tg_err_set(err, TG_EPERM,
+                          TG_SAID(lang, "%s is assigned to %s, who is %s: take %s first",
+                                  "обращение %s назначено агенту %s (%s): сначала take %s"),
+                          t->ref, t->assignee, why, t->ref);
+    return TG_OK;
+}
+
+int tg_ticket_for_agent(const tg_config *cfg, tg_store *st, const char *ref, const tg_agent *agent,
+                        const char *lang, int take_over, tg_ticket *t, tg_err *err)
 {
     int rc = ticket_by_ref(st, ref, lang, t, err);
     if (rc == TG_OK && t->assignee && strcmp(t->assignee, agent->id) != 0)
-        rc = tg_err_set(err, TG_EPERM,
-                        TG_SAID(lang, "%s is assigned to %s, not to you",
-                                "обращение %s назначено агенту %s, не вам"),
-                        t->ref, t->assignee);
+        rc = others_ticket(cfg, t, lang, take_over, err);
     if (rc != TG_OK)
         tg_ticket_clear(t);
     return rc;
@@ -59,19 +84,30 @@ static int finish(tg_store *st, int rc, char **done, tg_err *err)
     return rc;
 }
 
-/* take - the agent takes t, which nobody has (tg_ticket_for_agent refused anyone else's). */
-static int take(tg_store *st, const tg_ticket *t, const tg_agent *agent, const char *lang,
-                int64_t now, char **done, tg_err *err)
+/* take - the agent takes t, which nobody has, or an agent who left (tg_ticket_for_agent refused
+ * anyone else's). */
+static int take(const tg_config *cfg, tg_store *st, const tg_ticket *t, const tg_agent *agent,
+                const char *lang, int64_t now, char **done, tg_err *err)
 {
-    if (t->assignee) {
+    if (t->assignee && strcmp(t->assignee, agent->id) == 0) {
         *done =
             g_strdup_printf(TG_SAID(lang, "%s is already yours", "обращение %s уже ваше"), t->ref);
         return TG_OK;
     }
+    char *detail = t->assignee ? g_strdup_printf("%s (was %s, %s)", agent->id, t->assignee,
+                                                 tg_agent_left(cfg, t->assignee, NULL))
+                               : g_strdup(agent->id);
     int rc = tg_store_set_assignee(st, t->id, agent->id, now, err);
     if (rc == TG_OK)
-        rc = tg_store_add_event(st, t->id, now, "assigned", agent->id, err);
-    *done = g_strdup_printf(TG_SAID(lang, "%s is now yours", "обращение %s теперь ваше"), t->ref);
+        rc = tg_store_add_event(st, t->id, now, "assigned", detail, err);
+    g_free(detail);
+    if (t->assignee)
+        *done = g_strdup_printf(TG_SAID(lang, "%s is now yours (it was %s's, %s)",
+                                        "обращение %s теперь ваше (оно было у %s: %s)"),
+                                t->ref, t->assignee, tg_agent_left(cfg, t->assignee, lang));
+    else
+        *done =
+            g_strdup_printf(TG_SAID(lang, "%s is now yours", "обращение %s теперь ваше"), t->ref);
     return rc;
 }
 
@@ -120,8 +156,8 @@ static int move_to(tg_store *st, const tg_ticket *t, const char *status, const t
 
 /* apply - action on t, in the caller's transaction; *done says what came of it. Only reopen
  * touches a closed ticket, and it touches only a finished one. */
-static int apply(tg_store *st, tg_ticket *t, const tg_agent *agent, const char *lang,
-                 tg_action action, int64_t now, char **done, tg_err *err)
+static int apply(const tg_config *cfg, tg_store *st, tg_ticket *t, const tg_agent *agent,
+                 const char *lang, tg_action action, int64_t now, char **done, tg_err *err)
 {
     int closed = strcmp(t->status, "closed") == 0;
     int finished = closed || strcmp(t->status, "resolved") == 0;
@@ -137,7 +173,7 @@ static int apply(tg_store *st, tg_ticket *t, const tg_agent *agent, const char *
                           t->ref);
     switch (action) {
     case TG_ACT_TAKE:
-        return take(st, t, agent, lang, now, done, err);
+        return take(cfg, st, t, agent, lang, now, done, err);
     case TG_ACT_RELEASE:
         return release(st, t, agent, lang, now, done, err);
     case TG_ACT_RESOLVE:
@@ -150,16 +186,17 @@ static int apply(tg_store *st, tg_ticket *t, const tg_agent *agent, const char *
     return tg_err_set(err, TG_EINVAL, "unknown action %d", (int)action);
 }
 
-int tg_ticket_act(tg_store *st, const char *ref, const tg_agent *agent, const char *lang,
-                  tg_action action, int64_t now, char **done, tg_err *err)
+int tg_ticket_act(const tg_config *cfg, tg_store *st, const char *ref, const tg_agent *agent,
+                  const char *lang, tg_action action, int64_t now, char **done, tg_err *err)
 {
     tg_ticket t = {0};
     *done = NULL;
     int rc = tg_store_begin(st, err);
     if (rc != TG_OK)
         return rc;
-    if ((rc = tg_ticket_for_agent(st, ref, agent, lang, &t, err)) == TG_OK)
-        rc = apply(st, &t, agent, lang, action, now, done, err);
+    if ((rc = tg_ticket_for_agent(cfg, st, ref, agent, lang, action == TG_ACT_TAKE, &t, err)) ==
+        TG_OK)
+        rc = apply(cfg, st, &t, agent, lang, action, now, done, err);
     rc = finish(st, rc, done, err);
     tg_ticket_clear(&t);
     return rc;
@@ -243,7 +280,7 @@ int tg_agent_reply(const tg_config *cfg, tg_store *st, const tg_agent *agent, co
     if (!text || !*text)
         return tg_err_set(err, TG_EINVAL,
                           TG_SAID(lang, "the reply has no text", "в ответе нет текста"));
-    int rc = tg_ticket_for_agent(st, ref, agent, lang, &t, err);
+    int rc = tg_ticket_for_agent(cfg, st, ref, agent, lang, 0, &t, err);
     if (rc != TG_OK)
         return rc;
     const char *from = agent->jid && strcmp(channel, "xmpp") == 0 ? agent->jid
@@ -337,11 +374,37 @@ GPtrArray *tg_agent_open_tickets(tg_store *st, const tg_agent *agent, int64_t no
     return open_tickets(st, agent->id, &c, now, err);
 }
 
+typedef struct left_ids {
+    const tg_config *cfg;
+    GPtrArray *ids;
+} left_ids;
+
+static int note_left(const char *assignee, int64_t tickets, void *ud)
+{
+    left_ids *l = ud;
+    (void)tickets;
+    if (tg_agent_left(l->cfg, assignee, NULL))
+        g_ptr_array_add(l->ids, g_strdup(assignee));
+    return 0;
+}
+
 GPtrArray *tg_agent_unassigned_tickets(const tg_config *cfg, tg_store *st, const tg_agent *agent,
                                        int64_t now, tg_err *err)
 {
     collect c = {.cfg = cfg, .serving = agent};
-    return open_tickets(st, NULL, &c, now, err);
+    GPtrArray *tickets = open_tickets(st, NULL, &c, now, err);
+    left_ids left = {cfg, g_ptr_array_new_with_free_func(g_free)};
+    int rc = tickets ? tg_store_count_open_by_assignee(st, note_left, &left, err) : err->code;
+    for (guint i = 0; rc == TG_OK && i < left.ids->len; i++)
+        rc = tg_store_list_open_tickets(st, left.ids->pdata[i], keep, &c, err);
+    g_ptr_array_unref(left.ids);
+    if (rc != TG_OK) {
+        if (tickets)
+            g_ptr_array_unref(tickets);
+        return NULL;
+    }
+    g_ptr_array_sort_with_data(tickets, by_urgency, &now);
+    return tickets;
 }
 
 typedef struct left_behind {
@@ -352,14 +415,14 @@ typedef struct left_behind {
 static int note_left_behind(const char *assignee, int64_t tickets, void *ud)
 {
     left_behind *lb = ud;
-    const tg_agent *a = tg_config_agent(lb->cfg, assignee);
-    if (a && a->active)
+    const char *why = tg_agent_left(lb->cfg, assignee, NULL);
+    if (!why)
         return 0;
-    g_ptr_array_add(
-        lb->said, g_strdup_printf("%lld open %s of %s, who is %s: ticketgatectl assign --from %s "
-                                  "AGENT (or -) gives them to others",
-                                  (long long)tickets, tickets == 1 ? "ticket" : "tickets", assignee,
-                                  a ? "not active" : "not in the configuration", assignee));
+    g_ptr_array_add(lb->said,
+                    g_strdup_printf("%lld open %s of %s, who is %s: ticketgatectl assign --from %s "
+                                    "AGENT (or -) gives them to others",
+                                    (long long)tickets, tickets == 1 ? "ticket" : "tickets",
+                                    assignee, why, assignee));
     return 0;
 }
 

@@ -28,17 +28,24 @@ char *tg_ref_typed(const char *typed);
 /* What the functions taking a lang say to the agent (refusals in err, outcomes in *done) is in
  * that language: "ru" or English (NULL: English; the chat component passes the agent's). */
 
-/* tg_ticket_for_agent - ticket ref for agent, who may act on it when it is theirs or nobody's:
- * 0 with *t, TG_ENOTFOUND, TG_EPERM (another agent's), or a store error; err says which. */
-int tg_ticket_for_agent(tg_store *st, const char *ref, const tg_agent *agent, const char *lang,
-                        tg_ticket *t, tg_err *err);
+/* tg_agent_left - why the agent with that id no longer works on tickets, in lang: "not active",
+ * "not in the configuration"; NULL when it is an active agent of cfg. */
+const char *tg_agent_left(const tg_config *cfg, const char *id, const char *lang);
+
+/* tg_ticket_for_agent - ticket ref for agent, who may act on it when it is theirs or nobody's,
+ * and, when take_over (take, show), also when its agent left (is not active, or not in cfg any
+ * more): 0 with *t, TG_ENOTFOUND, TG_EPERM (another agent's; for one who left err says to take
+ * it first), or a store error; err says which. */
+int tg_ticket_for_agent(const tg_config *cfg, tg_store *st, const char *ref, const tg_agent *agent,
+                        const char *lang, int take_over, tg_ticket *t, tg_err *err);
 
 /* tg_ticket_act - apply action to ticket ref for agent at now; *done describes the outcome
  * ("SUP-12 is now resolved"; caller g_free()s). Errors as tg_ticket_for_agent, and TG_EINVAL
  * for a closed ticket, which only TG_ACT_REOPEN takes: it makes a resolved or closed ticket
- * open again (a customer's next message joins it, as before it was resolved). */
-int tg_ticket_act(tg_store *st, const char *ref, const tg_agent *agent, const char *lang,
-                  tg_action action, int64_t now, char **done, tg_err *err);
+ * open again (a customer's next message joins it, as before it was resolved). TG_ACT_TAKE also
+ * takes the ticket of an agent who left, so that colleagues need no supervisor for it. */
+int tg_ticket_act(const tg_config *cfg, tg_store *st, const char *ref, const tg_agent *agent,
+                  const char *lang, tg_action action, int64_t now, char **done, tg_err *err);
 
 /* tg_ticket_assign - a supervisor gives ticket ref to agent, or to nobody (agent NULL), whoever
  * had it: the event says by whom (e.g. "ticketgatectl") and who had it, and the agent is told
@@ -59,8 +66,9 @@ int tg_agent_reply(const tg_config *cfg, tg_store *st, const tg_agent *agent, co
 /* tg_agent_open_tickets - the agent's unresolved tickets, overdue first, then by due time.
  * Caller frees with g_ptr_array_unref (elements are tg_ticket *, cleared and freed). */
 GPtrArray *tg_agent_open_tickets(tg_store *st, const tg_agent *agent, int64_t now, tg_err *err);
-/* tg_agent_unassigned_tickets - the unresolved tickets nobody has, of the groups agent is in (see
- * tg_config_agent_serves), in the same order: what the agent may take. */
+/* tg_agent_unassigned_tickets - the unresolved tickets nobody has, or an agent who left has (see
+ * tg_ticket_for_agent), of the groups agent is in (see tg_config_agent_serves), in the same
+ * order: what the agent may take. */
 GPtrArray *tg_agent_unassigned_tickets(const tg_config *cfg, tg_store *st, const tg_agent *agent,
                                        int64_t now, tg_err *err);
 

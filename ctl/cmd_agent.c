@@ -90,8 +90,8 @@ static int act(tg_config *cfg, const char *command, tg_action action, int argc, 
         goto out;
     char *done = NULL;
     tg_err err = {0};
-    int rc = tg_ticket_act(st, argv[1], agent, NULL, action, g_get_real_time() / G_USEC_PER_SEC,
-                           &done, &err);
+    int rc = tg_ticket_act(cfg, st, argv[1], agent, NULL, action,
+                           g_get_real_time() / G_USEC_PER_SEC, &done, &err);
     if (rc == TG_OK)
         printf("%s\n", done);
     else

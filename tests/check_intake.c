@@ -1416,7 +1416,7 @@ START_TEST(test_unassigned_for_agent)
     ck_assert_str_eq(got, "SUP-4");
     g_free(got);
     char *done_text = NULL;
-    ck_assert_int_eq(tg_ticket_act(st, "SUP-3", carol, "en", TG_ACT_TAKE, NOW, &done_text, &err),
+    ck_assert_int_eq(tg_ticket_act(c, st, "SUP-3", carol, "en", TG_ACT_TAKE, NOW, &done_text, &err),
                      0);
     g_free(done_text);
     got = refs(tg_agent_unassigned_tickets(c, st, ann, NOW, &err));
@@ -1424,11 +1424,11 @@ START_TEST(test_unassigned_for_agent)
     g_free(got);
 
     /* released, ann's ticket is nobody's again; only one's own ticket can be released */
-    ck_assert_int_eq(tg_ticket_act(st, "SUP-3", ann, "en", TG_ACT_RELEASE, NOW, &done_text, &err),
-                     TG_EPERM);
+    ck_assert_int_eq(
+        tg_ticket_act(c, st, "SUP-3", ann, "en", TG_ACT_RELEASE, NOW, &done_text, &err), TG_EPERM);
     ck_assert_str_eq(err.msg, "SUP-3 is assigned to carol, not to you");
-    ck_assert_int_eq(tg_ticket_act(st, "SUP-4", ann, "en", TG_ACT_RELEASE, NOW, &done_text, &err),
-                     0);
+    ck_assert_int_eq(
+        tg_ticket_act(c, st, "SUP-4", ann, "en", TG_ACT_RELEASE, NOW, &done_text, &err), 0);
     ck_assert_str_eq(done_text, "SUP-4 is no longer yours, and nobody has it now");
     g_free(done_text);
     ck_assert_int_eq(sql_count("SELECT count(*) FROM events WHERE ticket_id = 4"
@@ -1437,10 +1437,62 @@ START_TEST(test_unassigned_for_agent)
     got = refs(tg_agent_unassigned_tickets(c, st, ann, NOW, &err));
     ck_assert_str_eq(got, "SUP-2 SUP-4 SUP-1");
     g_free(got);
-    ck_assert_int_eq(tg_ticket_act(st, "SUP-4", ann, "ru", TG_ACT_RELEASE, NOW, &done_text, &err),
-                     0);
+    ck_assert_int_eq(
+        tg_ticket_act(c, st, "SUP-4", ann, "ru", TG_ACT_RELEASE, NOW, &done_text, &err), 0);
     ck_assert_str_eq(done_text, "обращение SUP-4 и так ни за кем не закреплено");
     g_free(done_text);
+    tg_config_unref(c);
+}
+END_TEST
+
+/* The open tickets of an agent who left (not active, or gone from the configuration) are offered
+ * to their group as if nobody had them, and a colleague may take them; nothing else is done on
+ * them before that, and an active agent's tickets stay theirs. */
+START_TEST(test_left_agents_tickets_taken)
+{
+    tg_config *c =
+        store_config("left.conf", "[queue support]\naddresses = support@example.org\ngroup = l1\n"
+                                  "[agent ann]\nemail = ann@example.org\ngroups = l1\n"
+                                  "[agent bob]\nemail = bob@example.org\ngroups = l1\n"
+                                  "active = false\n"
+                                  "[agent eve]\nemail = eve@example.org\ngroups = l1\n");
+    tg_err err = {0};
+    const char *had[] = {"bob", "dave", "eve"}; /* SUP-1 .. SUP-3; dave is not configured */
+    for (int i = 0; i < 3; i++) {
+        int64_t id = ticket_due("email", "support", NOW + 60 * (3 - i), 0);
+        ck_assert_int_eq(tg_store_set_assignee(st, id, had[i], NOW - 600, &err), 0);
+    }
+    const tg_agent *ann = tg_config_agent(c, "ann");
+    char *got = refs(tg_agent_unassigned_tickets(c, st, ann, NOW, &err));
+    ck_assert_str_eq(got, "SUP-2 SUP-1");
+    g_free(got);
+
+    char *done_text = NULL;
+    ck_assert_int_eq(
+        tg_ticket_act(c, st, "SUP-1", ann, "en", TG_ACT_RESOLVE, NOW, &done_text, &err), TG_EPERM);
+    ck_assert_str_eq(err.msg, "SUP-1 is assigned to bob, who is not active: take SUP-1 first");
+    ck_assert_int_eq(tg_ticket_act(c, st, "SUP-3", ann, "en", TG_ACT_TAKE, NOW, &done_text, &err),
+                     TG_EPERM);
+    ck_assert_str_eq(err.msg, "SUP-3 is assigned to eve, not to you");
+    ck_assert_int_eq(tg_ticket_act(c, st, "SUP-1", ann, "en", TG_ACT_TAKE, NOW, &done_text, &err),
+                     0);
+    ck_assert_str_eq(done_text, "SUP-1 is now yours (it was bob's, not active)");
+    g_free(done_text);
+    ck_assert_int_eq(tg_ticket_act(c, st, "SUP-2", ann, "ru", TG_ACT_TAKE, NOW, &done_text, &err),
+                     0);
+    ck_assert_str_eq(done_text,
+                     "обращение SUP-2 теперь ваше (оно было у dave: агента нет в конфигурации)");
+    g_free(done_text);
+    ck_assert_int_eq(sql_count("SELECT count(*) FROM events WHERE kind = 'assigned' AND"
+                               " detail IN ('ann (was bob, not active)',"
+                               " 'ann (was dave, not in the configuration)')"),
+                     2);
+    got = refs(tg_agent_open_tickets(st, ann, NOW, &err));
+    ck_assert_str_eq(got, "SUP-2 SUP-1");
+    g_free(got);
+    got = refs(tg_agent_unassigned_tickets(c, st, ann, NOW, &err));
+    ck_assert_str_eq(got, "");
+    g_free(got);
     tg_config_unref(c);
 }
 END_TEST
@@ -1701,6 +1753,7 @@ int main(void)
     tcase_add_test(tc, test_agent_files_relayed);
     tcase_add_test(tc, test_followup_told_to_assignee);
     tcase_add_test(tc, test_unassigned_for_agent);
+    tcase_add_test(tc, test_left_agents_tickets_taken);
     suite_add_tcase(s, tc);
     return tu_run(s);
 }

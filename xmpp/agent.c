@@ -13,9 +13,9 @@
 static const char help_en[] =
     "Commands:\n"
     "  list              your open tickets, overdue first\n"
-    "  unassigned        your groups' tickets that nobody has\n"
+    "  unassigned        your groups' tickets that nobody works on\n"
     "  show REF          a ticket with its messages\n"
-    "  take REF          assign an unassigned ticket to yourself\n"
+    "  take REF          make a ticket that unassigned lists yours\n"
     "  reply REF text    answer the customer (by chat or e-mail, as they wrote)\n"
     "  resolve REF       mark it resolved\n"
     "  close REF         close it\n"
@@ -25,9 +25,9 @@ static const char help_en[] =
 static const char help_ru[] =
     "Команды:\n"
     "  list                ваши открытые обращения, просроченные первыми\n"
-    "  unassigned          обращения ваших групп без исполнителя\n"
+    "  unassigned          обращения ваших групп, над которыми никто не работает\n"
     "  show НОМЕР          обращение с его сообщениями\n"
-    "  take НОМЕР          взять себе обращение, которое никому не назначено\n"
+    "  take НОМЕР          взять себе обращение из списка unassigned\n"
     "  reply НОМЕР текст   ответить клиенту (в чат или по почте, как он писал)\n"
     "  resolve НОМЕР       отметить решённым\n"
     "  close НОМЕР         закрыть\n"
@@ -72,7 +72,7 @@ static char *format_time(const tg_config *cfg, const tg_agent *agent, int64_t t)
 #define UNASSIGNED_SHOWN 20
 
 /* append_tickets - a line per ticket of list (at most max), as `list` and `unassigned` show them:
- * reference, OVERDUE, status, priority, subject, the next due time. */
+ * reference, OVERDUE, status, priority, subject, the next due time, and who had it if they left. */
 static void append_tickets(GString *out, component *c, const tg_agent *agent, GPtrArray *list,
                            guint max, int64_t now)
 {
@@ -85,6 +85,9 @@ static void append_tickets(GString *out, component *c, const tg_agent *agent, GP
             out, TG_SAID(lang, "\n%s%s [%s, %s] %s (due %s)", "\n%s%s [%s, %s] %s (до %s)"), t->ref,
             due > 0 && due < now ? TG_SAID(lang, " OVERDUE", " ПРОСРОЧЕНО") : "", t->status,
             t->priority, t->subject, when);
+        if (t->assignee && strcmp(t->assignee, agent->id) != 0) /* one who left: unassigned */
+            g_string_append_printf(out, TG_SAID(lang, " (%s's: %s)", " (у %s: %s)"), t->assignee,
+                                   tg_agent_left(c->cfg, t->assignee, lang));
         g_free(when);
     }
     if (list->len > max)
@@ -211,7 +214,7 @@ static void cmd_show(component *c, const tg_agent *agent, xmpp_stanza_t *st, con
     tg_ticket t = {0};
     tg_err err = {0};
     const char *lang = agent->lang;
-    int rc = tg_ticket_for_agent(c->st, ref, agent, lang, &t, &err);
+    int rc = tg_ticket_for_agent(c->cfg, c->st, ref, agent, lang, 1, &t, &err);
     if (rc == TG_ETEMP || rc == TG_ESTORE)
         store_down(c, agent, st, "show", &err);
     else if (rc != TG_OK)
@@ -282,8 +285,8 @@ static void cmd_act(component *c, const tg_agent *agent, xmpp_stanza_t *st, tg_a
 {
     tg_err err = {0};
     char *done = NULL;
-    int rc = tg_ticket_act(c->st, ref, agent, agent->lang, act, g_get_real_time() / G_USEC_PER_SEC,
-                           &done, &err);
+    int rc = tg_ticket_act(c->cfg, c->st, ref, agent, agent->lang, act,
+                           g_get_real_time() / G_USEC_PER_SEC, &done, &err);
     if (rc == TG_ETEMP || rc == TG_ESTORE)
         store_down(c, agent, st, ref, &err);
     else

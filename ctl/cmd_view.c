@@ -35,10 +35,57 @@ static void ticket_json(GString *out, const tg_ticket *t)
     g_string_append_c(out, '}');
 }
 
+/* The text listing's columns are as wide as their widest value, so that long refs (SUP-1000000),
+ * queue or agent names do not shift the rest; the subject, last, is not padded. Rows are kept
+ * with their fields between FIELD_END bytes, and padded once all are read. */
+#define LIST_COLUMNS 7
+#define FIELD_END    "\x1f"
+
 typedef struct list_state {
     int as_json, n;
     GString *out;
+    glong width[LIST_COLUMNS - 1]; /* in characters: names may be Cyrillic */
 } list_state;
+
+/* add_row - fields (LIST_COLUMNS of them) as a row of the text listing; a row is one line, and
+ * FIELD_END only ends fields, whatever a subject holds. */
+static void add_row(list_state *ls, const char *const *fields)
+{
+    for (int i = 0; i < LIST_COLUMNS; i++) {
+        for (const char *c = fields[i]; *c;) {
+            size_t n = strcspn(c, "\r\n" FIELD_END);
+            g_string_append_len(ls->out, c, (gssize)n);
+            if (!c[n])
+                break;
+            g_string_append_c(ls->out, ' ');
+            c += n + 1;
+        }
+        if (i < LIST_COLUMNS - 1) {
+            ls->width[i] = MAX(ls->width[i], g_utf8_strlen(fields[i], -1));
+            g_string_append(ls->out, FIELD_END);
+        }
+    }
+    g_string_append_c(ls->out, '\n');
+}
+
+/* print_aligned - the rows add_row kept, to out, each field padded to its column's width. */
+static void print_aligned(const list_state *ls, FILE *out)
+{
+    int col = 0;
+    for (const char *field = ls->out->str; *field;) {
+        size_t n = strcspn(field, "\n" FIELD_END);
+        fwrite(field, 1, n, out);
+        if (field[n] == '\n') { /* after the subject */
+            putc('\n', out);
+            col = 0;
+        } else {
+            glong pad = ls->width[col++] - g_utf8_strlen(field, (gssize)n) + 1;
+            for (glong i = 0; i < pad; i++)
+                putc(' ', out);
+        }
+        field += n + 1;
+    }
+}
 
 static int list_one(const tg_ticket *t, void *ud)
 {
@@ -48,9 +95,10 @@ static int list_one(const tg_ticket *t, void *ud)
         ticket_json(ls->out, t);
     } else {
         char *due = ctl_time(t->first_response_at ? t->resolution_due : t->first_response_due);
-        g_string_append_printf(ls->out, "%-10s %-8s %-7s %-10s %-10s %-20s %s\n", t->ref, t->status,
-                               t->priority, t->queue, t->assignee ? t->assignee : "-", due,
-                               t->subject);
+        const char *row[LIST_COLUMNS] = {
+            t->ref, t->status, t->priority, t->queue, t->assignee ? t->assignee : "-",
+            due,    t->subject};
+        add_row(ls, row);
         g_free(due);
     }
     ls->n++;
@@ -120,19 +168,23 @@ int cmd_list(tg_config *cfg, int argc, char **argv)
                               .overdue = overdue,
                               .now = g_get_real_time() / G_USEC_PER_SEC,
                               .limit = limit};
-        list_state ls = {as_json, 0, g_string_new(as_json ? "[" : "")};
+        list_state ls = {as_json, 0, g_string_new(as_json ? "[" : ""), {0}};
+        static const char *const heading[LIST_COLUMNS] = {"REF",      "STATUS", "PRIO",   "QUEUE",
+                                                          "ASSIGNEE", "DUE",    "SUBJECT"};
         if (!as_json)
-            g_string_append_printf(ls.out, "%-10s %-8s %-7s %-10s %-10s %-20s %s\n", "REF",
-                                   "STATUS", "PRIO", "QUEUE", "ASSIGNEE", "DUE", "SUBJECT");
+            add_row(&ls, heading);
         tg_err err = {0};
         int rc = tg_store_list_tickets(st, &f, list_one, &ls, &err);
         if (rc != TG_OK) {
             fprintf(stderr, "ticketgatectl list: %s\n", err.msg);
             status = ctl_exit_for(rc);
         } else {
-            if (as_json)
+            if (as_json) {
                 g_string_append(ls.out, "\n]\n");
-            fputs(ls.out->str, stdout);
+                fputs(ls.out->str, stdout);
+            } else {
+                print_aligned(&ls, stdout);
+            }
         }
         g_string_free(ls.out, TRUE);
         tg_store_close(st);

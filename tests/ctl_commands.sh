@@ -273,6 +273,18 @@ assert t["status"] == "open" and t["resolved_at"] is None, t
 assert [e["detail"] for e in t["events"] if e["kind"] == "status"][-1] == "closed -> open (by ann)", t["events"]
 '
 "$CTL" "${C[@]}" reply --agent ann SUP-3 "Here is the answer" > /dev/null || fail "reply after reopen"
+# list's text columns line up whatever their width: here an agent id longer than the heading's
+printf '[agent konstantin.petrov]\nemail = kp@example.org\ngroups = l1\n' |
+    cat "$work/ticketgate.conf" - > "$work/wide.conf"
+"$CTL" -c "$work/wide.conf" assign SUP-4 konstantin.petrov > /dev/null || fail "assign to a long id"
+"$CTL" -c "$work/wide.conf" list | python3 -c '
+import sys
+rows = sys.stdin.read().splitlines()
+starts = [rows[0].index(h) for h in ("STATUS", "PRIO", "QUEUE", "ASSIGNEE", "DUE", "SUBJECT")]
+assert len(rows) == 19 and any(" konstantin.petrov " in r for r in rows), rows
+for r in rows:
+    assert all(r[s - 1] == " " and r[s:s + 1] != " " for s in starts), (starts, r)
+' || fail "list columns: $("$CTL" -c "$work/wide.conf" list | head -5)"
 # a supervisor who may only read the store (while a daemon holds it open) sees the tickets; a
 # change is refused with the reason
 chmod 755 "$work"

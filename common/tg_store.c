@@ -113,6 +113,8 @@ static const char *const migrations[] = {
     " AND (?2 IS NULL OR queue = ?2) AND (?3 IS NULL OR assignee = ?3)"                            \
     " AND (?7 = 0 OR assignee IS NULL) AND (?4 = 0 OR " OVERDUE("?5") ")"
 
+#define BACKLOG "status IN (?8, ?9, ?10)"
+
 #define TICKET_COLS                                                                                \
     "id, ref, channel, source, queue, category, priority, rule, requester, requester_name, "       \
     "lang, subject, status, assignee, sla_policy, tags, created_at, updated_at, "                  \
@@ -136,6 +138,8 @@ enum {
     S_COUNT_TICKETS,
     S_LIST_TICKETS,
     S_LIST_NEWEST,
+    S_LIST_BACKLOG,
+    S_LIST_BACKLOG_NEWEST,
     S_OPEN_TICKETS_OF,
     S_OPEN_BY_ASSIGNEE,
     S_LIST_UNESCALATED,
@@ -206,6 +210,12 @@ static const char *const sql[S_COUNT] = {
     /* read from the end, and only the newest sorted back */
     [S_LIST_NEWEST] = "SELECT * FROM (SELECT " TICKET_COLS " FROM tickets WHERE " LIST_FILTER
                       " ORDER BY id DESC LIMIT ?6) ORDER BY id",
+    /* the same, when only tickets of the backlog are wanted (in the statuses ?8-?10): by the
+     * status index, so the history is not read */
+    [S_LIST_BACKLOG] =
+        "SELECT " TICKET_COLS " FROM tickets WHERE " BACKLOG " AND " LIST_FILTER " ORDER BY id",
+    [S_LIST_BACKLOG_NEWEST] = "SELECT * FROM (SELECT " TICKET_COLS " FROM tickets WHERE " BACKLOG
+                              " AND " LIST_FILTER " ORDER BY id DESC LIMIT ?6) ORDER BY id",
     /* by the assignee index: an agent's history, or the store's, is not read */
     [S_OPEN_TICKETS_OF] = "SELECT " TICKET_COLS " FROM tickets WHERE assignee IS ?1"
                           " AND status IN ('new', 'open', 'pending') ORDER BY id",
@@ -992,12 +1002,46 @@ static int each_ticket(tg_store *st, sqlite3_stmt *s, tg_ticket_cb cb, void *ud,
     return rc;
 }
 
+/* backlog_wanted - whether f wants only tickets of the backlog (new, open, pending): the statuses
+ * it names are among those, or it wants overdue tickets, which only those can be. If so, the
+ * statuses to read fill backlog (NULL: none more). */
+static int backlog_wanted(const tg_ticket_filter *f, const char *backlog[3])
+{
+    static const char *const not_done[] = {"new", "open", "pending", NULL};
+    const char *const *want = f->statuses ? f->statuses : f->overdue ? not_done : NULL;
+    if (!want || !want[0])
+        return 0;
+    int n = 0;
+    for (; *want; want++) {
+        if (!g_strv_contains(not_done, *want)) {
+            if (f->overdue) /* none of those is overdue */
+                continue;
+            return 0;
+        }
+        int again = 0;
+        for (int i = 0; i < n; i++)
+            again |= strcmp(backlog[i], *want) == 0;
+        if (!again)
+            backlog[n++] = *want;
+    }
+    while (n < 3)
+        backlog[n++] = NULL;
+    return 1;
+}
+
 int tg_store_list_tickets(tg_store *st, const tg_ticket_filter *f, tg_ticket_cb cb, void *ud,
                           tg_err *err)
 {
-    sqlite3_stmt *s = prepare(st, f->limit > 0 ? S_LIST_NEWEST : S_LIST_TICKETS, err);
+    const char *backlog[3];
+    int by_status = backlog_wanted(f, backlog);
+    sqlite3_stmt *s = prepare(st,
+                              by_status ? (f->limit > 0 ? S_LIST_BACKLOG_NEWEST : S_LIST_BACKLOG)
+                                        : (f->limit > 0 ? S_LIST_NEWEST : S_LIST_TICKETS),
+                              err);
     if (!s)
         return err->code;
+    for (int i = 0; by_status && i < 3; i++)
+        bind_text(s, 8 + i, backlog[i]);
     char *statuses = f->statuses ? g_strjoinv(",", (char **)f->statuses) : NULL;
     bind_text(s, 1, statuses);
     bind_text(s, 2, f->queue);

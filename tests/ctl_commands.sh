@@ -217,18 +217,27 @@ assert "SUP-2 is now assigned to ann" in got and got == nobodys, (got, nobodys)
 "$CTL" "${T[@]}" assign SUP-2 - > /dev/null || fail "SUP-2 back to nobody"
 # --status takes several statuses; --limit keeps the newest, listed oldest first
 "$CTL" "${T[@]}" resolve --agent ann SUP-4 > /dev/null
+"$CTL" "${T[@]}" reply --agent ann SUP-5 "Noted" > /dev/null # pending
+sqlite3 "$work/t.db" "UPDATE tickets SET first_response_due = first_response_due - 864000,
+    resolution_due = resolution_due - 864000 WHERE ref IN ('SUP-5', 'SUP-6')" # overdue
 "$CTL" "${T[@]}" list --json | python3 -c '
-import json, subprocess, sys
+import itertools, json, subprocess, sys
 every = json.load(sys.stdin)
 def refs(*opts):
     return [x["ref"] for x in json.loads(subprocess.run(sys.argv[1:] + ["list", "--json", *opts], capture_output=True, check=True).stdout)]
-some = sorted({x["status"] for x in every})[:2]
-want = [x["ref"] for x in every if x["status"] in some]
-assert len(every) > 2 and len(some) == 2 and 0 < len(want) < len(every), (every, some)
-assert refs("--status", ",".join(some)) == want, (some, want)
+present = sorted({x["status"] for x in every})
+overdue = refs("--overdue")
+assert {"new", "pending", "resolved"} <= set(present) and overdue, (present, overdue)
+# every set of statuses: those of the backlog alone are read by another statement
+for k in range(1, len(present) + 1):
+    for some in itertools.combinations(present, k):
+        want = [x["ref"] for x in every if x["status"] in some]
+        assert refs("--status", ",".join(some)) == want, (some, want)
+        assert refs("--status", ",".join(some), "--limit", "1") == want[-1:], (some, want)
+        assert refs("--status", ",".join(some), "--overdue") == [r for r in overdue if r in want], some
+assert refs("--status", "new,new") == refs("--status", "new")
 assert refs("--limit", "2") == [x["ref"] for x in every][-2:], every
-assert refs("--status", ",".join(some), "--limit", "1") == want[-1:], want
-' "$CTL" "${T[@]}" || fail "list --status S,S / --limit"
+' "$CTL" "${T[@]}" || fail "list --status S,S / --limit / --overdue"
 for bad in 'new,opne:unknown status "opne" (new, open, pending, resolved, closed; several with commas)' \
            ':--status names no status (new, open, pending, resolved, closed)'; do
     set +e; msg=$("$CTL" "${T[@]}" list --status "${bad%%:*}" 2>&1); rc=$?; set -e

@@ -488,14 +488,14 @@ agent_takes_unassigned() {
                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"list\"}}, {\"until\": \"unassigned lists them\"},
                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"unassigned\"}}, {\"until\": \"take REF\"},
                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"take SUP-1\"}}, {\"until\": \"now yours\"},
-               {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"unassigned\"}}, {\"until\": \"has an agent\"}]" \
+               {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"unassigned\"}}, {\"until\": \"at work on it\"}]" \
         > "$RIG/ann-free.json" || fail "ann: $(cat "$RIG/ann-free.json")"
     check 'n = [x["body"] for x in d["messages"]];
         assert "SUP-1 is no longer yours (Printer offline): it was taken off you, and nobody has it now." in n, n;
         m = [x for x in n if not x.startswith(("New ticket SUP-1", "SUP-1 is no longer yours"))];
-        m[0] == "You have no open tickets.\nTickets of your groups that nobody has: 1 (unassigned lists them)."
-        and m[1].startswith("Nobody has these tickets of your groups (take REF to take one):\nSUP-1 [new, normal] Printer offline (due ")
-        and m[2] == "SUP-1 is now yours" and m[3] == "Every ticket of your groups has an agent."' \
+        m[0] == "You have no open tickets.\nTickets of your groups that nobody works on: 1 (unassigned lists them)."
+        and m[1].startswith("Nobody works on these tickets of your groups (take REF to take one):\nSUP-1 [new, normal] Printer offline (due ")
+        and m[2] == "SUP-1 is now yours" and m[3] == "Every ticket of your groups has an agent at work on it."' \
         cat "$RIG/ann-free.json"
     check 'd["assignee"] == "ann"' "$CTL" "${C[@]}" show --json SUP-1
     # given back, it is nobody's again: for vera too, but not of her group
@@ -594,7 +594,7 @@ reload_and_bad_secret() {
                {\"send\": {\"to\": \"$SUPPORT\", \"body\": \"take SUP-1\"}}, {\"until\": \"now yours\"}]" \
         > "$RIG/ann-left.json" || fail "ann: $(cat "$RIG/ann-left.json")"
     check 'm = [x["body"] for x in d["messages"]][-3:];
-        m[0].startswith("Nobody has these tickets of your groups (take REF to take one):\nSUP-1 [new, normal] Scanner jams (due ")
+        m[0].startswith("Nobody works on these tickets of your groups (take REF to take one):\nSUP-1 [new, normal] Scanner jams (due ")
         and m[0].endswith(") (kate\x27s: not in the configuration)")
         and m[1] == "SUP-1 is assigned to kate, who is not in the configuration: take SUP-1 first"
         and m[2] == "SUP-1 is now yours (it was kate\x27s, not in the configuration)"' cat "$RIG/ann-left.json"

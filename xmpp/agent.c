@@ -118,8 +118,10 @@ static void cmd_list(component *c, const tg_agent *agent, xmpp_stanza_t *st)
     if (unassigned->len)
         g_string_append_printf(
             out,
-            TG_SAID(lang, "\nTickets of your groups that nobody has: %u (unassigned lists them).",
-                    "\nОбращений ваших групп без исполнителя: %u (список: unassigned)."),
+            TG_SAID(lang,
+                    "\nTickets of your groups that nobody works on: %u (unassigned lists them).",
+                    "\nОбращений ваших групп, над которыми никто не работает: %u (список: "
+                    "unassigned)."),
             unassigned->len);
     answer(c, agent, st, out->str);
     g_string_free(out, TRUE);
@@ -139,10 +141,12 @@ static void cmd_unassigned(component *c, const tg_agent *agent, xmpp_stanza_t *s
     }
     const char *lang = agent->lang;
     GString *out = g_string_new(
-        list->len ? TG_SAID(lang, "Nobody has these tickets of your groups (take REF to take one):",
-                            "Обращения ваших групп без исполнителя (take НОМЕР, чтобы взять):")
-                  : TG_SAID(lang, "Every ticket of your groups has an agent.",
-                            "У всех обращений ваших групп есть исполнитель."));
+        list->len
+            ? TG_SAID(
+                  lang, "Nobody works on these tickets of your groups (take REF to take one):",
+                  "Над этими обращениями ваших групп никто не работает (take НОМЕР, чтобы взять):")
+            : TG_SAID(lang, "Every ticket of your groups has an agent at work on it.",
+                      "У всех обращений ваших групп есть исполнитель."));
     append_tickets(out, c, agent, list, UNASSIGNED_SHOWN, now);
     answer(c, agent, st, out->str);
     g_string_free(out, TRUE);

@@ -374,17 +374,25 @@ GPtrArray *tg_agent_open_tickets(tg_store *st, const tg_agent *agent, int64_t no
     return open_tickets(st, agent->id, &c, now, err);
 }
 
-typedef struct left_ids {
+/* What the store's count of open tickets per agent tells of the agents who left: their ids (into
+ * ids), or a line each for the administrator (into said); either may be NULL. */
+typedef struct left_agents {
     const tg_config *cfg;
-    GPtrArray *ids;
-} left_ids;
+    GPtrArray *ids, *said;
+} left_agents;
 
 static int note_left(const char *assignee, int64_t tickets, void *ud)
 {
-    left_ids *l = ud;
-    (void)tickets;
-    if (tg_agent_left(l->cfg, assignee, NULL))
+    left_agents *l = ud;
+    const char *why = tg_agent_left(l->cfg, assignee, NULL);
+    if (why && l->ids)
         g_ptr_array_add(l->ids, g_strdup(assignee));
+    if (why && l->said)
+        g_ptr_array_add(l->said,
+                        g_strdup_printf("%lld open %s of %s, who is %s: ticketgatectl assign "
+                                        "--from %s AGENT (or -) gives them to others",
+                                        (long long)tickets, tickets == 1 ? "ticket" : "tickets",
+                                        assignee, why, assignee));
     return 0;
 }
 
@@ -393,7 +401,7 @@ GPtrArray *tg_agent_unassigned_tickets(const tg_config *cfg, tg_store *st, const
 {
     collect c = {.cfg = cfg, .serving = agent};
     GPtrArray *tickets = open_tickets(st, NULL, &c, now, err);
-    left_ids left = {cfg, g_ptr_array_new_with_free_func(g_free)};
+    left_agents left = {cfg, g_ptr_array_new_with_free_func(g_free), NULL};
     int rc = tickets ? tg_store_count_open_by_assignee(st, note_left, &left, err) : err->code;
     for (guint i = 0; rc == TG_OK && i < left.ids->len; i++)
         rc = tg_store_list_open_tickets(st, left.ids->pdata[i], keep, &c, err);
@@ -407,29 +415,10 @@ GPtrArray *tg_agent_unassigned_tickets(const tg_config *cfg, tg_store *st, const
     return tickets;
 }
 
-typedef struct left_behind {
-    const tg_config *cfg;
-    GPtrArray *said;
-} left_behind;
-
-static int note_left_behind(const char *assignee, int64_t tickets, void *ud)
-{
-    left_behind *lb = ud;
-    const char *why = tg_agent_left(lb->cfg, assignee, NULL);
-    if (!why)
-        return 0;
-    g_ptr_array_add(lb->said,
-                    g_strdup_printf("%lld open %s of %s, who is %s: ticketgatectl assign --from %s "
-                                    "AGENT (or -) gives them to others",
-                                    (long long)tickets, tickets == 1 ? "ticket" : "tickets",
-                                    assignee, why, assignee));
-    return 0;
-}
-
 int tg_agents_left_behind(const tg_config *cfg, tg_store *st, GPtrArray *said, tg_err *err)
 {
-    left_behind lb = {cfg, said};
-    return tg_store_count_open_by_assignee(st, note_left_behind, &lb, err);
+    left_agents left = {cfg, NULL, said};
+    return tg_store_count_open_by_assignee(st, note_left, &left, err);
 }
 
 void tg_agents_left_behind_log(const tg_config *cfg, tg_store *st)

@@ -4,7 +4,7 @@
 Logs in on 127.0.0.1:PORT without TLS, runs the steps in order, and prints one JSON object:
 {"messages": [{from, body, type, thread, lang}...], "iq": [...], "errors": [...]}.
 Steps: {"send": {to, body, body_file?, type?, lang?, thread?, id?}}, {"expect": N, "timeout": S} (wait
-until N messages in all have arrived), {"until": TEXT, "timeout": S} (until one contains TEXT), {"flood": {to, count, body}}, {"disco": TO},
+until N messages in all have arrived), {"until": TEXT, "timeout": S} (until one received so far, offline ones too, contains TEXT), {"flood": {to, count, body}}, {"disco": TO},
 {"items": TO}, {"ping": TO}, {"version": TO}, {"unknown_iq": TO}, {"subscribe": TO},
 {"sleep": S}, {"quiet": S} (wait S seconds and fail if a message arrives).
 Exit status 0, or 1 when a step timed out or the login failed (the JSON says why)."""

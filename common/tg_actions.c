@@ -354,15 +354,17 @@ static gint by_urgency(gconstpointer a, gconstpointer b, gpointer now_p)
     return x->id < y->id ? -1 : 1;
 }
 
-/* open_tickets - the unresolved tickets of assignee (NULL: nobody's) that c keeps, most urgent
- * first. */
-static GPtrArray *open_tickets(tg_store *st, const char *assignee, collect *c, int64_t now,
-                               tg_err *err)
+/* open_tickets - the unresolved tickets of the n assignees (NULL: nobody's) that c keeps, most
+ * urgent first. */
+static GPtrArray *open_tickets(tg_store *st, const char *const *assignees, guint n, collect *c,
+                               int64_t now, tg_err *err)
 {
     c->out = g_ptr_array_new_with_free_func((GDestroyNotify)tg_ticket_free);
-    if (tg_store_list_open_tickets(st, assignee, keep, c, err) != TG_OK) {
-        g_ptr_array_unref(c->out);
-        return NULL;
+    for (guint i = 0; i < n; i++) {
+        if (tg_store_list_open_tickets(st, assignees[i], keep, c, err) != TG_OK) {
+            g_ptr_array_unref(c->out);
+            return NULL;
+        }
     }
     g_ptr_array_sort_with_data(c->out, by_urgency, &now);
     return c->out;
@@ -371,7 +373,8 @@ static GPtrArray *open_tickets(tg_store *st, const char *assignee, collect *c, i
 GPtrArray *tg_agent_open_tickets(tg_store *st, const tg_agent *agent, int64_t now, tg_err *err)
 {
     collect c = {0};
-    return open_tickets(st, agent->id, &c, now, err);
+    const char *mine[] = {agent->id};
+    return open_tickets(st, mine, 1, &c, now, err);
 }
 
 /* What the store's count of open tickets per agent tells of the agents who left: their ids (into
@@ -400,18 +403,13 @@ GPtrArray *tg_agent_unassigned_tickets(const tg_config *cfg, tg_store *st, const
                                        int64_t now, tg_err *err)
 {
     collect c = {.cfg = cfg, .serving = agent};
-    GPtrArray *tickets = open_tickets(st, NULL, &c, now, err);
     left_agents left = {cfg, g_ptr_array_new_with_free_func(g_free), NULL};
-    int rc = tickets ? tg_store_count_open_by_assignee(st, note_left, &left, err) : err->code;
-    for (guint i = 0; rc == TG_OK && i < left.ids->len; i++)
-        rc = tg_store_list_open_tickets(st, left.ids->pdata[i], keep, &c, err);
+    g_ptr_array_add(left.ids, NULL); /* nobody's tickets, then those of each agent who left */
+    GPtrArray *tickets = NULL;
+    if (tg_store_count_open_by_assignee(st, note_left, &left, err) == TG_OK)
+        tickets =
+            open_tickets(st, (const char *const *)left.ids->pdata, left.ids->len, &c, now, err);
     g_ptr_array_unref(left.ids);
-    if (rc != TG_OK) {
-        if (tickets)
-            g_ptr_array_unref(tickets);
-        return NULL;
-    }
-    g_ptr_array_sort_with_data(tickets, by_urgency, &now);
     return tickets;
 }
 

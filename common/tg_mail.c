@@ -307,6 +307,22 @@ static char *clean_value(const char *v, const tg_mail_opts *o)
 /* At most this many To/Cc addresses are kept: each becomes a thread address of the ticket. */
 #define MAX_RECIPIENTS 100
 
+/* mailbox_address - the mailbox's address, lower-cased; "" when it has none or holds control
+ * characters (a broken field: no address to answer or to recognize). Caller g_free()s. */
+static char *mailbox_address(InternetAddressMailbox *mb)
+{
+    char *a = tg_address_lower(internet_address_mailbox_get_addr(mb));
+    if (!a)
+        return g_strdup("");
+    for (const char *c = a; *c; c++)
+        if ((unsigned char)*c < ' ' || *c == 0x7f) {
+            g_free(a);
+            return g_strdup("");
+        }
+    return a;
+}
+
+/* add_addresses - the usable addresses of a To/Cc list (groups opened) onto list. */
 static void add_addresses(GPtrArray *list, InternetAddressList *addrs)
 {
     for (int i = 0; addrs && i < internet_address_list_length(addrs); i++) {
@@ -314,9 +330,11 @@ static void add_addresses(GPtrArray *list, InternetAddressList *addrs)
             return;
         InternetAddress *ia = internet_address_list_get_address(addrs, i);
         if (INTERNET_ADDRESS_IS_MAILBOX(ia)) {
-            const char *a = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(ia));
-            if (a && strchr(a, '@'))
-                g_ptr_array_add(list, tg_address_lower(a));
+            char *a = mailbox_address(INTERNET_ADDRESS_MAILBOX(ia));
+            if (strchr(a, '@'))
+                g_ptr_array_add(list, a);
+            else
+                g_free(a);
         } else if (INTERNET_ADDRESS_IS_GROUP(ia)) {
             add_addresses(list, internet_address_group_get_members(INTERNET_ADDRESS_GROUP(ia)));
         }
@@ -464,19 +482,6 @@ static InternetAddressMailbox *header_mailbox(GMimeMessage *msg, GMimeParserOpti
     *again = fixed ? internet_address_list_parse(po, fixed) : NULL;
     g_free(fixed);
     return first_mailbox(*again ? *again : list);
-}
-
-/* mailbox_address - the mailbox's address, domain lower-cased; "" when it holds control
- * characters (a broken field: no address to answer or to recognize). Caller g_free()s. */
-static char *mailbox_address(InternetAddressMailbox *mb)
-{
-    char *a = tg_address_lower(internet_address_mailbox_get_addr(mb));
-    for (const char *c = a; *c; c++)
-        if ((unsigned char)*c < ' ' || *c == 0x7f) {
-            g_free(a);
-            return g_strdup("");
-        }
-    return a;
 }
 
 /* read_sender - whom the request is from and whom we answer: Reply-To when it names another

@@ -109,6 +109,24 @@ START_TEST(test_recipients_are_capped)
 }
 END_TEST
 
+/* A To/Cc address with a control character in it (a quoted local part with a bare CR or a tab,
+ * found by fuzz_mail) is no address anyone writes from: it is dropped, as such a From is, and
+ * never stored as an address of the ticket's thread. */
+START_TEST(test_recipients_with_control_characters_dropped)
+{
+    const char mail[] = "From: a@b.example\n"
+                        "To: \"a\rb\"@example.org, support@example.org\n"
+                        "Cc: \"tab\there\"@c.example, Colleague <colleague@c.example>\n"
+                        "Subject: odd\n\nhi\n";
+    tg_inbound *in = NULL;
+    ck_assert_int_eq(tg_mail_parse(mail, sizeof mail - 1, NULL, &in, NULL), 0);
+    ck_assert_int_eq(g_strv_length(in->recipients), 2);
+    ck_assert_str_eq(in->recipients[0], "support@example.org");
+    ck_assert_str_eq(in->recipients[1], "colleague@c.example");
+    tg_inbound_free(in);
+}
+END_TEST
+
 /* Attachments are named with their type and size; the body's own parts and signatures are
  * not attachments; names are one clean line. */
 START_TEST(test_attachments_listed)
@@ -490,6 +508,7 @@ int main(void)
     tcase_add_test(tc, test_golden_corpus);
     tcase_add_test(tc, test_text_cap_on_character_boundary);
     tcase_add_test(tc, test_recipients_are_capped);
+    tcase_add_test(tc, test_recipients_with_control_characters_dropped);
     tcase_add_test(tc, test_empty_input);
     tcase_add_test(tc, test_attachments_listed);
     tcase_add_test(tc, test_attachments_relayed);

@@ -67,16 +67,20 @@ int tg_keyfile_fail(const tg_keyfile *kf, tg_err *err, const char *group, const 
                       key ? " " : "", key ? key : "", what);
 }
 
-/* syntax_error_line - GKeyFile names no line; find the first line it cannot have accepted. */
+/* syntax_error_line - GKeyFile names no line; find the first line it cannot have accepted (a
+ * key before any [section] too), or 0. */
 static int syntax_error_line(char **lines)
 {
+    int in_group = 0;
     for (int i = 0; lines[i]; i++) {
         const char *l = lines[i];
         while (g_ascii_isspace(*l))
             l++;
-        if (!*l || *l == '#' || is_group_line(l, NULL))
+        if (!*l || *l == '#')
             continue;
-        if (*l == '[' || !strchr(l, '=') || *l == '=')
+        if (is_group_line(l, NULL))
+            in_group = 1;
+        else if (*l == '[' || !strchr(l, '=') || *l == '=' || !in_group)
             return i + 1;
     }
     return 0;
@@ -98,7 +102,11 @@ tg_keyfile *tg_keyfile_load(const char *path, tg_err *err)
     kf->kf = g_key_file_new();
     kf->lines = g_strsplit(text, "\n", -1);
     if (!g_key_file_load_from_data(kf->kf, text, len, G_KEY_FILE_KEEP_TRANSLATIONS, &gerr)) {
-        tg_err_set(err, TG_EINVAL, "%s:%d: %s", path, syntax_error_line(kf->lines), gerr->message);
+        int line = syntax_error_line(kf->lines);
+        if (line)
+            tg_err_set(err, TG_EINVAL, "%s:%d: %s", path, line, gerr->message);
+        else
+            tg_err_set(err, TG_EINVAL, "%s: %s", path, gerr->message);
         g_error_free(gerr);
         g_free(text);
         tg_keyfile_free(kf);

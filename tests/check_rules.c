@@ -194,6 +194,8 @@ static const struct config_error_case {
     {"[template autoreply]\nbody = {{reff}}\n",
      "t.conf:2: [template autoreply] body: unknown variable"},
     {"junk line\n", "t.conf:1:"},
+    {"# a key before any section\n\ntimezone = UTC\n[general]\n",
+     "t.conf:3: Key file does not start with a group"},
 };
 
 START_TEST(test_config_errors)

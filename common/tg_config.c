@@ -11,7 +11,22 @@
 #include "tg_log.h"
 #include "tg_template.h"
 
-typedef enum { T_STRING, T_PATH, T_LIST, T_INT, T_SIZE, T_DURATION, T_BOOL, T_ENUM, T_MODE } dtype;
+#define EMPTY_VALUE "empty: give a value, or leave the line out for the default"
+
+/* T_STRING and T_PATH name something and may not be empty (left out, the default holds); T_TEXT
+ * is words for people (a company's or an agent's name), which may be. */
+typedef enum {
+    T_STRING,
+    T_PATH,
+    T_LIST,
+    T_INT,
+    T_SIZE,
+    T_DURATION,
+    T_BOOL,
+    T_ENUM,
+    T_MODE,
+    T_TEXT
+} dtype;
 
 typedef struct directive {
     const char *section, *key;
@@ -28,7 +43,7 @@ typedef struct directive {
 #define BIG  INT64_C(1) << 40
 
 static const directive directives[] = {
-    {"general", "company", T_STRING, "Support", 0, 0, NULL, C(company)},
+    {"general", "company", T_TEXT, "Support", 0, 0, NULL, C(company)},
     {"general", "internal_domains", T_LIST, NULL, 0, 0, NULL, C(internal_domains)},
     {"general", "default_queue", T_STRING, NULL, 0, 0, NULL, C(default_queue)},
     {"general", "timezone", T_STRING, "UTC", 0, 0, NULL, C(timezone)},
@@ -78,8 +93,8 @@ static const directive directives[] = {
     {"queue", "prefix", T_STRING, NULL, 0, 0, NULL, Q(prefix)},
     {"queue", "group", T_STRING, NULL, 0, 0, NULL, Q(group)},
     {"queue", "sla", T_STRING, "standard", 0, 0, NULL, Q(sla)},
-    {"queue", "from_name", T_STRING, NULL, 0, 0, NULL, Q(from_name)},
-    {"agent", "name", T_STRING, NULL, 0, 0, NULL, A(name)},
+    {"queue", "from_name", T_TEXT, NULL, 0, 0, NULL, Q(from_name)},
+    {"agent", "name", T_TEXT, NULL, 0, 0, NULL, A(name)},
     {"agent", "email", T_STRING, NULL, 0, 0, NULL, A(email)},
     {"agent", "jid", T_STRING, NULL, 0, 0, NULL, A(jid)},
     {"agent", "login", T_LIST, NULL, 0, 0, NULL, A(logins)},
@@ -91,8 +106,8 @@ static const directive directives[] = {
 
 /* ---- the table, for documentation ---- */
 
-static const char *const type_names[] = {"string",   "path",    "list",   "integer",   "size",
-                                         "duration", "boolean", "choice", "octal mode"};
+static const char *const type_names[] = {"string",   "path",    "list",   "integer",    "size",
+                                         "duration", "boolean", "choice", "octal mode", "string"};
 
 size_t tg_config_directive_count(void)
 {
@@ -166,8 +181,11 @@ static int set_value(tg_keyfile *kf, const char *group, const directive *d, cons
     void *field = (char *)base + d->offset;
     int64_t n = 0;
 
+    if (raw && !*raw && (d->type == T_STRING || d->type == T_PATH))
+        return tg_keyfile_fail(kf, err, group, d->key, "%s", EMPTY_VALUE);
     switch (d->type) {
     case T_STRING:
+    case T_TEXT:
         *(char **)field = g_strdup(raw);
         return TG_OK;
     case T_PATH:
@@ -299,6 +317,22 @@ static void template_free(gpointer p)
     g_free(t);
 }
 
+/* address_flaw - why s cannot be a mail address or a bare JID as the configuration names them
+ * (local@domain, nothing around it), or NULL. jid: a resource is a flaw too (agents are known by
+ * their bare JID, whatever client they write from). */
+static const char *address_flaw(const char *s, int jid)
+{
+    const char *at = strrchr(s, '@');
+    for (const char *c = s; *c; c++)
+        if ((unsigned char)*c <= ' ' || *c == 0x7f)
+            return "has a space or a control character in it";
+    if (!at || at == s || !at[1])
+        return "is not an address such as support@example.org";
+    if (jid && strchr(s, '/'))
+        return "is a full JID: give the bare one, without /resource";
+    return NULL;
+}
+
 static void lower_all(char **items)
 {
     for (; items && *items; items++) {
@@ -349,6 +383,16 @@ static int load_queue(tg_config *cfg, tg_keyfile *kf, const char *group, const c
         return rc;
     lower_all(q->addresses);
     lower_all(q->xmpp);
+    for (char **a = q->addresses; a && *a; a++)
+        if (address_flaw(*a, 0))
+            return tg_keyfile_fail(kf, err, group, "addresses", "\"%s\" %s", *a,
+                                   address_flaw(*a, 0));
+    for (char **l = q->xmpp; l && *l; l++)
+        if (strpbrk(*l, "@/ \t\"&'<>:"))
+            return tg_keyfile_fail(kf, err, group, "xmpp",
+                                   "\"%s\" is not a local part such as support (the domain is "
+                                   "[xmpp] domain)",
+                                   *l);
     if ((rc = claim_once(cfg, kf, group, q, 0, err)) != TG_OK ||
         (rc = claim_once(cfg, kf, group, q, 1, err)) != TG_OK)
         return rc;
@@ -372,13 +416,13 @@ static int agent_unique(const tg_config *cfg, tg_keyfile *kf, const char *group,
     const char *addresses[] = {a->email, a->jid};
     for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
         const tg_agent *other = addresses[i] ? tg_config_agent_for(cfg, addresses[i]) : a;
-        if (other != a)
+        if (other && other != a)
             return tg_keyfile_fail(kf, err, group, keys[i], "%s is already [agent %s]'s",
                                    addresses[i], other->id);
     }
     for (char **l = a->logins; l && *l; l++) {
         const tg_agent *other = tg_config_agent_by_login(cfg, *l);
-        if (other != a)
+        if (other && other != a)
             return tg_keyfile_fail(kf, err, group, "login", "%s is already [agent %s]'s", *l,
                                    other->id);
     }
@@ -396,6 +440,11 @@ static int load_agent(tg_config *cfg, tg_keyfile *kf, const char *group, const c
         return rc;
     if (!a->email && !a->jid)
         return tg_keyfile_fail(kf, err, group, NULL, "an agent needs an email or a jid");
+    if (a->email && address_flaw(a->email, 0))
+        return tg_keyfile_fail(kf, err, group, "email", "\"%s\" %s", a->email,
+                               address_flaw(a->email, 0));
+    if (a->jid && address_flaw(a->jid, 1))
+        return tg_keyfile_fail(kf, err, group, "jid", "\"%s\" %s", a->jid, address_flaw(a->jid, 1));
     if (!a->name)
         a->name = g_strdup(id);
     char *lower = a->email ? g_ascii_strdown(a->email, -1) : NULL;
@@ -438,7 +487,11 @@ static int load_calendar(tg_config *cfg, tg_keyfile *kf, const char *group, cons
             goto out;
         }
     }
-    if (!(cal = tg_calendar_new(name, tz ? g_strstrip(tz) : cfg->timezone, always, &sub))) {
+    if (tz && !*g_strstrip(tz)) {
+        rc = tg_keyfile_fail(kf, err, group, "timezone", "%s", EMPTY_VALUE);
+        goto out;
+    }
+    if (!(cal = tg_calendar_new(name, tz ? tz : cfg->timezone, always, &sub))) {
         rc = tg_keyfile_fail(kf, err, group, "timezone", "%s", sub.msg);
         goto out;
     }
@@ -842,6 +895,7 @@ void tg_config_unref(tg_config *cfg)
         void *field = (char *)cfg + directives[i].offset;
         switch (directives[i].type) {
         case T_STRING:
+        case T_TEXT:
         case T_PATH:
         case T_ENUM:
             g_free(*(char **)field);

@@ -194,6 +194,20 @@ static const struct config_error_case {
     {"[template autoreply]\nbody = {{reff}}\n",
      "t.conf:2: [template autoreply] body: unknown variable"},
     {"junk line\n", "t.conf:1:"},
+    /* empty values name nothing (an empty agent email crashed every program) */
+    {"[agent bob]\nemail =\njid = bob@example.org\n", "t.conf:2: [agent bob] email: empty"},
+    {"[queue s]\nprefix = \n", "t.conf:2: [queue s] prefix: empty"},
+    {"[store]\npath =\n", "t.conf:2: [store] path: empty"},
+    {"[calendar c]\ntimezone =\n", "t.conf:2: [calendar c] timezone: empty"},
+    /* addresses that nothing could ever match */
+    {"[agent bob]\njid = bob\n", "t.conf:2: [agent bob] jid: \"bob\" is not an address"},
+    {"[agent bob]\njid = bob@example.org/phone\n", "jid: \"bob@example.org/phone\" is a full JID"},
+    {"[agent bob]\nemail = Bob Smith <bob@example.org>\n",
+     "t.conf:2: [agent bob] email: \"Bob Smith <bob@example.org>\" has a space"},
+    {"[queue s]\naddresses = support@example.org, help\n",
+     "t.conf:2: [queue s] addresses: \"help\" is not an address"},
+    {"[queue s]\nxmpp = support@help.example.org\n",
+     "t.conf:2: [queue s] xmpp: \"support@help.example.org\" is not a local part"},
     {"# a key before any section\n\ntimezone = UTC\n[general]\n",
      "t.conf:3: Key file does not start with a group"},
 };

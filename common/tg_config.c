@@ -860,6 +860,8 @@ tg_config *tg_config_load(const char *path, tg_err *err)
                               (unsigned long)cfg->regex_depth_limit};
     if (!(cfg->rules = tg_rules_load(cfg->rules_file, &limits, err))) {
         rc = err ? err->code : TG_EINVAL;
+        if (!g_file_test(cfg->rules_file, G_FILE_TEST_EXISTS)) /* say where it was named */
+            tg_keyfile_fail(kf, err, "rules", "file", "%s: no such file", cfg->rules_file);
         goto out;
     }
     rc = check_references(cfg, kf, err);

@@ -63,8 +63,11 @@ int tg_keyfile_fail(const tg_keyfile *kf, tg_err *err, const char *group, const 
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
     int line = tg_keyfile_line(kf, group, key);
-    return tg_err_set(err, TG_EINVAL, "%s:%d: [%s]%s%s: %s", kf->path, line, group ? group : "",
-                      key ? " " : "", key ? key : "", what);
+    char *where = line ? g_strdup_printf("%s:%d", kf->path, line) : g_strdup(kf->path);
+    tg_err_set(err, TG_EINVAL, "%s: [%s]%s%s: %s", where, group ? group : "", key ? " " : "",
+               key ? key : "", what);
+    g_free(where);
+    return TG_EINVAL;
 }
 
 /* syntax_error_line - GKeyFile names no line; find the first line it cannot have accepted (a

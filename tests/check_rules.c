@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib/gstdio.h>
+
 #include "testutil.h"
 #include "tg_config.h"
 #include "tg_rules.h"
@@ -227,6 +229,33 @@ START_TEST(test_config_errors)
 }
 END_TEST
 
+/* A rules file that is not there is reported at the line that names it, or (left to its
+ * default) without a line: there is none. */
+START_TEST(test_rules_file_missing)
+{
+    tg_err err = {0};
+    char *named = tu_write("named.conf", "[general]\ncompany = X\n[rules]\nfile = nothere.conf\n");
+    ck_assert_ptr_null(tg_config_load(named, &err));
+    char *want = g_strdup_printf("%s:4: [rules] file: ", named);
+    ck_assert_msg(g_str_has_prefix(err.msg, want) &&
+                      g_str_has_suffix(err.msg, "nothere.conf: no such file"),
+                  "got \"%s\"", err.msg);
+    g_free(want);
+    char *dir = g_path_get_dirname(named);
+    char *rules = g_build_filename(dir, "rules.conf", NULL);
+    g_unlink(rules);
+    char *unnamed = tu_write("unnamed.conf", "[general]\ncompany = X\n");
+    ck_assert_ptr_null(tg_config_load(unnamed, &err));
+    want = g_strdup_printf("%s: [rules] file: %s: no such file", unnamed, rules);
+    ck_assert_str_eq(err.msg, want);
+    g_free(want);
+    g_free(rules);
+    g_free(dir);
+    g_free(named);
+    g_free(unnamed);
+}
+END_TEST
+
 START_TEST(test_config_defaults_and_lookups)
 {
     tu_write("rules.conf", "[rule r]\nif = subject ~ 'x'\nqueue = billing\n");
@@ -320,6 +349,7 @@ int main(void)
     tcase_add_loop_test(tc, test_shipped_rules, 0, G_N_ELEMENTS(shipped_cases));
     tcase_add_loop_test(tc, test_config_errors, 0, G_N_ELEMENTS(config_errors));
     tcase_add_test(tc, test_config_defaults_and_lookups);
+    tcase_add_test(tc, test_rules_file_missing);
     tcase_add_loop_test(tc, test_standard_policy, 0, G_N_ELEMENTS(standard_cases));
     suite_add_tcase(s, tc);
     return tu_run(s);

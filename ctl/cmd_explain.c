@@ -91,10 +91,15 @@ int cmd_explain(tg_config *cfg, int argc, char **argv)
     tg_err err = {0};
     GError *gerr = NULL;
 
-    if (!ctl_parse_options("explain", "FILE", entries, &argc, &argv))
-        return EX_USAGE;
-    if (argc != 2)
-        return ctl_usage_error("explain", "usage: explain [--rcpt ADDR] [--json] FILE");
+    if (!ctl_parse_options("explain", "FILE", entries, &argc, &argv)) {
+        status = EX_USAGE;
+        goto out;
+    }
+    if (argc != 2) {
+        status = ctl_usage_error("explain",
+                                 "usage: explain [--rcpt ADDR] [--sender ADDR] [--json] FILE");
+        goto out;
+    }
     if (!g_file_get_contents(argv[1], &data, &len, &gerr)) {
         fprintf(stderr, "ticketgatectl explain: %s\n", gerr->message);
         g_error_free(gerr);

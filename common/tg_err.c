@@ -11,6 +11,10 @@ int tg_err_set(tg_err *err, int code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        /* messages go to logs and terminals, and may quote what a file or a peer sent */
+        for (char *c = err->msg; *c; c++)
+            if ((unsigned char)*c < ' ' || *c == 0x7f)
+                *c = ' ';
         err->code = code;
     }
     return code;

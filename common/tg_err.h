@@ -18,7 +18,8 @@ typedef struct tg_err {
     char msg[512];
 } tg_err;
 
-/* tg_err_set - record code and message in err (NULL-safe); returns code. */
+/* tg_err_set - record code and message in err (NULL-safe), the message on one line (control
+ * characters as spaces); returns code. */
 int tg_err_set(tg_err *err, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #endif

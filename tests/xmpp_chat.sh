@@ -617,6 +617,13 @@ check_option() {
     "$top_builddir/xmpp/ticketgate-xmpp" -c "$RIG/nosecret.conf" -n 2> "$RIG/nosecret.out"
     [ $? = 78 ] || fail "-n exit status"
     grep -q '\[xmpp\] needs secret or secret_file' "$RIG/nosecret.out" || fail "$(cat "$RIG/nosecret.out")"
+    # a secret file whose first line is empty: said at once, not as the server's not-authorized
+    printf '\ns3cret\n' > "$RIG/blank-secret"
+    sed "s|^secret_file = .*|secret_file = $RIG/blank-secret|" "$CONF" > "$RIG/blank.conf"
+    "$top_builddir/xmpp/ticketgate-xmpp" -c "$RIG/blank.conf" -n 2> "$RIG/blank.out"
+    [ $? = 78 ] || fail "-n exit status with a blank secret"
+    grep -qx "ticketgate-xmpp: $RIG/blank.conf: \[xmpp\] secret_file: $RIG/blank-secret: its first line is empty" \
+        "$RIG/blank.out" || fail "$(cat "$RIG/blank.out")"
 }
 
 runs_as_user() {

@@ -33,11 +33,17 @@ static char *read_secret(const tg_config *cfg, tg_err *err)
         char *text = NULL;
         GError *error = NULL;
         if (!g_file_get_contents(cfg->xmpp_secret_file, &text, NULL, &error)) {
-            tg_err_set(err, TG_EINVAL, "[xmpp] secret_file: %s", error->message);
+            tg_err_set(err, TG_EINVAL, "%s: [xmpp] secret_file: %s", cfg->path, error->message);
             g_error_free(error);
             return NULL;
         }
         text[strcspn(text, "\r\n")] = '\0';
+        if (!*text) { /* the server would refuse it, and say only not-authorized */
+            tg_err_set(err, TG_EINVAL, "%s: [xmpp] secret_file: %s: its first line is empty",
+                       cfg->path, cfg->xmpp_secret_file);
+            g_free(text);
+            return NULL;
+        }
         return text;
     }
     if (cfg->xmpp_secret)

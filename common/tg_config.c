@@ -445,8 +445,10 @@ static int load_agent(tg_config *cfg, tg_keyfile *kf, const char *group, const c
                                address_flaw(a->email, 0));
     if (a->jid && address_flaw(a->jid, 1))
         return tg_keyfile_fail(kf, err, group, "jid", "\"%s\" %s", a->jid, address_flaw(a->jid, 1));
-    if (!a->name)
+    if (!a->name || !*a->name) { /* how notices and relays call the agent */
+        g_free(a->name);
         a->name = g_strdup(id);
+    }
     char *lower = a->email ? g_ascii_strdown(a->email, -1) : NULL;
     g_free(a->email);
     a->email = lower;

@@ -259,11 +259,12 @@ END_TEST
 START_TEST(test_config_defaults_and_lookups)
 {
     tu_write("rules.conf", "[rule r]\nif = subject ~ 'x'\nqueue = billing\n");
-    char *path = tu_write("t.conf", "[queue support]\naddresses = Support@Example.org\n"
-                                    "[queue billing]\naddresses = billing@example.org\n"
-                                    "xmpp = billing\nprefix = BIL\n"
-                                    "[agent ann]\nemail = Ann@Example.org\ngroups = support\n"
-                                    "[template autoreply]\nsubject[ru] = Обращение {{ref}}\n");
+    char *path =
+        tu_write("t.conf", "[queue support]\naddresses = Support@Example.org\n"
+                           "[queue billing]\naddresses = billing@example.org\n"
+                           "xmpp = billing\nprefix = BIL\n"
+                           "[agent ann]\nemail = Ann@Example.org\ngroups = support\nname =\n"
+                           "[template autoreply]\nsubject[ru] = Обращение {{ref}}\n");
     tg_err err = {0};
     tg_config *cfg = tg_config_load(path, &err);
     ck_assert_msg(cfg != NULL, "%s", err.msg);
@@ -279,6 +280,7 @@ START_TEST(test_config_defaults_and_lookups)
     ck_assert_ptr_null(tg_config_queue_for(cfg, "email", "sales@example.org"));
     ck_assert_str_eq(tg_config_queue(cfg, "support")->prefix, "SUP");
     ck_assert_str_eq(tg_config_agent_for(cfg, "ann@example.ORG")->id, "ann");
+    ck_assert_str_eq(tg_config_agent_for(cfg, "ann@example.org")->name, "ann"); /* name empty */
     ck_assert_ptr_nonnull(tg_config_policy(cfg, "standard"));
     const char *subject, *body;
     ck_assert_str_eq(tg_config_template(cfg, "autoreply", "ru", &subject, &body), "ru");

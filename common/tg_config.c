@@ -746,6 +746,13 @@ static int check_references(tg_config *cfg, tg_keyfile *kf, tg_err *err)
                               tg_rules_path(cfg->rules), a->line, a->rule, what, value, cfg->path);
     }
     warn_empty_groups(cfg, kf);
+    char *store_dir = g_path_get_dirname(cfg->store_path);
+    if (!g_file_test(store_dir, G_FILE_TEST_IS_DIR))
+        g_ptr_array_add(cfg->warnings,
+                        g_strdup_printf("%s: [store] path: the directory %s does not exist, so "
+                                        "the daemons cannot make or open the store",
+                                        cfg->path, store_dir));
+    g_free(store_dir);
     return TG_OK;
 }
 

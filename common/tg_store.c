@@ -5,6 +5,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tg_store.h"
 #include "tg_walbuf.h"
@@ -495,6 +496,21 @@ static gpointer configure_sqlite(gpointer unused)
     return NULL;
 }
 
+/* directory_problem - the store at path cannot be opened because of its directory: TG_ETEMP
+ * with err saying so (SQLite says only "unable to open database file"), else TG_OK. */
+static int directory_problem(const char *path, tg_err *err)
+{
+    char *dir = g_path_get_dirname(path);
+    int rc = TG_OK;
+    if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
+        rc = tg_err_set(err, TG_ETEMP, "store %s: its directory %s does not exist", path, dir);
+    else if (access(dir, W_OK | X_OK) != 0) /* the WAL and shared-memory files go there too */
+        rc = tg_err_set(err, TG_ETEMP, "store %s: this user (uid %u) cannot write in %s", path,
+                        (unsigned)geteuid(), dir);
+    g_free(dir);
+    return rc;
+}
+
 int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, tg_err *err)
 {
     static const tg_store_opts defaults = {.busy_timeout_ms = 10000, .synchronous_full = 1};
@@ -515,8 +531,9 @@ int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, t
     int flags = opts->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     const char *vfs = sqlite3_vfs_find(TG_WALBUF_VFS) ? TG_WALBUF_VFS : NULL;
     if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, vfs) != SQLITE_OK) {
-        rc = st->db ? fail(st, err, "open")
-                    : tg_err_set(err, TG_ETEMP, "store %s: cannot open", path);
+        if ((rc = directory_problem(path, err)) == TG_OK)
+            rc = st->db ? fail(st, err, "open")
+                        : tg_err_set(err, TG_ETEMP, "store %s: cannot open", path);
         goto fail;
     }
     sqlite3_busy_timeout(st->db, (int)opts->busy_timeout_ms);

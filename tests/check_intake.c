@@ -948,6 +948,36 @@ START_TEST(test_newer_schema_refused)
 }
 END_TEST
 
+/* A store whose directory is missing is said to be so (SQLite says only "unable to open database
+ * file"), and the configuration that names it warns of it first. */
+START_TEST(test_store_directory_missing)
+{
+    char *db = g_strdup_printf("%s/no-such-dir/t.db", tu_tmpdir());
+    tg_store *none = NULL;
+    tg_err err = {0};
+    ck_assert_int_eq(tg_store_open(db, NULL, &none, &err), TG_ETEMP);
+    char *want =
+        g_strdup_printf("store %s: its directory %s/no-such-dir does not exist", db, tu_tmpdir());
+    ck_assert_str_eq(err.msg, want);
+    ck_assert_ptr_null(none);
+    char *rules = tu_write("dirless-rules.conf", "[rule default]\n");
+    char *text = g_strdup_printf("[store]\npath = %s\n[rules]\nfile = %s\n", db, rules);
+    char *path = tu_write("dirless.conf", text);
+    tg_config *c = tg_config_load(path, &err);
+    ck_assert_msg(c != NULL, "%s", err.msg);
+    ck_assert_uint_eq(c->warnings->len, 1);
+    ck_assert_msg(strstr(g_ptr_array_index(c->warnings, 0), "[store] path: the directory ") &&
+                      strstr(g_ptr_array_index(c->warnings, 0), "no-such-dir does not exist"),
+                  "%s", (char *)g_ptr_array_index(c->warnings, 0));
+    tg_config_unref(c);
+    g_free(path);
+    g_free(text);
+    g_free(rules);
+    g_free(want);
+    g_free(db);
+}
+END_TEST
+
 /* A store written by the first release (schema 1: no outbox.stanza_type, outbox_pending over
  * every row, no tickets.agent_group, no attachments) is upgraded in place and keeps its
  * tickets and pending replies. */
@@ -1733,6 +1763,7 @@ int main(void)
     tcase_add_test(tc, test_deferred_checkpoint);
     tcase_add_test(tc, test_assignment_balances_and_reports_full);
     tcase_add_test(tc, test_store_failure_leaves_nothing);
+    tcase_add_test(tc, test_store_directory_missing);
     tcase_add_test(tc, test_batch_group_commit);
     tcase_add_test(tc, test_chat_joins_open_ticket);
     tcase_add_test(tc, test_leased_auto_reply);

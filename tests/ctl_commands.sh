@@ -7,9 +7,11 @@ C=(-c "$work/ticketgate.conf")
 
 "$CTL" "${C[@]}" check-config | grep -q 'ok: 1 queue(s), 1 agent(s), 6 rule(s)' || fail check-config
 
-# the shipped example config is valid, without a warning
+# the shipped example config is valid, without a warning but the one that its store's directory
+# (/var/lib/ticketgate, made at installation) is not there on this machine
 "$CTL" -c "$(cd "$srcdir" && pwd)/contrib/ticketgate.conf" check-config 2> "$work/warnings" |
     grep -q 'ok: 2 queue(s), 2 agent(s)' || fail "contrib/ticketgate.conf"
+[ -d /var/lib/ticketgate ] || sed -i '/\[store\] path: the directory \/var\/lib\/ticketgate does not exist, so the daemons cannot make or open the store$/d' "$work/warnings"
 [ ! -s "$work/warnings" ] || fail "contrib/ticketgate.conf: $(cat "$work/warnings")"
 
 # a broken config names file and line, exit 78 (EX_CONFIG)

@@ -496,15 +496,16 @@ static gpointer configure_sqlite(gpointer unused)
     return NULL;
 }
 
-/* directory_problem - the store at path cannot be opened because of its directory: TG_ETEMP
- * with err saying so (SQLite says only "unable to open database file"), else TG_OK. */
-static int directory_problem(const char *path, tg_err *err)
+/* directory_problem - the store at path cannot be opened because of its directory (missing, or
+ * not writable when writing): TG_ETEMP with err saying so (SQLite says only "unable to open
+ * database file"), else TG_OK. */
+static int directory_problem(const char *path, int writing, tg_err *err)
 {
     char *dir = g_path_get_dirname(path);
     int rc = TG_OK;
     if (!g_file_test(dir, G_FILE_TEST_IS_DIR))
         rc = tg_err_set(err, TG_ETEMP, "store %s: its directory %s does not exist", path, dir);
-    else if (access(dir, W_OK | X_OK) != 0) /* the WAL and shared-memory files go there too */
+    else if (writing && access(dir, W_OK | X_OK) != 0) /* the WAL and shared memory go there */
         rc = tg_err_set(err, TG_ETEMP, "store %s: this user (uid %u) cannot write in %s", path,
                         (unsigned)geteuid(), dir);
     g_free(dir);
@@ -531,7 +532,7 @@ int tg_store_open(const char *path, const tg_store_opts *opts, tg_store **out, t
     int flags = opts->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
     const char *vfs = sqlite3_vfs_find(TG_WALBUF_VFS) ? TG_WALBUF_VFS : NULL;
     if (sqlite3_open_v2(path, &st->db, flags | SQLITE_OPEN_NOMUTEX, vfs) != SQLITE_OK) {
-        if ((rc = directory_problem(path, err)) == TG_OK)
+        if ((rc = directory_problem(path, !opts->read_only, err)) == TG_OK)
             rc = st->db ? fail(st, err, "open")
                         : tg_err_set(err, TG_ETEMP, "store %s: cannot open", path);
         goto fail;

@@ -155,21 +155,19 @@ static char *load_shipped(const char *name)
         fprintf(stderr, "fuzz_config: cannot read %s\n", path);
         exit(1);
     }
-    char **parts = g_strsplit(text, "/var/lib/ticketgate", -1);
-    char *moved = g_strjoinv(tu_tmpdir(), parts);
-    g_strfreev(parts);
-    parts = g_strsplit(moved, "/etc/ticketgate", -1);
-    g_free(moved);
-    moved = g_strjoinv(tu_tmpdir(), parts);
-    g_strfreev(parts);
+    GString *moved = g_string_new(text);
+    g_string_replace(moved, "/var/lib/ticketgate", tu_tmpdir(), 0);
+    g_string_replace(moved, "/etc/ticketgate", tu_tmpdir(), 0);
     g_free(text);
     g_free(path);
     g_free(relative);
-    return moved;
+    return g_string_free(moved, FALSE);
 }
 
-/* check - load the files as written; a refusal names the file, in one line. */
-static void check(const char *conf_path, const char *rules_path)
+/* check - load the files as written; a refusal names the file, in one line. A failure keeps
+ * both texts in the working directory. */
+static void check(const char *conf_path, const char *conf_text, const char *rules_path,
+                  const char *rules_text)
 {
     tg_err err = {0};
     tg_config *cfg = tg_config_load(conf_path, &err);
@@ -178,12 +176,19 @@ static void check(const char *conf_path, const char *rules_path)
         return;
     }
     int named = g_str_has_prefix(err.msg, conf_path) || g_str_has_prefix(err.msg, rules_path);
-    if (!named || strpbrk(err.msg, "\r\n")) {
-        fprintf(stderr, "FAIL: iteration %lu (FUZZ_SEED=%s): %s: \"%s\"\n", iteration,
-                g_getenv("FUZZ_SEED") ? g_getenv("FUZZ_SEED") : "20261124",
-                named ? "a message of several lines" : "the file is not named", err.msg);
-        failures++;
-    }
+    if (named && !strpbrk(err.msg, "\r\n"))
+        return;
+    char *kept_conf = g_strdup_printf("fuzz-failure-%lu.conf", iteration);
+    char *kept_rules = g_strdup_printf("fuzz-failure-%lu.rules", iteration);
+    g_file_set_contents(kept_conf, conf_text, -1, NULL);
+    g_file_set_contents(kept_rules, rules_text, -1, NULL);
+    fprintf(stderr, "FAIL: iteration %lu (FUZZ_SEED=%s): %s: \"%s\" (kept in %s and %s)\n",
+            iteration, g_getenv("FUZZ_SEED") ? g_getenv("FUZZ_SEED") : "20261124",
+            named ? "a message of several lines" : "the file is not named", err.msg, kept_conf,
+            kept_rules);
+    failures++;
+    g_free(kept_conf);
+    g_free(kept_rules);
 }
 
 int main(void)
@@ -197,16 +202,7 @@ int main(void)
         char *conf_text = mutant(conf), *rules_text = mutant(rules);
         char *conf_path = tu_write("ticketgate.conf", conf_text);
         char *rules_path = tu_write("rules.conf", rules_text);
-        int before = failures;
-        check(conf_path, rules_path);
-        if (failures > before) { /* kept for whoever reads the failure */
-            char *kept = g_strdup_printf("fuzz-failure-%lu.conf", iteration);
-            g_file_set_contents(kept, conf_text, -1, NULL);
-            g_free(kept);
-            kept = g_strdup_printf("fuzz-failure-%lu.rules", iteration);
-            g_file_set_contents(kept, rules_text, -1, NULL);
-            g_free(kept);
-        }
+        check(conf_path, conf_text, rules_path, rules_text);
         g_free(conf_path);
         g_free(rules_path);
         g_free(conf_text);

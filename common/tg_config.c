@@ -383,10 +383,10 @@ static int load_queue(tg_config *cfg, tg_keyfile *kf, const char *group, const c
         return rc;
     lower_all(q->addresses);
     lower_all(q->xmpp);
+    const char *flaw;
     for (char **a = q->addresses; a && *a; a++)
-        if (address_flaw(*a, 0))
-            return tg_keyfile_fail(kf, err, group, "addresses", "\"%s\" %s", *a,
-                                   address_flaw(*a, 0));
+        if ((flaw = address_flaw(*a, 0)))
+            return tg_keyfile_fail(kf, err, group, "addresses", "\"%s\" %s", *a, flaw);
     for (char **l = q->xmpp; l && *l; l++)
         if (strpbrk(*l, "@/ \t\"&'<>:"))
             return tg_keyfile_fail(kf, err, group, "xmpp",
@@ -440,11 +440,11 @@ static int load_agent(tg_config *cfg, tg_keyfile *kf, const char *group, const c
         return rc;
     if (!a->email && !a->jid)
         return tg_keyfile_fail(kf, err, group, NULL, "an agent needs an email or a jid");
-    if (a->email && address_flaw(a->email, 0))
-        return tg_keyfile_fail(kf, err, group, "email", "\"%s\" %s", a->email,
-                               address_flaw(a->email, 0));
-    if (a->jid && address_flaw(a->jid, 1))
-        return tg_keyfile_fail(kf, err, group, "jid", "\"%s\" %s", a->jid, address_flaw(a->jid, 1));
+    const char *flaw;
+    if (a->email && (flaw = address_flaw(a->email, 0)))
+        return tg_keyfile_fail(kf, err, group, "email", "\"%s\" %s", a->email, flaw);
+    if (a->jid && (flaw = address_flaw(a->jid, 1)))
+        return tg_keyfile_fail(kf, err, group, "jid", "\"%s\" %s", a->jid, flaw);
     if (!a->name || !*a->name) { /* how notices and relays call the agent */
         g_free(a->name);
         a->name = g_strdup(id);

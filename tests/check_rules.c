@@ -241,10 +241,11 @@ START_TEST(test_rules_file_missing)
                       g_str_has_suffix(err.msg, "nothere.conf: no such file"),
                   "got \"%s\"", err.msg);
     g_free(want);
-    char *dir = g_path_get_dirname(named);
+    /* a directory of its own, where no rules.conf is */
+    char *dir = g_build_filename(tu_tmpdir(), "no-rules", NULL);
+    g_mkdir(dir, 0700);
     char *rules = g_build_filename(dir, "rules.conf", NULL);
-    g_unlink(rules);
-    char *unnamed = tu_write("unnamed.conf", "[general]\ncompany = X\n");
+    char *unnamed = tu_write("no-rules/unnamed.conf", "[general]\ncompany = X\n");
     ck_assert_ptr_null(tg_config_load(unnamed, &err));
     want = g_strdup_printf("%s: [rules] file: %s: no such file", unnamed, rules);
     ck_assert_str_eq(err.msg, want);
